@@ -1,0 +1,130 @@
+"""Configuration classes: Development (the default), Testing and Production.
+
+Secrets never live in this file. Development generates its own into the instance folder;
+Production takes everything from the environment and refuses to start without it.
+"""
+
+from datetime import timedelta
+
+# Values that must never reach production: refused by ProductionConfig.validate().
+DEFAULT_SECRETS = frozenset({"", "dev", "change-me", "changeme", "secret", "development"})
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = None
+    # Base64 of the 32-byte key that wraps case keys until "End-to-end keys" replaces it.
+    SERVER_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    # hide_parameters: a database error in the log must never carry a value of a case.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+
+    # Only a development or test database may be seeded with demo accounts.
+    ALLOW_DEMO_SEED = False
+
+    # The ward's clock: times are stored in UTC and shown in this zone.
+    TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    # Counts from 1 to this minus one are shown as "<k" on the statistics page.
+    STATS_SUPPRESSION_THRESHOLD = 5
+
+    # Argon2id for login hashes: 64 MiB, 3 passes, 4 lanes (OWASP's second profile).
+    ARGON2_MEMORY_KIB = 65536
+    ARGON2_ITERATIONS = 3
+    ARGON2_LANES = 4
+
+    MAX_CONTENT_LENGTH = 256 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_RATE_LIMIT = "10 per minute"
+
+    LOG_TO_INSTANCE = True
+
+    # Config key -> environment variable, read when the app is created (not at import).
+    ENVIRONMENT_KEYS = {
+        "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
+        "RATELIMIT_STORAGE_URI": "REDIS_URL",
+    }
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Raise RuntimeError when the loaded configuration is unsafe to run."""
+
+    @classmethod
+    def load_environment(cls, config: dict, environ: dict) -> None:
+        """Copy the settings this environment takes from environment variables."""
+        for key, variable in cls.ENVIRONMENT_KEYS.items():
+            if environ.get(variable):
+                config[key] = environ[variable]
+
+
+class DevelopmentConfig(Config):
+    """One ward on one machine: SQLite in the instance folder, generated secrets."""
+
+    ENV_NAME = "development"
+    ALLOW_DEMO_SEED = True
+
+
+class TestingConfig(Config):
+    """The test suite: a database named by TEST_DATABASE_URL or a SQLite file per run."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    ALLOW_DEMO_SEED = True
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    ENVIRONMENT_KEYS = {"SQLALCHEMY_DATABASE_URI": "TEST_DATABASE_URL"}
+    # Cheap hashes keep the suite fast; the production parameters are tested separately.
+    ARGON2_MEMORY_KIB = 1024
+    ARGON2_ITERATIONS = 1
+    ARGON2_LANES = 1
+    SECRET_KEY = "testing-only-secret-key"
+    SERVER_KEY = "dGVzdGluZy1vbmx5LXNlcnZlci1rZXktMzItYnl0ZXM="
+
+
+class ProductionConfig(Config):
+    """Everything from the environment; refuses to start on a missing or default secret."""
+
+    ENV_NAME = "production"
+    REQUIRED_KEYS = ("SECRET_KEY", "SERVER_KEY", "SQLALCHEMY_DATABASE_URI")
+    ENVIRONMENT_KEYS = {
+        **Config.ENVIRONMENT_KEYS,
+        "SECRET_KEY": "SECRET_KEY",
+        "SERVER_KEY": "SERVER_KEY",
+    }
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Refuse to start without every required key, or with a default or short secret."""
+        missing = [key for key in cls.REQUIRED_KEYS if not config.get(key)]
+        if missing:
+            raise RuntimeError("production configuration is missing: " + ", ".join(missing))
+        secret = config["SECRET_KEY"]
+        if secret.lower() in DEFAULT_SECRETS or secret == TestingConfig.SECRET_KEY:
+            raise RuntimeError("production refuses a default SECRET_KEY")
+        if len(secret) < 32:
+            raise RuntimeError("production SECRET_KEY must be at least 32 characters")
+        if config["SERVER_KEY"] == TestingConfig.SERVER_KEY:
+            raise RuntimeError("production refuses the testing SERVER_KEY")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,161 @@
+"""The ward's incident-reporting application: create_app() builds it in named steps."""
+
+import logging
+import os
+import secrets
+from base64 import b64encode
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+from config import CONFIGS, Config
+from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type[Config] | str | None = None, instance_path: str | None = None):
+    """Build the application: configuration, extensions, security, blueprints, CLI, errors."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    load_configuration(app, config)
+    configure_logging(app)
+    init_extensions(app)
+    configure_keys(app)
+    from incidents.security import configure_security
+
+    configure_security(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_cli(app)
+    from incidents.errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def load_configuration(app: Flask, config: type[Config] | str | None) -> None:
+    """Pick the config class (INCIDENTS_ENV, default development), read the environment."""
+    if config is None or isinstance(config, str):
+        name = config or os.environ.get("INCIDENTS_ENV", "development")
+        if name not in CONFIGS:
+            raise RuntimeError(f"INCIDENTS_ENV must be one of {', '.join(CONFIGS)}")
+        config = CONFIGS[name]
+    app.config.from_object(config)
+    config.load_environment(app.config, os.environ)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI") and config.ENV_NAME != "production":
+        database = Path(app.instance_path) / "incidents.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    if config.ENV_NAME == "development":
+        # Development keeps its own generated secrets in the instance folder (never in git).
+        app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(
+            app, "secret_key", secrets.token_urlsafe(48)
+        )
+        app.config["SERVER_KEY"] = app.config.get("SERVER_KEY") or _instance_secret(
+            app, "server_key", b64encode(secrets.token_bytes(32)).decode()
+        )
+    config.validate(app.config)
+
+
+def _instance_secret(app: Flask, name: str, fresh: str) -> str:
+    """Read a secret file of the instance folder, creating it (mode 0600) when missing."""
+    path = Path(app.instance_path) / name
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(fresh)
+    return path.read_text().strip()
+
+
+def configure_logging(app: Flask) -> None:
+    """Application logs go to the instance folder; they never hold case content."""
+    if not app.config.get("LOG_TO_INSTANCE"):
+        return
+    log_dir = Path(app.instance_path) / "logs"
+    log_dir.mkdir(mode=0o700, exist_ok=True)
+    handler = RotatingFileHandler(log_dir / "app.log", maxBytes=1_000_000, backupCount=5)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    app.logger.addHandler(handler)
+    app.logger.setLevel(logging.INFO)
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind the unbound extensions; SQLite gets WAL mode and foreign keys."""
+    from incidents.babel_setup import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def configure_keys(app: Flask) -> None:
+    """Build the keyring that wraps case keys (provisionally under the server key)."""
+    from incidents.cases.keys import ServerKeyring
+    from incidents.crypto.keywrap import decode_server_key
+
+    app.extensions["keyring"] = ServerKeyring(decode_server_key(app.config["SERVER_KEY"]))
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount each feature's views."""
+    from incidents.accounts.views import bp as accounts_bp
+    from incidents.admin.views import bp as admin_bp
+    from incidents.reporting.views import bp as reporting_bp
+    from incidents.stats.views import bp as stats_bp
+    from incidents.triage.views import bp as triage_bp
+
+    for blueprint in (accounts_bp, reporting_bp, triage_bp, stats_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Date filters on the ward's clock, vocabulary labels and the policy for templates."""
+    from incidents import access, vocab
+    from incidents.timeutil import format_date, format_datetime
+
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_datetime, "datetime")
+    from incidents.forms import EmptyForm
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals.update(
+        can=access.can, vocab=vocab, label=vocab.label, get_locale=get_locale
+    )
+
+    @app.context_processor
+    def logout_button():
+        return {"logout_form": EmptyForm()}
+
+
+def register_cli(app: Flask) -> None:
+    """Add the flask commands (they call the same services as the views)."""
+    from incidents.cli import register
+
+    register(app)

@@ -1,0 +1,64 @@
+"""THE access policy: every (user, action, case) question is answered here.
+
+Views, services and templates ask can(); list queries use case_scope(), which encodes the
+same rules as a SQL condition (a test checks that the two agree). Cases a user may not
+read are answered with 404, so their existence is not revealed.
+"""
+
+from sqlalchemy import and_, false, select
+
+from incidents.cases.models import Case, CaseRoute
+
+# Staff roles and the desk each one sits at.
+DESK_OF_ROLE = {"police": "police", "officer": "officer", "chairman": "chairman"}
+
+# Actions on a case, and the roles that may take them once they can read the case.
+CASE_ACTIONS = {
+    "case.read": {"reporter", "police", "officer", "chairman"},
+    "case.note": {"police", "officer", "chairman"},
+    "case.change_status": {"police", "officer", "chairman"},
+}
+
+# Actions without a case.
+GLOBAL_ACTIONS = {
+    "case.file": {"reporter"},
+    "case.list_own": {"reporter"},
+    "queue.view": {"police", "officer", "chairman"},
+    "stats.view": {"officer", "chairman"},
+    "accounts.manage": {"admin"},
+}
+
+
+def _active(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.active
+
+
+def _reaches(user, case: Case) -> bool:
+    """Whether the case is within the user's reach: his own report, or routed to his desk."""
+    if user.role == "reporter":
+        return case.reporter_id == user.id
+    desk = DESK_OF_ROLE.get(user.role)
+    return desk is not None and case.ward_id == user.ward_id and desk in case.desks
+
+
+def can(user, action: str, case: Case | None = None) -> bool:
+    """Answer whether user may take action (on case, for case actions). Deny by default."""
+    if not _active(user):
+        return False
+    if action in GLOBAL_ACTIONS:
+        return case is None and user.role in GLOBAL_ACTIONS[action]
+    if action in CASE_ACTIONS:
+        return case is not None and user.role in CASE_ACTIONS[action] and _reaches(user, case)
+    return False
+
+
+def case_scope(user):
+    """A SQL condition selecting exactly the cases user may read (see can(user, 'case.read'))."""
+    if not _active(user) or user.role not in CASE_ACTIONS["case.read"]:
+        return false()
+    if user.role == "reporter":
+        return Case.reporter_id == user.id
+    routed_to_desk = select(CaseRoute.case_id).where(
+        CaseRoute.desk == DESK_OF_ROLE[user.role]
+    )
+    return and_(Case.ward_id == user.ward_id, Case.id.in_(routed_to_desk))

@@ -1,0 +1,47 @@
+"""Users: one role each; group leaders lead one or more residential groups."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.extensions import db
+from incidents.timeutil import utcnow
+from incidents.vocab import ROLES, codes
+from incidents.wards.models import ResidentialGroup, Ward
+
+ROLE_CODES = codes(ROLES)
+
+leader_groups = Table(
+    "leader_groups",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("residential_groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in: a group leader, ward staff, or the administrator."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    ward: Mapped[Ward] = relationship()
+    groups: Mapped[list[ResidentialGroup]] = relationship(
+        secondary=leader_groups, order_by=ResidentialGroup.id
+    )
+
+    @property
+    def is_active(self) -> bool:
+        """Deactivated accounts cannot hold a session (flask-login checks this)."""
+        return self.active

@@ -1,0 +1,92 @@
+"""Sign-in, sign-out, the home redirect and the language switch."""
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from incidents.accounts import service
+from incidents.accounts.forms import LoginForm
+from incidents.babel_setup import LANGUAGE_COOKIE
+from incidents.extensions import db, limiter
+from incidents.forms import EmptyForm
+from incidents.web import argon2_params, is_safe_next
+
+bp = Blueprint("accounts", __name__)
+
+HOME_OF_ROLE = {
+    "reporter": "reporting.my_reports",
+    "police": "triage.queue",
+    "officer": "triage.queue",
+    "chairman": "triage.queue",
+    "admin": "admin.users",
+}
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """Show the sign-in form; on success start a fresh session."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = service.authenticate(form.username.data, form.password.data, argon2_params())
+        db.session.commit()  # the audit entry of a failure is kept too
+        if user is not None:
+            session.clear()  # nothing from before sign-in survives into the new session
+            login_user(user)
+            current_app.logger.info("sign-in user=%s", user.id)
+            target = request.args.get("next")
+            return redirect(target if is_safe_next(target) else url_for("accounts.home"))
+        flash(_("The username or password is not correct."), "error")
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """End the session (POST with a CSRF token, so no link can sign someone out)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        service.record_logout(current_user)
+        db.session.commit()
+        logout_user()
+    response = redirect(url_for("accounts.login"))
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@bp.route("/")
+def home():
+    """Send each role to its own starting page."""
+    return redirect(url_for(HOME_OF_ROLE[current_user.role]))
+
+
+@bp.route("/language/<code>")
+def set_language(code: str):
+    """Remember the chosen language in a plain cookie and go back."""
+    target = request.args.get("next")
+    response = redirect(target if is_safe_next(target) else url_for("accounts.login"))
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        )
+    return response

@@ -1,0 +1,1 @@
+"""The administrator's pages: accounts only, never case content."""

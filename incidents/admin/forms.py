@@ -1,0 +1,40 @@
+"""Account creation by the administrator."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from incidents.accounts.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
+from incidents.forms import as_choices
+from incidents.reporting.forms import MultiCheckboxField
+from incidents.vocab import ROLES
+
+
+class NewUserForm(FlaskForm):
+    """A new account of one role in the administrator's ward."""
+
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(_l("Enter a username.")), Length(max=USERNAME_MAX)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    display_name = StringField(
+        _l("Full name"), validators=[DataRequired(_l("Enter the name.")), Length(max=120)]
+    )
+    role = SelectField(_l("Role"), choices=as_choices(ROLES), validators=[DataRequired()])
+    groups = MultiCheckboxField(
+        _l("Residential groups led (group leaders only)"), coerce=int, choices=[]
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[
+            DataRequired(_l("Enter a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("The password must have 12 to 128 characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -1,0 +1,25 @@
+"""Audit entries. First cut: append-only by convention; the hash chain comes next."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from incidents.extensions import db
+from incidents.timeutil import utcnow
+
+
+class AuditEntry(db.Model):
+    """One audited action: actor, role, UTC time, action, target and client address."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    target: Mapped[str | None] = mapped_column(String(64))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    # Codes or escaped identifiers only (e.g. an attempted username): never case content.
+    detail: Mapped[str | None] = mapped_column(String(255))

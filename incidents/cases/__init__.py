@@ -1,0 +1,1 @@
+"""The case aggregate: vocabulary, models, routing rules and service functions."""

@@ -1,0 +1,174 @@
+"""Cases: clear columns for routing, queues and statistics; sealed columns for the rest.
+
+A sealed column holds AES-256-GCM ciphertext bound to (case id, field, key version); see
+incidents.crypto.fields. Nothing that identifies or narrates is ever stored in the clear.
+"""
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.accounts.models import User
+from incidents.extensions import db
+from incidents.timeutil import utcnow
+from incidents.wards.models import ResidentialGroup, Ward
+
+# The encrypted fields of a case, in the order the case page shows them.
+SEALED_FIELDS = (
+    "victim_name",
+    "victim_birth_year",
+    "victim_address",
+    "victim_phone",
+    "narrative",
+    "perpetrator_name",
+    "perpetrator_details",
+    "reporter_contact",
+    "witnesses",
+)
+
+
+def new_case_id() -> str:
+    """Return a random, unguessable case id for URLs (128 bits, hex)."""
+    return secrets.token_hex(16)
+
+
+class Case(db.Model):
+    """One reported incident with one survivor (GBVIMS: one survivor per incident)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("ward_id", "year", "sequence"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_case_id)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("residential_groups.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The human reference for officials is ward code, year and sequence: QT-2026-0007.
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+
+    # Clear columns: coarse categories only (DOMAIN.md section 2).
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    harm_forms: Mapped[list[str]] = mapped_column(JSON)
+    acts: Mapped[list[str]] = mapped_column(JSON)
+    gbv_type: Mapped[str] = mapped_column(String(32))
+    context_flags: Mapped[list[str]] = mapped_column(JSON)
+    immediate_danger: Mapped[bool] = mapped_column(Boolean)
+    urgency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    victim_sex: Mapped[str] = mapped_column(String(16))
+    victim_age_band: Mapped[str] = mapped_column(String(16))
+    victim_circumstances: Mapped[list[str]] = mapped_column(JSON)
+    perpetrator_relationship: Mapped[str] = mapped_column(String(32))
+    perpetrator_sex: Mapped[str] = mapped_column(String(16))
+    perpetrator_age_band: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    consent_referral: Mapped[bool] = mapped_column(Boolean)
+    consent_statistics: Mapped[bool] = mapped_column(Boolean)
+    legal_ground: Mapped[str | None] = mapped_column(String(32))
+    incident_date: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    routing_reason: Mapped[str] = mapped_column(String(32))
+    key_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # Sealed columns (see SEALED_FIELDS).
+    victim_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    victim_birth_year: Mapped[bytes | None] = mapped_column(LargeBinary)
+    victim_address: Mapped[bytes | None] = mapped_column(LargeBinary)
+    victim_phone: Mapped[bytes | None] = mapped_column(LargeBinary)
+    narrative: Mapped[bytes | None] = mapped_column(LargeBinary)
+    perpetrator_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    perpetrator_details: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_contact: Mapped[bytes | None] = mapped_column(LargeBinary)
+    witnesses: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    ward: Mapped[Ward] = relationship()
+    group: Mapped[ResidentialGroup] = relationship()
+    reporter: Mapped[User] = relationship()
+    routes: Mapped[list["CaseRoute"]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseRoute.desk"
+    )
+    events: Mapped[list["CaseEvent"]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseEvent.id"
+    )
+    notes: Mapped[list["CaseNote"]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseNote.id"
+    )
+
+    @property
+    def desks(self) -> set[str]:
+        """The desks this case is routed to."""
+        return {route.desk for route in self.routes}
+
+
+class CaseRoute(db.Model):
+    """A desk (police, officer, chairman of the case's ward) that the case is routed to."""
+
+    __tablename__ = "case_routes"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    desk: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+    routed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="routes")
+
+
+class CaseKey(db.Model):
+    """A case's data key, wrapped for one holder (provisionally: the server key)."""
+
+    __tablename__ = "case_keys"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(32))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CaseEvent(db.Model):
+    """One step of a case's timeline; detail holds codes only, never case content."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class CaseNote(db.Model):
+    """A note by a desk member; its text is sealed under the case key."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship(back_populates="notes")
+    author: Mapped[User] = relationship()

@@ -1,0 +1,295 @@
+"""Operations on cases. Each one checks the policy, changes state, audits and flushes.
+
+Callers (views, CLI, tests, benchmarks) pass the acting user and plain values; the
+request or command commits once.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from incidents import access
+from incidents.audit.service import record
+from incidents.cases.classify import context_flags, gbv_type, urgency
+from incidents.cases.keys import ServerKeyring
+from incidents.cases.models import (
+    SEALED_FIELDS,
+    Case,
+    CaseEvent,
+    CaseKey,
+    CaseNote,
+    CaseRoute,
+    new_case_id,
+)
+from incidents.cases.routing import case_facts, decide_routing
+from incidents.crypto.fields import new_data_key, open_text, seal_text
+from incidents.extensions import db
+from incidents.timeutil import utcnow, ward_today
+from incidents.vocab import (
+    ACTS,
+    CHANNELS,
+    CLOSE_REASONS,
+    GBVIMS_QUESTIONS,
+    HARM_FORMS,
+    KINDS,
+    LEGAL_GROUNDS,
+    PERPETRATOR_AGE_BANDS,
+    RELATIONSHIPS,
+    SEXES,
+    SOURCES,
+    VICTIM_AGE_BANDS,
+    VICTIM_CIRCUMSTANCES,
+    codes,
+)
+
+SEALED_MAX_LENGTH = 4000
+NOTE_MAX_LENGTH = 4000
+
+
+class CaseError(ValueError):
+    """A request the rules refuse; message is a code the web layer turns into text."""
+
+
+class NotAllowed(CaseError):
+    """The policy refused the action."""
+
+
+@dataclass
+class ReportData:
+    """What a group leader reports: clear categories, and the values to be sealed."""
+
+    group_id: int
+    kinds: list[str]
+    harm_forms: list[str]
+    acts: list[str]
+    gbvims_answers: list[str]
+    immediate_danger: bool
+    victim_sex: str
+    victim_age_band: str
+    victim_circumstances: list[str]
+    perpetrator_relationship: str
+    perpetrator_sex: str
+    perpetrator_age_band: str
+    channel: str
+    source: str
+    consent_referral: bool
+    consent_statistics: bool
+    legal_ground: str | None
+    incident_date: date
+    sealed: dict[str, str] = field(default_factory=dict)
+
+
+# Fields whose values must come from a vocabulary list.
+_SINGLE_CHOICES = {
+    "victim_sex": SEXES,
+    "victim_age_band": VICTIM_AGE_BANDS,
+    "perpetrator_relationship": RELATIONSHIPS,
+    "perpetrator_sex": SEXES,
+    "perpetrator_age_band": PERPETRATOR_AGE_BANDS,
+    "channel": CHANNELS,
+    "source": SOURCES,
+}
+_MULTI_CHOICES = {
+    "kinds": KINDS,
+    "harm_forms": HARM_FORMS,
+    "acts": ACTS,
+    "gbvims_answers": GBVIMS_QUESTIONS,
+    "victim_circumstances": VICTIM_CIRCUMSTANCES,
+}
+
+
+def validate_report(leader, data: ReportData) -> None:
+    """Raise CaseError naming the first field the rules refuse (the form checks first)."""
+    if data.group_id not in {group.id for group in leader.groups}:
+        raise CaseError("group_id")
+    for name, choices in _SINGLE_CHOICES.items():
+        if getattr(data, name) not in codes(choices):
+            raise CaseError(name)
+    for name, choices in _MULTI_CHOICES.items():
+        if not set(getattr(data, name)) <= set(codes(choices)):
+            raise CaseError(name)
+    if not data.kinds:
+        raise CaseError("kinds")
+    if data.legal_ground is not None and data.legal_ground not in codes(LEGAL_GROUNDS):
+        raise CaseError("legal_ground")
+    if not data.consent_referral and data.legal_ground is None:
+        raise CaseError("legal_ground")
+    if data.incident_date > ward_today():
+        raise CaseError("incident_date")
+    for name, value in data.sealed.items():
+        if name not in SEALED_FIELDS or len(value) > SEALED_MAX_LENGTH:
+            raise CaseError(name)
+
+
+def _next_sequence(ward_id: int, year: int) -> int:
+    current = db.session.scalar(
+        select(func.max(Case.sequence)).where(Case.ward_id == ward_id, Case.year == year)
+    )
+    return (current or 0) + 1
+
+
+def file_report(leader, data: ReportData, keyring: ServerKeyring) -> Case:
+    """File a group leader's report: classify, route, seal, record; returns the new case."""
+    if not access.can(leader, "case.file"):
+        raise NotAllowed("case.file")
+    validate_report(leader, data)
+
+    core_type = gbv_type(set(data.gbvims_answers))
+    rule = decide_routing(
+        case_facts(
+            data.kinds, data.harm_forms, core_type, data.victim_age_band, data.immediate_danger
+        )
+    )
+    received_at = utcnow()
+    year = received_at.year
+    sequence = _next_sequence(leader.ward_id, year)
+    # The id is chosen before sealing: every ciphertext is bound to it.
+    case = Case(
+        id=new_case_id(),
+        ward_id=leader.ward_id,
+        group_id=data.group_id,
+        reporter_id=leader.id,
+        year=year,
+        sequence=sequence,
+        reference=f"{leader.ward.code}-{year}-{sequence:04d}",
+        kinds=sorted(set(data.kinds)),
+        harm_forms=sorted(set(data.harm_forms)),
+        acts=sorted(set(data.acts)),
+        gbv_type=core_type,
+        context_flags=context_flags(
+            core_type, set(data.kinds), data.perpetrator_relationship, data.victim_age_band
+        ),
+        immediate_danger=data.immediate_danger,
+        urgency=urgency(data.immediate_danger, rule.reason),
+        status="new",
+        victim_sex=data.victim_sex,
+        victim_age_band=data.victim_age_band,
+        victim_circumstances=sorted(set(data.victim_circumstances)),
+        perpetrator_relationship=data.perpetrator_relationship,
+        perpetrator_sex=data.perpetrator_sex,
+        perpetrator_age_band=data.perpetrator_age_band,
+        channel=data.channel,
+        source=data.source,
+        consent_referral=data.consent_referral,
+        consent_statistics=data.consent_statistics,
+        legal_ground=data.legal_ground,
+        incident_date=data.incident_date,
+        received_at=received_at,
+        routing_reason=rule.reason,
+        key_version=1,
+    )
+    data_key = new_data_key()
+    for name, value in data.sealed.items():
+        if value:
+            setattr(case, name, seal_text(data_key, value, case.id, name, case.key_version))
+    case.routes = [CaseRoute(desk=desk, routed_at=received_at) for desk in rule.desks]
+    case.events = [
+        CaseEvent(at=received_at, actor_id=leader.id, kind="filed", detail={}),
+        CaseEvent(
+            at=received_at,
+            actor_id=None,
+            kind="routed",
+            detail={"desks": list(rule.desks), "reason": rule.reason},
+        ),
+    ]
+    db.session.add(case)
+    db.session.add(keyring.wrap(case, data_key))
+    record("case.file", actor=leader, target=case.id)
+    record("case.route", actor=None, target=case.id, detail=",".join(rule.desks))
+    db.session.flush()
+    return case
+
+
+def _data_key(case: Case, keyring: ServerKeyring) -> bytes:
+    stored = db.session.get(CaseKey, (case.id, keyring.holder, case.key_version))
+    return keyring.unwrap(case, stored)
+
+
+@dataclass
+class CaseContent:
+    """The decrypted content of a case, as its reader may see it."""
+
+    fields: dict[str, str]
+    notes: list[tuple[CaseNote, str]]
+
+
+def read_case(user, case: Case, keyring: ServerKeyring) -> CaseContent:
+    """Decrypt a case for a reader and audit the read; all or nothing (DecryptionError)."""
+    if not access.can(user, "case.read", case):
+        raise NotAllowed("case.read")
+    data_key = _data_key(case, keyring)
+    fields = {
+        name: open_text(data_key, getattr(case, name), case.id, name, case.key_version)
+        for name in SEALED_FIELDS
+        if getattr(case, name) is not None
+    }
+    notes = [
+        (note, open_text(data_key, note.body, case.id, f"note:{note.id}", case.key_version))
+        for note in case.notes
+    ]
+    record("case.read", actor=user, target=case.id)
+    db.session.flush()
+    return CaseContent(fields=fields, notes=notes)
+
+
+def add_note(user, case: Case, text: str, keyring: ServerKeyring) -> CaseNote:
+    """Add a sealed note to a case the user can work on."""
+    if not access.can(user, "case.note", case):
+        raise NotAllowed("case.note")
+    text = text.strip()
+    if not text or len(text) > NOTE_MAX_LENGTH:
+        raise CaseError("note")
+    data_key = _data_key(case, keyring)
+    note = CaseNote(case_id=case.id, author_id=user.id, body=b"")
+    db.session.add(note)
+    db.session.flush()  # the note's id is part of its ciphertext's context
+    note.body = seal_text(data_key, text, case.id, f"note:{note.id}", case.key_version)
+    db.session.add(CaseEvent(case_id=case.id, actor_id=user.id, kind="note", detail={}))
+    record("case.note", actor=user, target=case.id)
+    db.session.flush()
+    return note
+
+
+# The first-cut workflow: allowed moves from each status ("Triage" widens this table).
+TRANSITIONS = {
+    "new": ("acknowledged",),
+    "acknowledged": ("in_progress", "closed"),
+    "in_progress": ("closed",),
+    "closed": (),
+}
+
+
+def allowed_transitions(user, case: Case) -> tuple[str, ...]:
+    """The statuses this user may move the case to now."""
+    if not access.can(user, "case.change_status", case):
+        return ()
+    return TRANSITIONS[case.status]
+
+
+def change_status(user, case: Case, new_status: str, close_reason: str | None = None) -> None:
+    """Move a case along the workflow; closing needs a reason from the list."""
+    if not access.can(user, "case.change_status", case):
+        raise NotAllowed("case.change_status")
+    if new_status not in TRANSITIONS[case.status]:
+        raise CaseError("status")
+    if new_status == "closed":
+        if close_reason not in codes(CLOSE_REASONS):
+            raise CaseError("close_reason")
+    else:
+        close_reason = None
+    old_status = case.status
+    case.status = new_status
+    case.close_reason = close_reason
+    detail = {"from": old_status, "to": new_status}
+    if close_reason:
+        detail["reason"] = close_reason
+    db.session.add(CaseEvent(case_id=case.id, actor_id=user.id, kind="status", detail=detail))
+    record("case.status", actor=user, target=case.id, detail=f"{old_status}>{new_status}")
+    db.session.flush()
+
+
+def visible_cases(user, statement=None):
+    """A select of the cases the user may read, for queues and lists."""
+    statement = statement if statement is not None else select(Case)
+    return statement.where(access.case_scope(user))

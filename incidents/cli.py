@@ -1,0 +1,168 @@
+"""Flask commands. They call the same service functions as the views.
+
+Non-interactive use: passwords come from the INCIDENTS_PASSWORD environment variable or,
+with --password-stdin, from the first line of standard input.
+"""
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from incidents.accounts import service as accounts
+from incidents.accounts.models import User
+from incidents.audit.service import client_address
+from incidents.extensions import db
+from incidents.wards import service as wards
+from incidents.wards.models import Ward
+from incidents.web import argon2_params
+
+# The source document's ward (DOMAIN.md): 1 tổ dân phố and 5 bản, with neutral names.
+DEMO_WARD = ("QT", "Phường Quyết Thắng")
+DEMO_GROUPS = ("Tổ dân phố số 1", "Bản 1", "Bản 2", "Bản 3", "Bản 4", "Bản 5")
+# Development-only accounts: seed-demo refuses to run where ALLOW_DEMO_SEED is off.
+DEMO_ACCOUNTS = (
+    ("reporter", "totruong1", "Tổ trưởng Tổ dân phố số 1", "demo-totruong-2026", (0, 1)),
+    ("reporter", "truongban2", "Trưởng Bản 2", "demo-truongban-2026", (2,)),
+    ("police", "congan", "Công an phường", "demo-congan-2026", ()),
+    ("officer", "vanhoa", "Công chức Văn hóa - Xã hội", "demo-vanhoa-2026", ()),
+    ("chairman", "chutich", "Chủ tịch UBND phường", "demo-chutich-2026", ()),
+    ("admin", "quantri", "Quản trị hệ thống", "demo-quantri-2026", ()),
+)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if os.environ.get("INCIDENTS_PASSWORD"):
+        return os.environ["INCIDENTS_PASSWORD"]
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _fail(message: str):
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+def _ward_or_fail(code: str) -> Ward:
+    ward = wards.ward_by_code(code)
+    if ward is None:
+        _fail(f"no ward with code {code!r}")
+    return ward
+
+
+@click.group("ward", cls=AppGroup)
+def ward_cli():
+    """Create wards and their residential groups."""
+
+
+@ward_cli.command("create")
+@click.option("--code", required=True, help="Short code, e.g. QT (prefixes case references).")
+@click.option("--name", required=True, help="Full name, e.g. 'Phường Quyết Thắng'.")
+@click.option("--group", "groups", multiple=True, help="A residential group; repeatable.")
+def create_ward(code: str, name: str, groups: tuple[str, ...]):
+    """Create a ward with its residential groups."""
+    try:
+        ward = wards.create_ward(None, code=code, name=name)
+        for group in groups:
+            wards.add_group(None, ward, name=group)
+    except wards.WardError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"ward {ward.code}: {ward.name} with {len(groups)} groups")
+
+
+@ward_cli.command("add-group")
+@click.option("--ward", "ward_code", required=True)
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice(["to_dan_pho", "ban"]), default=None)
+def add_group(ward_code: str, name: str, kind: str | None):
+    """Add a residential group (tổ dân phố or bản) to a ward."""
+    ward = _ward_or_fail(ward_code)
+    try:
+        wards.add_group(None, ward, name=name, kind=kind)
+    except wards.WardError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"group added to {ward.code}: {name}")
+
+
+@click.group("user", cls=AppGroup)
+def user_cli():
+    """Create user accounts."""
+
+
+@user_cli.command("create")
+@click.option("--ward", "ward_code", required=True, help="The ward's code.")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", default="", help="Full name shown in the app.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["reporter", "police", "officer", "chairman", "admin"]),
+)
+@click.option("--group", "group_names", multiple=True, help="Group led (reporters); repeatable.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(ward_code, username, display_name, role, group_names, password_stdin):
+    """Create an account; the password comes from INCIDENTS_PASSWORD, stdin, or a prompt."""
+    ward = _ward_or_fail(ward_code)
+    by_name = {group.name: group for group in ward.groups}
+    unknown = [name for name in group_names if name not in by_name]
+    if unknown:
+        _fail(f"no such group in {ward.code}: {', '.join(unknown)}")
+    try:
+        user = accounts.create_user(
+            None,
+            ward=ward,
+            username=username,
+            display_name=display_name,
+            role=role,
+            password=_read_password(password_stdin),
+            params=argon2_params(),
+            groups=[by_name[name] for name in group_names],
+        )
+    except accounts.AccountError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"user {user.username} ({user.role}) created in {ward.code}")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Seed the demo ward and one account per role (development only), then list them."""
+    if not current_app.config.get("ALLOW_DEMO_SEED"):
+        raise click.ClickException("seed-demo is for development only; refused here")
+    if db.session.scalar(select(Ward.id).limit(1)) is None:
+        code, name = DEMO_WARD
+        ward = wards.create_ward(None, code=code, name=name)
+        groups = [wards.add_group(None, ward, name=group) for group in DEMO_GROUPS]
+        for role, username, display_name, password, group_indexes in DEMO_ACCOUNTS:
+            accounts.create_user(
+                None,
+                ward=ward,
+                username=username,
+                display_name=display_name,
+                role=role,
+                password=password,
+                params=argon2_params(),
+                groups=[groups[i] for i in group_indexes],
+            )
+        db.session.commit()
+        click.echo(f"seeded the demo ward {name} ({code})")
+    elif db.session.scalar(select(User.id).where(User.username == DEMO_ACCOUNTS[0][1])) is None:
+        click.echo("the database already holds a ward that is not the demo: nothing seeded")
+        return
+    for role, username, _name, password, _groups in DEMO_ACCOUNTS:
+        click.echo(f"demo account: {role} {username} {password}")
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
+
+    for command in (ward_cli, user_cli, seed_demo):
+        app.cli.add_command(command)
+    client_address.set("cli")

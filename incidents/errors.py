@@ -1,0 +1,34 @@
+"""Generic error pages: no stack trace, no detail, in the visitor's language."""
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from incidents.crypto import DecryptionError
+from incidents.extensions import db
+
+HANDLED = (400, 403, 404, 405, 413, 429, 500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every handled status with the same small template."""
+
+    def render_error(error: HTTPException):
+        return render_template("errors/error.html", code=error.code), error.code
+
+    for code in HANDLED:
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(DecryptionError)
+    def undecryptable(error):
+        # Never show partial plaintext: the whole page is refused.
+        db.session.rollback()
+        app.logger.error("a case could not be decrypted: %s", type(error).__name__)
+        return render_template("errors/error.html", code=500, undecryptable=True), 500
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return render_error(error)
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return render_error(InternalServerError())

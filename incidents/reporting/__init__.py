@@ -1,0 +1,1 @@
+"""The group leader's pages: file a report, see his reports."""

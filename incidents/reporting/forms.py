@@ -1,0 +1,238 @@
+"""The report form: grouped questions in the vocabulary of DOMAIN.md."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from incidents.cases.models import SEALED_FIELDS
+from incidents.cases.service import ReportData
+from incidents.forms import as_choices
+from incidents.timeutil import ward_today
+from incidents.vocab import (
+    ACTS,
+    CHANNELS,
+    GBVIMS_QUESTIONS,
+    HARM_FORMS,
+    KINDS,
+    LEGAL_GROUNDS,
+    PERPETRATOR_AGE_BANDS,
+    RELATIONSHIPS,
+    SEXES,
+    SOURCES,
+    VICTIM_AGE_BANDS,
+    VICTIM_CIRCUMSTANCES,
+)
+
+YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
+NAME_MAX = 200
+TEXT_MAX = 4000
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes: works without JavaScript and with large touch targets."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _not_in_future(form, field):
+    if field.data and field.data > ward_today():
+        raise ValidationError(_l("The date cannot be in the future."))
+
+
+def _birth_year(form, field):
+    value = (field.data or "").strip()
+    if not value:
+        return
+    if not value.isdigit() or not 1900 <= int(value) <= ward_today().year:
+        raise ValidationError(_l("Enter a year such as 1990, or leave it empty."))
+
+
+def _text(label, max_length=NAME_MAX, description=None):
+    return StringField(
+        label,
+        validators=[Optional(), Length(max=max_length)],
+        description=description,
+        render_kw={"autocomplete": "off", "maxlength": max_length},
+    )
+
+
+def _long_text(label, description=None):
+    return TextAreaField(
+        label,
+        validators=[Optional(), Length(max=TEXT_MAX)],
+        description=description,
+        render_kw={"autocomplete": "off", "maxlength": TEXT_MAX, "rows": 5},
+    )
+
+
+class ReportForm(FlaskForm):
+    """What a group leader tells the ward about one incident and one victim."""
+
+    # 1. The incident
+    group_id = SelectField(
+        _l("Residential group"), coerce=int, validators=[InputRequired(_l("Choose a group."))]
+    )
+    kinds = MultiCheckboxField(
+        _l("What kind of case is it?"),
+        choices=as_choices(KINDS),
+        validators=[DataRequired(_l("Choose at least one kind of case."))],
+        description=_l("Choose all that apply. A child is a person under 16."),
+    )
+    immediate_danger = RadioField(
+        _l("Is someone in danger right now?"),
+        choices=as_choices(YES_NO),
+        validators=[InputRequired(_l("Answer yes or no."))],
+        description=_l("If yes, also call the ward police at once."),
+    )
+    incident_date = DateField(
+        _l("When did it happen?"),
+        validators=[InputRequired(_l("Enter the date, as dd/mm/yyyy.")), _not_in_future],
+        description=_l("The day is enough; if you are not sure, the closest day."),
+    )
+    harm_forms = MultiCheckboxField(
+        _l("Forms of harm"),
+        choices=as_choices(HARM_FORMS),
+        description=_l("Physical: hurting the body. Psychological: threats, insults, "
+                       "isolation. Sexual: any unwanted sexual act. Economic: taking money "
+                       "or property, control of income."),
+    )
+    gbvims_answers = MultiCheckboxField(_l("What happened?"), choices=as_choices(GBVIMS_QUESTIONS))
+    acts = MultiCheckboxField(
+        _l("Acts of domestic violence (Law 13/2022, Article 3)"),
+        choices=as_choices(ACTS),
+        description=_l("Only for violence within the family."),
+    )
+    narrative = _long_text(
+        _l("What happened, in your words"),
+        description=_l("Where, how, how often. Do not guess; write what you were told."),
+    )
+
+    # 2. How the leader learned of it
+    channel = RadioField(
+        _l("How did the report reach you?"),
+        choices=as_choices(CHANNELS),
+        validators=[InputRequired(_l("Choose how the report reached you."))],
+    )
+    source = RadioField(
+        _l("Who told you?"),
+        choices=as_choices(SOURCES),
+        validators=[InputRequired(_l("Choose who told you."))],
+    )
+    witnesses = _long_text(_l("Witnesses"), description=_l("Names and how to reach them."))
+    reporter_contact = _text(
+        _l("How can the ward reach you about this case?"),
+        description=_l("Your phone number or another safe way. It is kept secret."),
+    )
+
+    # 3. The victim
+    victim_name = _text(_l("Victim's name"))
+    victim_birth_year = StringField(
+        _l("Victim's year of birth"),
+        validators=[Optional(), _birth_year],
+        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 4},
+    )
+    victim_sex = RadioField(
+        _l("Victim's sex"), choices=as_choices(SEXES), validators=[InputRequired(_l("Choose the sex."))]
+    )
+    victim_age_band = SelectField(
+        _l("Victim's age"),
+        choices=as_choices(VICTIM_AGE_BANDS),
+        validators=[InputRequired(_l("Choose an age group."))],
+    )
+    victim_circumstances = MultiCheckboxField(
+        _l("The victim is"), choices=as_choices(VICTIM_CIRCUMSTANCES)
+    )
+    victim_address = _text(_l("Victim's address"))
+    victim_phone = _text(_l("Victim's phone"), max_length=40)
+
+    # 4. The person who caused the harm
+    perpetrator_name = _text(_l("Name of the person who caused the harm"))
+    perpetrator_relationship = SelectField(
+        _l("Relationship to the victim"),
+        choices=as_choices(RELATIONSHIPS),
+        validators=[InputRequired(_l("Choose the relationship."))],
+    )
+    perpetrator_sex = RadioField(
+        _l("Sex of the person who caused the harm"),
+        choices=as_choices(SEXES),
+        validators=[InputRequired(_l("Choose the sex."))],
+    )
+    perpetrator_age_band = SelectField(
+        _l("Age of the person who caused the harm"),
+        choices=as_choices(PERPETRATOR_AGE_BANDS),
+        validators=[InputRequired(_l("Choose an age group."))],
+    )
+    perpetrator_details = _long_text(
+        _l("More about the person who caused the harm"),
+        description=_l("Address, work, weapons, earlier violence."),
+    )
+
+    # 5. Consent (GBVIMS): asked of the victim, per purpose
+    consent_referral = RadioField(
+        _l("Does the victim agree that the police and support services are told?"),
+        choices=as_choices(YES_NO),
+        validators=[InputRequired(_l("Answer yes or no."))],
+    )
+    consent_statistics = RadioField(
+        _l("Does the victim agree to be counted, without name, in the ward's statistics?"),
+        choices=as_choices(YES_NO),
+        validators=[InputRequired(_l("Answer yes or no."))],
+    )
+    legal_ground = SelectField(
+        _l("If the victim does not agree: the legal ground for reporting anyway"),
+        choices=as_choices((("", _l("None")), *LEGAL_GROUNDS)),
+        validators=[Optional()],
+        description=_l("The law allows reporting without consent when life is in danger, "
+                       "the victim is a child, or there are signs of a crime."),
+    )
+
+    def __init__(self, leader, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group_id.choices = as_choices((group.id, group.name) for group in leader.groups)
+        if len(leader.groups) == 1 and self.group_id.data is None:
+            self.group_id.data = leader.groups[0].id
+
+    def validate_legal_ground(self, field):
+        """Without consent to referral, the report needs the legal ground used."""
+        if self.consent_referral.data == "no" and not field.data:
+            raise ValidationError(
+                _l("Without the victim's consent, choose the legal ground for reporting.")
+            )
+
+    def to_report(self) -> ReportData:
+        """The validated answers as the service's plain values."""
+        return ReportData(
+            group_id=self.group_id.data,
+            kinds=list(self.kinds.data),
+            harm_forms=list(self.harm_forms.data or ()),
+            acts=list(self.acts.data or ()),
+            gbvims_answers=list(self.gbvims_answers.data or ()),
+            immediate_danger=self.immediate_danger.data == "yes",
+            victim_sex=self.victim_sex.data,
+            victim_age_band=self.victim_age_band.data,
+            victim_circumstances=list(self.victim_circumstances.data or ()),
+            perpetrator_relationship=self.perpetrator_relationship.data,
+            perpetrator_sex=self.perpetrator_sex.data,
+            perpetrator_age_band=self.perpetrator_age_band.data,
+            channel=self.channel.data,
+            source=self.source.data,
+            consent_referral=self.consent_referral.data == "yes",
+            consent_statistics=self.consent_statistics.data == "yes",
+            legal_ground=self.legal_ground.data or None,
+            incident_date=self.incident_date.data,
+            sealed={
+                name: getattr(self, name).data.strip()
+                for name in SEALED_FIELDS
+                if (getattr(self, name).data or "").strip()
+            },
+        )

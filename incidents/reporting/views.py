@@ -1,0 +1,64 @@
+"""The group leader's pages: the report form, its confirmation, and "my reports"."""
+
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from incidents import access
+from incidents.cases import service
+from incidents.cases.models import Case
+from incidents.extensions import db
+from incidents.reporting.forms import ReportForm
+from incidents.web import get_case_or_404, keyring
+
+bp = Blueprint("reporting", __name__)
+
+
+@bp.route("/report/new", methods=["GET", "POST"])
+def new_report():
+    """The report form; a valid one files the case and shows its confirmation."""
+    if not access.can(current_user, "case.file"):
+        abort(404)
+    form = ReportForm(current_user)
+    if form.validate_on_submit():
+        try:
+            case = service.file_report(current_user, form.to_report(), keyring())
+        except service.CaseError as error:
+            field = getattr(form, str(error), None)
+            if field is not None:
+                field.errors.append(_("This answer is not accepted."))
+        else:
+            db.session.commit()
+            current_app.logger.info("case filed id=%s", case.id)
+            return redirect(url_for("reporting.filed", case_id=case.id))
+    return render_template("reporting/new.html", form=form)
+
+
+@bp.route("/report/filed/<case_id>")
+def filed(case_id: str):
+    """Confirmation: the reference and who the report went to."""
+    case = get_case_or_404(current_user, case_id)
+    return render_template("reporting/filed.html", case=case)
+
+
+@bp.route("/reports")
+def my_reports():
+    """The cases this leader filed, newest first, with their status."""
+    if not access.can(current_user, "case.list_own"):
+        abort(404)
+    cases = db.session.scalars(
+        service.visible_cases(current_user, select(Case)).order_by(Case.received_at.desc())
+    ).all()
+    return render_template("reporting/my_reports.html", cases=cases)
+
+
+@bp.route("/reports/<case_id>")
+def my_report(case_id: str):
+    """One of the leader's own reports, as he filed it."""
+    case = get_case_or_404(current_user, case_id)
+    if case.reporter_id != current_user.id:
+        return redirect(url_for("triage.case_page", case_id=case.id))
+    content = service.read_case(current_user, case, keyring())
+    db.session.commit()
+    return render_template("reporting/my_report.html", case=case, content=content)

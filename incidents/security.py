@@ -1,0 +1,61 @@
+"""Deny by default, security headers on every response, and the audit's client address."""
+
+from flask import Flask, current_app, request
+from flask_login import current_user
+
+from incidents.audit.service import client_address
+from incidents.extensions import login_manager
+
+# The only endpoints an anonymous visitor may reach; every other one needs a session.
+PUBLIC_ENDPOINTS = frozenset({"accounts.login", "accounts.set_language", "static"})
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    )
+)
+
+
+def configure_security(app: Flask) -> None:
+    """Install the login gate, the headers and the per-request audit context."""
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from incidents.accounts.models import User
+        from incidents.extensions import db
+
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    @app.before_request
+    def require_login():
+        client_address.set(request.remote_addr)
+        if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def set_security_headers(response):
+        headers = response.headers
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.endpoint != "static":
+            # Pages may show case data: never keep them in any cache, the phone's included.
+            headers["Cache-Control"] = "no-store"
+        if current_app.config.get("ENV_NAME") == "production":
+            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        return response

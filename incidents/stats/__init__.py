@@ -1,0 +1,1 @@
+"""Anonymised statistics from clear columns only."""

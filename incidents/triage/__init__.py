@@ -1,0 +1,1 @@
+"""The desks' pages: queues, the case page, status changes and notes."""

@@ -1,0 +1,34 @@
+"""Triage forms: a status change and a note."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from incidents.cases.service import NOTE_MAX_LENGTH
+from incidents.forms import as_choices
+from incidents.vocab import CLOSE_REASONS, STATUSES
+
+
+class StatusForm(FlaskForm):
+    """Move the case to another status; closing needs a reason."""
+
+    status = SelectField(_l("New status"), choices=as_choices(STATUSES), validators=[DataRequired()])
+    close_reason = SelectField(
+        _l("Reason for closing"),
+        choices=as_choices((("", _l("Not closing")), *CLOSE_REASONS)),
+        validators=[Optional()],
+    )
+
+
+class NoteForm(FlaskForm):
+    """A note for the desks; it is stored encrypted."""
+
+    text = TextAreaField(
+        _l("Note"),
+        validators=[
+            DataRequired(_l("Write the note first.")),
+            Length(max=NOTE_MAX_LENGTH),
+        ],
+        render_kw={"rows": 4, "autocomplete": "off", "maxlength": NOTE_MAX_LENGTH},
+    )

@@ -1,0 +1,178 @@
+"""The vocabulary of DOMAIN.md as (code, label) choices.
+
+Codes are stored in the clear and counted by the statistics; labels are shown to people
+and translated (Vietnamese first).
+"""
+
+from flask_babel import lazy_gettext as _l
+
+KINDS = (
+    ("domestic_violence", _l("Domestic violence")),
+    ("gbv_outside_family", _l("Gender-based violence outside the family")),
+    ("child_abuse", _l("Abuse of a child")),
+    ("trafficking", _l("Human trafficking")),
+)
+
+HARM_FORMS = (
+    ("physical", _l("Physical")),
+    ("psychological", _l("Psychological")),
+    ("sexual", _l("Sexual")),
+    ("economic", _l("Economic")),
+)
+
+# Law 13/2022 Art. 3.1, points a–q (the law has no points f and j).
+ACTS = (
+    ("a", _l("a. Beating, ill-treatment, threats to health or life")),
+    ("b", _l("b. Insults or humiliation")),
+    ("c", _l("c. Forcing to witness violence")),
+    ("d", _l("d. Neglect of dependants (children, pregnant women, elderly, disabled)")),
+    ("đ", _l("đ. Discrimination by body, gender or ability")),
+    ("e", _l("e. Isolating from relatives and social life")),
+    ("g", _l("g. Obstructing family rights between generations, spouses or siblings")),
+    ("h", _l("h. Disclosing private life to humiliate")),
+    ("i", _l("i. Forced sex within marriage")),
+    ("k", _l("k. Forced pornography")),
+    ("l", _l("l. Forced child marriage, forced marriage or divorce")),
+    ("m", _l("m. Forced pregnancy, abortion or sex selection")),
+    ("n", _l("n. Appropriating or destroying property")),
+    ("o", _l("o. Forced over-work or financial control")),
+    ("p", _l("p. Confinement")),
+    ("q", _l("q. Forcing out of the lawful home")),
+)
+
+# GBVIMS questions, asked in this order: the first "yes" is the incident's core type.
+GBVIMS_QUESTIONS = (
+    ("rape", _l("Was there penetration (rape), however slight?")),
+    ("sexual_assault", _l("Was there other unwanted sexual contact?")),
+    ("physical_assault", _l("Was there physical violence (hitting, slapping, choking)?")),
+    ("forced_marriage", _l("Was the person forced into marriage?")),
+    ("denial_of_resources", _l("Was the person denied money, food, school, work or care?")),
+    ("psychological_abuse", _l("Was there threatening, insulting or controlling behaviour?")),
+)
+GBV_TYPES = (*GBVIMS_QUESTIONS, ("non_gbv", _l("Not gender-based violence")))
+
+SEXES = (
+    ("female", _l("Female")),
+    ("male", _l("Male")),
+    ("unknown", _l("Unknown")),
+)
+
+# Official DV tables use under 16, 16–59 and 60+; 16–17 is kept apart for GBVIMS (< 18).
+VICTIM_AGE_BANDS = (
+    ("under_16", _l("Under 16")),
+    ("16_17", _l("16 to 17")),
+    ("18_59", _l("18 to 59")),
+    ("60_plus", _l("60 and over")),
+    ("unknown", _l("Unknown")),
+)
+CHILD_AGE_BANDS = frozenset({"under_16", "16_17"})
+
+PERPETRATOR_AGE_BANDS = (
+    ("0_11", _l("0 to 11")),
+    ("12_17", _l("12 to 17")),
+    ("18_25", _l("18 to 25")),
+    ("26_40", _l("26 to 40")),
+    ("41_60", _l("41 to 60")),
+    ("61_plus", _l("61 and over")),
+    ("unknown", _l("Unknown")),
+)
+
+RELATIONSHIPS = (
+    ("spouse", _l("Husband or wife")),
+    ("former_spouse", _l("Divorced spouse")),
+    ("cohabiting", _l("Living together as husband and wife")),
+    ("parent_child", _l("Parent and child")),
+    ("grandparent_grandchild", _l("Grandparent and grandchild")),
+    ("sibling", _l("Brother or sister")),
+    ("adoptive", _l("Adoptive parent and child")),
+    ("other_family", _l("Other family member")),
+    ("neighbour", _l("Neighbour")),
+    ("acquaintance", _l("Acquaintance")),
+    ("employer", _l("Employer")),
+    ("stranger", _l("Stranger")),
+    ("unknown", _l("Unknown")),
+)
+FAMILY_RELATIONSHIPS = frozenset(code for code, _ in RELATIONSHIPS[:8])
+INTIMATE_RELATIONSHIPS = frozenset({"spouse", "former_spouse", "cohabiting"})
+
+VICTIM_CIRCUMSTANCES = (
+    ("pregnant", _l("Pregnant")),
+    ("nursing", _l("Nursing a child under 36 months")),
+    ("disabled", _l("Living with a disability")),
+    ("elderly", _l("Elderly")),
+)
+
+# Law 13/2022 Art. 19.2: how the report reached the group leader.
+CHANNELS = (
+    ("in_person", _l("In person")),
+    ("phone", _l("Phone call")),
+    ("message", _l("Text message")),
+    ("letter", _l("Letter or petition")),
+)
+
+SOURCES = (
+    ("victim", _l("The victim")),
+    ("relative", _l("A relative of the victim")),
+    ("neighbour", _l("A neighbour")),
+    ("witnessed", _l("I saw it myself")),
+    ("other", _l("Someone else")),
+)
+
+# Grounds on which a report is passed on without the victim's consent.
+LEGAL_GROUNDS = (
+    ("danger_to_life", _l("Danger to life or health")),
+    ("child_victim", _l("The victim is a child")),
+    ("crime", _l("There are signs of a crime")),
+)
+
+STATUSES = (
+    ("new", _l("New")),
+    ("acknowledged", _l("Acknowledged")),
+    ("in_progress", _l("In progress")),
+    ("closed", _l("Closed")),
+)
+
+CLOSE_REASONS = (
+    ("resolved", _l("Resolved")),
+    ("unfounded", _l("Unfounded")),
+    ("duplicate", _l("Duplicate of another case")),
+    ("criminal_procedure", _l("Handed to criminal procedure")),
+)
+
+URGENCIES = (
+    ("immediate", _l("Immediate danger")),
+    ("high", _l("High")),
+    ("normal", _l("Normal")),
+)
+
+DESKS = (
+    ("police", _l("Ward police")),
+    ("officer", _l("Culture-social officer")),
+    ("chairman", _l("Ward chairman")),
+)
+
+ROUTING_REASONS = (
+    ("serious", _l("Trafficking, sexual violence, a child victim or immediate danger")),
+    ("other_violence", _l("Other violence: the officer and the chairman")),
+)
+
+ROLES = (
+    ("reporter", _l("Group leader")),
+    ("police", _l("Ward police")),
+    ("officer", _l("Culture-social officer")),
+    ("chairman", _l("Ward chairman")),
+    ("admin", _l("Administrator")),
+)
+
+
+def codes(choices) -> tuple[str, ...]:
+    """Return the codes of a choice list."""
+    return tuple(code for code, _ in choices)
+
+
+def label(choices, code: str | None) -> str:
+    """Return the translated label of a code, or the code itself if it is unknown."""
+    for choice_code, choice_label in choices:
+        if choice_code == code:
+            return str(choice_label)
+    return code or ""

@@ -1,0 +1,1 @@
+"""Wards and their residential groups."""

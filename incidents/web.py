@@ -1,0 +1,48 @@
+"""Small helpers the views share: the keyring, hash parameters, safe redirects, case lookup."""
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app
+
+from incidents import access
+from incidents.cases.keys import ServerKeyring
+from incidents.cases.models import Case
+from incidents.crypto.passwords import Argon2Params
+from incidents.extensions import db
+
+
+def keyring() -> ServerKeyring:
+    """The keyring that opens case keys for this request."""
+    return current_app.extensions["keyring"]
+
+
+def argon2_params() -> Argon2Params:
+    """The configured Argon2id cost of login hashes."""
+    config = current_app.config
+    return Argon2Params(
+        memory_kib=config["ARGON2_MEMORY_KIB"],
+        iterations=config["ARGON2_ITERATIONS"],
+        lanes=config["ARGON2_LANES"],
+    )
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Accept only a relative path on this site as a post-login redirect."""
+    if not target:
+        return False
+    parts = urlsplit(target)
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    )
+
+
+def get_case_or_404(user, case_id: str, action: str = "case.read") -> Case:
+    """Load a case the user may act on; 404 for both missing and forbidden cases."""
+    case = db.session.get(Case, case_id) if len(case_id) <= 32 else None
+    if case is None or not access.can(user, action, case):
+        abort(404)
+    return case

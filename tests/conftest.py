@@ -1,0 +1,195 @@
+"""Shared fixtures: one app per database backend, per-test cleanup, factories, sign-in.
+
+The suite runs on a real SQLite file, and also on PostgreSQL when TEST_DATABASE_URL names
+one (postgresql+psycopg://...). With CI=true PostgreSQL is required, not skipped.
+"""
+
+import os
+from datetime import date, timedelta
+from itertools import count
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from config import TestingConfig
+from incidents import create_app
+from incidents.accounts.service import create_user
+from incidents.extensions import db as _db
+from incidents.wards.service import add_group, create_ward
+from incidents.web import argon2_params
+
+PASSWORD = "correct horse battery staple"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _database_url(backend: str, tmp_path_factory) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true requires TEST_DATABASE_URL (PostgreSQL)")
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    return url
+
+
+def _reset_schema(app) -> None:
+    """Start from an empty database, then build the schema with the migrations."""
+    with app.app_context():
+        _db.drop_all()
+        with _db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+
+
+def make_test_app(database_url: str, instance_path: str, **overrides):
+    """A TestingConfig app on the given database and instance folder."""
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        ENVIRONMENT_KEYS = {}
+
+    for key, value in overrides.items():
+        setattr(Config, key, value)
+    return create_app(Config, instance_path=instance_path)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def app(request, tmp_path_factory):
+    """The application on one backend, its schema built by the migrations."""
+    url = _database_url(request.param, tmp_path_factory)
+    application = make_test_app(url, str(tmp_path_factory.mktemp("instance")))
+    _reset_schema(application)
+    yield application
+    with application.app_context():
+        _db.engine.dispose()  # close pooled connections before the interpreter does
+
+
+@pytest.fixture()
+def db(app):
+    """The database inside an app context; every table is emptied after the test."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        with _db.engine.begin() as connection:
+            for table in reversed(_db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture()
+def client(app, db):
+    """A test client (cookies kept between requests)."""
+    return app.test_client()
+
+
+_numbers = count(1)
+
+
+@pytest.fixture()
+def make_ward(db):
+    """Factory: a ward with residential groups."""
+
+    def factory(code=None, groups=("Tổ dân phố số 1", "Bản 1", "Bản 2")):
+        ward = create_ward(None, code=code or f"W{next(_numbers)}", name="Phường Thử Nghiệm")
+        for name in groups:
+            add_group(None, ward, name=name)
+        _db.session.commit()
+        return ward
+
+    return factory
+
+
+@pytest.fixture()
+def ward(make_ward):
+    """The default ward of a test."""
+    return make_ward(code="QT")
+
+
+@pytest.fixture()
+def make_user(db, ward):
+    """Factory: an account of one role (reporters lead the given groups, default the first)."""
+
+    def factory(role, *, in_ward=None, groups=None, username=None):
+        home = in_ward or ward
+        if role == "reporter" and groups is None:
+            groups = [home.groups[0]]
+        user = create_user(
+            None,
+            ward=home,
+            username=username or f"{role}{next(_numbers)}",
+            display_name=f"Test {role}",
+            role=role,
+            password=PASSWORD,
+            params=argon2_params(),
+            groups=groups or [],
+        )
+        _db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture()
+def login_as(client):
+    """Sign a user in on the shared client (signing out whoever was signed in)."""
+
+    def sign_in(user, on=None):
+        web = on or client
+        web.post("/logout")
+        response = web.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, "sign-in failed"
+        return web
+
+    return sign_in
+
+
+def report_form(group_id: int, **changes) -> dict:
+    """A complete, valid report as the form posts it; changes override fields."""
+    form = {
+        "group_id": str(group_id),
+        "kinds": ["domestic_violence"],
+        "immediate_danger": "no",
+        "incident_date": (date.today() - timedelta(days=2)).isoformat(),
+        "harm_forms": ["physical"],
+        "gbvims_answers": ["physical_assault"],
+        "acts": ["a"],
+        "narrative": "Người chồng đánh vợ nhiều lần.",
+        "channel": "in_person",
+        "source": "victim",
+        "witnesses": "",
+        "reporter_contact": "",
+        "victim_name": "Nguyễn Thị A",
+        "victim_birth_year": "1990",
+        "victim_sex": "female",
+        "victim_age_band": "18_59",
+        "victim_address": "",
+        "victim_phone": "",
+        "perpetrator_name": "",
+        "perpetrator_relationship": "spouse",
+        "perpetrator_sex": "male",
+        "perpetrator_age_band": "26_40",
+        "perpetrator_details": "",
+        "consent_referral": "yes",
+        "consent_statistics": "yes",
+        "legal_ground": "",
+    }
+    form.update(changes)
+    return form
+
+
+@pytest.fixture()
+def file_report(client, login_as):
+    """Sign the leader in and file a report over HTTP; returns the new case id."""
+    from incidents.cases.models import Case
+
+    def filing(leader, **changes):
+        login_as(leader)
+        response = client.post("/report/new", data=report_form(leader.groups[0].id, **changes))
+        assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+        case_id = response.headers["Location"].rsplit("/", 1)[-1]
+        assert _db.session.get(Case, case_id) is not None
+        return case_id
+
+    return filing

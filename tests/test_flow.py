@@ -1,0 +1,141 @@
+"""The whole mission over HTTP: a leader files, the police acknowledge, the officer counts."""
+
+import re
+
+from sqlalchemy import select
+
+from incidents.audit.models import AuditEntry
+from incidents.cases.models import Case, CaseEvent
+
+
+def test_leader_files_police_acknowledge_officer_counts(
+    db, client, make_user, file_report, login_as
+):
+    leader = make_user("reporter")
+    police, officer = make_user("police"), make_user("officer")
+
+    case_id = file_report(leader, kinds=["domestic_violence", "child_abuse"],
+                          victim_age_band="under_16", victim_name="Lò Thị Hoa")
+    case = db.session.get(Case, case_id)
+    assert case.desks == {"police", "officer", "chairman"}
+    assert case.routing_reason == "serious"
+    assert re.fullmatch(r"QT-\d{4}-0001", case.reference)
+
+    login_as(police)
+    queue = client.get("/cases/").get_data(as_text=True)
+    assert case.reference in queue
+    page = client.get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    assert "Lò Thị Hoa" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    response = client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "acknowledged"
+
+    login_as(officer)
+    stats = client.get("/stats/").get_data(as_text=True)
+    assert re.search(r'class="total">&lt;5<', stats)
+
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    for expected in ("case.file", "case.read", "case.status", "stats.view", "login.success"):
+        assert expected in actions
+    kinds = db.session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)).all()
+    assert kinds == ["filed", "routed", "status"]
+
+
+def test_other_domestic_violence_goes_to_officer_and_chairman_only(
+    db, client, make_user, file_report, login_as
+):
+    leader, police, chairman = make_user("reporter"), make_user("police"), make_user("chairman")
+    case_id = file_report(leader)
+    assert db.session.get(Case, case_id).desks == {"officer", "chairman"}
+    login_as(police)
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    assert db.session.get(Case, case_id).reference not in client.get("/cases/").get_data(
+        as_text=True
+    )
+    login_as(chairman)
+    assert client.get(f"/cases/{case_id}").status_code == 200
+
+
+def test_leader_of_another_group_gets_404(db, client, ward, make_user, file_report, login_as):
+    leader = make_user("reporter", groups=[ward.groups[0]])
+    other = make_user("reporter", groups=[ward.groups[1]])
+    case_id = file_report(leader)
+    login_as(other)
+    assert client.get(f"/reports/{case_id}").status_code == 404
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    assert client.get(f"/report/filed/{case_id}").status_code == 404
+    assert db.session.get(Case, case_id).reference not in client.get("/reports").get_data(
+        as_text=True
+    )
+
+
+def test_admin_cannot_open_a_case(db, client, make_user, file_report, login_as):
+    leader, admin = make_user("reporter"), make_user("admin")
+    case_id = file_report(leader, immediate_danger="yes")
+    login_as(admin)
+    for url in (f"/cases/{case_id}", f"/reports/{case_id}", "/cases/", "/stats/"):
+        assert client.get(url).status_code == 404, url
+    response = client.post(f"/cases/{case_id}/notes", data={"text": "x"})
+    assert response.status_code == 404
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_police_of_another_ward_gets_404(db, client, make_ward, make_user, file_report, login_as):
+    leader = make_user("reporter")
+    elsewhere = make_ward(code="XB")
+    police_elsewhere = make_user("police", in_ward=elsewhere)
+    case_id = file_report(leader, immediate_danger="yes")
+    login_as(police_elsewhere)
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    before = db.session.get(Case, case_id).status
+    assert client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == before
+
+
+def test_status_workflow_and_notes(db, client, make_user, file_report, login_as):
+    leader, officer = make_user("reporter"), make_user("officer")
+    case_id = file_report(leader)
+    login_as(officer)
+
+    # closed straight from new is not a move the workflow allows
+    client.post(f"/cases/{case_id}/status", data={"status": "closed", "close_reason": "resolved"})
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "new"
+
+    for status in ("acknowledged", "in_progress"):
+        client.post(f"/cases/{case_id}/status", data={"status": status})
+    # closing without a reason is refused with a message
+    response = client.post(
+        f"/cases/{case_id}/status", data={"status": "closed"}, follow_redirects=True
+    )
+    assert "closing" in response.get_data(as_text=True).lower() or "đóng" in response.get_data(
+        as_text=True
+    ).lower()
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "in_progress"
+    client.post(f"/cases/{case_id}/status", data={"status": "closed", "close_reason": "resolved"})
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    assert (case.status, case.close_reason) == ("closed", "resolved")
+
+    # an empty note is refused and the page keeps the form; a real note is stored sealed
+    assert client.post(f"/cases/{case_id}/notes", data={"text": "   "}).status_code == 400
+    client.post(f"/cases/{case_id}/notes", data={"text": "Đã gặp nạn nhân tại nhà."})
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Đã gặp nạn nhân tại nhà." in page
+    db.session.expire_all()
+    note = db.session.get(Case, case_id).notes[0]
+    assert "Đã gặp".encode() not in note.body
+
+
+def test_leader_sees_his_reports_and_their_status(db, client, make_user, file_report):
+    leader = make_user("reporter")
+    case_id = file_report(leader, victim_name="Hà Thị Mai")
+    listing = client.get("/reports").get_data(as_text=True)
+    assert db.session.get(Case, case_id).reference in listing
+    own = client.get(f"/reports/{case_id}").get_data(as_text=True)
+    assert "Hà Thị Mai" in own
