@@ -90,7 +90,7 @@ class TestingConfig(Config):
     ARGON2_MEMORY_KIB = 1024
     ARGON2_ITERATIONS = 1
     ARGON2_LANES = 1
-    SECRET_KEY = "testing-only-secret-key"
+    SECRET_KEY = "testing-only-secret-key"  # noqa: S105 (refused by ProductionConfig)
     SERVER_KEY = "dGVzdGluZy1vbmx5LXNlcnZlci1rZXktMzItYnl0ZXM="
 
 

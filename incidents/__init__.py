@@ -141,9 +141,9 @@ def register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
-    from incidents.forms import EmptyForm
-
     from flask_babel import get_locale
+
+    from incidents.forms import EmptyForm
 
     app.jinja_env.globals.update(
         can=access.can, vocab=vocab, label=vocab.label, get_locale=get_locale

@@ -58,7 +58,5 @@ def case_scope(user):
         return false()
     if user.role == "reporter":
         return Case.reporter_id == user.id
-    routed_to_desk = select(CaseRoute.case_id).where(
-        CaseRoute.desk == DESK_OF_ROLE[user.role]
-    )
+    routed_to_desk = select(CaseRoute.case_id).where(CaseRoute.desk == DESK_OF_ROLE[user.role])
     return and_(Case.ward_id == user.ward_id, Case.id.in_(routed_to_desk))

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from itertools import count
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -43,6 +44,18 @@ def _reset_schema(app) -> None:
         upgrade()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    Tests hold an app context for their own queries; without this, every request of a
+    test would share it, and with it flask.g and the database session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_test_app(database_url: str, instance_path: str, **overrides):
     """A TestingConfig app on the given database and instance folder."""
 
@@ -52,7 +65,9 @@ def make_test_app(database_url: str, instance_path: str, **overrides):
 
     for key, value in overrides.items():
         setattr(Config, key, value)
-    return create_app(Config, instance_path=instance_path)
+    application = create_app(Config, instance_path=instance_path)
+    application.test_client_class = FreshContextClient
+    return application
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -14,8 +14,12 @@ def test_leader_files_police_acknowledge_officer_counts(
     leader = make_user("reporter")
     police, officer = make_user("police"), make_user("officer")
 
-    case_id = file_report(leader, kinds=["domestic_violence", "child_abuse"],
-                          victim_age_band="under_16", victim_name="Lò Thị Hoa")
+    case_id = file_report(
+        leader,
+        kinds=["domestic_violence", "child_abuse"],
+        victim_age_band="under_16",
+        victim_name="Lò Thị Hoa",
+    )
     case = db.session.get(Case, case_id)
     assert case.desks == {"police", "officer", "chairman"}
     assert case.routing_reason == "serious"
@@ -91,7 +95,9 @@ def test_police_of_another_ward_gets_404(db, client, make_ward, make_user, file_
     login_as(police_elsewhere)
     assert client.get(f"/cases/{case_id}").status_code == 404
     before = db.session.get(Case, case_id).status
-    assert client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"}).status_code == 404
+    assert (
+        client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"}).status_code == 404
+    )
     db.session.expire_all()
     assert db.session.get(Case, case_id).status == before
 
@@ -112,9 +118,10 @@ def test_status_workflow_and_notes(db, client, make_user, file_report, login_as)
     response = client.post(
         f"/cases/{case_id}/status", data={"status": "closed"}, follow_redirects=True
     )
-    assert "closing" in response.get_data(as_text=True).lower() or "đóng" in response.get_data(
-        as_text=True
-    ).lower()
+    assert (
+        "closing" in response.get_data(as_text=True).lower()
+        or "đóng" in response.get_data(as_text=True).lower()
+    )
     db.session.expire_all()
     assert db.session.get(Case, case_id).status == "in_progress"
     client.post(f"/cases/{case_id}/status", data={"status": "closed", "close_reason": "resolved"})

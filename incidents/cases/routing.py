@@ -21,7 +21,9 @@ class RoutingRule:
         """Whether any condition's values meet the case's facts."""
         if not self.conditions:
             return True
-        return any(facts.get(name, frozenset()) & values for name, values in self.conditions.items())
+        return any(
+            facts.get(name, frozenset()) & values for name, values in self.conditions.items()
+        )
 
 
 ROUTING_RULES = (

@@ -102,9 +102,11 @@ class ReportForm(FlaskForm):
     harm_forms = MultiCheckboxField(
         _l("Forms of harm"),
         choices=as_choices(HARM_FORMS),
-        description=_l("Physical: hurting the body. Psychological: threats, insults, "
-                       "isolation. Sexual: any unwanted sexual act. Economic: taking money "
-                       "or property, control of income."),
+        description=_l(
+            "Physical: hurting the body. Psychological: threats, insults, "
+            "isolation. Sexual: any unwanted sexual act. Economic: taking money "
+            "or property, control of income."
+        ),
     )
     gbvims_answers = MultiCheckboxField(_l("What happened?"), choices=as_choices(GBVIMS_QUESTIONS))
     acts = MultiCheckboxField(
@@ -142,7 +144,9 @@ class ReportForm(FlaskForm):
         render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 4},
     )
     victim_sex = RadioField(
-        _l("Victim's sex"), choices=as_choices(SEXES), validators=[InputRequired(_l("Choose the sex."))]
+        _l("Victim's sex"),
+        choices=as_choices(SEXES),
+        validators=[InputRequired(_l("Choose the sex."))],
     )
     victim_age_band = SelectField(
         _l("Victim's age"),
@@ -192,8 +196,10 @@ class ReportForm(FlaskForm):
         _l("If the victim does not agree: the legal ground for reporting anyway"),
         choices=as_choices((("", _l("None")), *LEGAL_GROUNDS)),
         validators=[Optional()],
-        description=_l("The law allows reporting without consent when life is in danger, "
-                       "the victim is a child, or there are signs of a crime."),
+        description=_l(
+            "The law allows reporting without consent when life is in danger, "
+            "the victim is a child, or there are signs of a crime."
+        ),
     )
 
     def __init__(self, leader, *args, **kwargs):

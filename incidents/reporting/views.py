@@ -58,7 +58,7 @@ def my_report(case_id: str):
     """One of the leader's own reports, as he filed it."""
     case = get_case_or_404(current_user, case_id)
     if case.reporter_id != current_user.id:
-        return redirect(url_for("triage.case_page", case_id=case.id))
+        abort(404)  # the desks read cases on their own case page
     content = service.read_case(current_user, case, keyring())
     db.session.commit()
     return render_template("reporting/my_report.html", case=case, content=content)

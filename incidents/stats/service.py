@@ -48,9 +48,10 @@ class Cell:
 class Table:
     """One table: labelled rows of cells (a matrix has several cells per row)."""
 
-    title: object  # a lazily translated string
-    columns: list[str]
-    rows: list[tuple[str, list[Cell]]]
+    # Labels are lazily translated strings: the page renders them in the reader's language.
+    title: object
+    columns: list
+    rows: list[tuple[object, list[Cell]]]
 
 
 @dataclass
@@ -95,7 +96,7 @@ def compute(user, first: date, last: date, threshold: int) -> Statistics:
     def one_column(title, choices, counter, partition):
         cells = suppress([counter[code] for code, _ in choices], threshold, partition)
         return Table(
-            title, [str(_l("Cases"))], [(str(text), [c]) for (_, text), c in zip(choices, cells)]
+            title, [_l("Cases")], [(text, [c]) for (_, text), c in zip(choices, cells, strict=True)]
         )
 
     kinds = Counter(kind for row in rows for kind in row.kinds)
@@ -111,11 +112,8 @@ def compute(user, first: date, last: date, threshold: int) -> Statistics:
     width = len(VICTIM_AGE_BANDS)
     sex_age = Table(
         _l("Victims by sex and age"),
-        [str(text) for _, text in VICTIM_AGE_BANDS],
-        [
-            (str(text), matrix_cells[i * width : (i + 1) * width])
-            for i, (_, text) in enumerate(SEXES)
-        ],
+        [text for _, text in VICTIM_AGE_BANDS],
+        [(text, matrix_cells[i * width : (i + 1) * width]) for i, (_, text) in enumerate(SEXES)],
     )
     group_choices = [(group.id, group.name) for group in groups]
     record("stats.view", actor=user, detail=f"{first.isoformat()}..{last.isoformat()}")

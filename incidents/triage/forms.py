@@ -13,7 +13,9 @@ from incidents.vocab import CLOSE_REASONS, STATUSES
 class StatusForm(FlaskForm):
     """Move the case to another status; closing needs a reason."""
 
-    status = SelectField(_l("New status"), choices=as_choices(STATUSES), validators=[DataRequired()])
+    status = SelectField(
+        _l("New status"), choices=as_choices(STATUSES), validators=[DataRequired()]
+    )
     close_reason = SelectField(
         _l("Reason for closing"),
         choices=as_choices((("", _l("Not closing")), *CLOSE_REASONS)),

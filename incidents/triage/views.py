@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
 
 from incidents import access
 from incidents.cases import service
@@ -27,9 +26,7 @@ def queue():
     if not access.can(current_user, "queue.view"):
         abort(404)
     cases = db.session.scalars(
-        service.visible_cases(current_user).order_by(
-            OPEN_FIRST, URGENCY_ORDER, Case.received_at
-        )
+        service.visible_cases(current_user).order_by(OPEN_FIRST, URGENCY_ORDER, Case.received_at)
     ).all()
     return render_template("triage/queue.html", cases=cases)
 

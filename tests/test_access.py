@@ -1,0 +1,99 @@
+"""The access policy as a table, and its SQL form agreeing with it case by case."""
+
+import pytest
+from sqlalchemy import select
+
+from incidents import access
+from incidents.cases.models import Case
+
+ROLES = ("reporter", "police", "officer", "chairman", "admin")
+
+
+@pytest.fixture()
+def world(db, ward, make_ward, make_user, file_report):
+    """Two wards; in the first, a serious case (all desks) and a civil one (no police)."""
+    other_ward = make_ward(code="OT")
+    leader = make_user("reporter", groups=[ward.groups[0]])
+    neighbour = make_user("reporter", groups=[ward.groups[1]])
+    users = {role: make_user(role) for role in ROLES if role != "reporter"}
+    users["reporter"] = leader
+    users["neighbour"] = neighbour
+    users["police_elsewhere"] = make_user("police", in_ward=other_ward)
+    users["officer_elsewhere"] = make_user("officer", in_ward=other_ward)
+    serious = db.session.get(Case, file_report(leader, immediate_danger="yes"))
+    civil = db.session.get(Case, file_report(leader))
+    return users, {"serious": serious, "civil": civil}
+
+
+# (user, case, may read, may note / change status)
+CASE_TABLE = [
+    ("reporter", "serious", True, False),
+    ("reporter", "civil", True, False),
+    ("neighbour", "serious", False, False),
+    ("police", "serious", True, True),
+    ("police", "civil", False, False),
+    ("officer", "serious", True, True),
+    ("officer", "civil", True, True),
+    ("chairman", "serious", True, True),
+    ("chairman", "civil", True, True),
+    ("admin", "serious", False, False),
+    ("admin", "civil", False, False),
+    ("police_elsewhere", "serious", False, False),
+    ("officer_elsewhere", "civil", False, False),
+]
+
+
+@pytest.mark.parametrize(("who", "which", "reads", "works"), CASE_TABLE)
+def test_case_actions(world, who, which, reads, works):
+    users, cases = world
+    user, case = users[who], cases[which]
+    assert access.can(user, "case.read", case) is reads
+    assert access.can(user, "case.note", case) is works
+    assert access.can(user, "case.change_status", case) is works
+
+
+GLOBAL_TABLE = {
+    "case.file": {"reporter"},
+    "case.list_own": {"reporter"},
+    "queue.view": {"police", "officer", "chairman"},
+    "stats.view": {"officer", "chairman"},
+    "accounts.manage": {"admin"},
+}
+
+
+@pytest.mark.parametrize("action", sorted(GLOBAL_TABLE))
+@pytest.mark.parametrize("role", ROLES)
+def test_global_actions(world, action, role):
+    users, _ = world
+    assert access.can(users[role], action) is (role in GLOBAL_TABLE[action])
+
+
+def test_scope_agrees_with_can_for_every_user_and_case(db, world):
+    users, _ = world
+    every_case = db.session.scalars(select(Case)).all()
+    for user in users.values():
+        in_scope = set(db.session.scalars(select(Case.id).where(access.case_scope(user))))
+        allowed = {case.id for case in every_case if access.can(user, "case.read", case)}
+        assert in_scope == allowed, user.username
+
+
+def test_deactivated_and_anonymous_users_can_do_nothing(db, world):
+    users, cases = world
+    from flask_login import AnonymousUserMixin
+
+    officer = users["officer"]
+    officer.active = False
+    assert not access.can(officer, "case.read", cases["civil"])
+    assert not access.can(officer, "stats.view")
+    assert db.session.scalars(select(Case.id).where(access.case_scope(officer))).all() == []
+    assert not access.can(AnonymousUserMixin(), "case.read", cases["civil"])
+    assert not access.can(None, "case.file")
+
+
+def test_unknown_actions_are_denied(world):
+    users, cases = world
+    assert not access.can(users["chairman"], "case.delete", cases["civil"])
+    assert not access.can(users["admin"], "anything")
+    # a case action without a case, and a global action with one, are refused too
+    assert not access.can(users["officer"], "case.read")
+    assert not access.can(users["reporter"], "case.file", cases["civil"])
