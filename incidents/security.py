@@ -2,6 +2,7 @@
 
 from flask import Flask, current_app, request
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from incidents.audit.service import client_address
 from incidents.extensions import login_manager
@@ -33,7 +34,12 @@ def configure_security(app: Flask) -> None:
         from incidents.accounts.models import User
         from incidents.extensions import db
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        if not user_id.isdigit():
+            return None
+        # Ward and groups are needed on nearly every page: one query instead of three.
+        return db.session.get(
+            User, int(user_id), options=[joinedload(User.ward), joinedload(User.groups)]
+        )
 
     @app.before_request
     def require_login():

@@ -7,7 +7,7 @@ request or command commits once.
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from incidents import access
 from incidents.audit.service import record
@@ -123,7 +123,8 @@ def validate_report(leader, data: ReportData) -> None:
 
 
 def _next_sequence(ward_id: int, year: int) -> int:
-    current = db.session.scalar(
+    # Two filings racing for one number meet the unique constraint on (ward, year, sequence).
+    current = db.session.connection().scalar(
         select(func.max(Case.sequence)).where(Case.ward_id == ward_id, Case.year == year)
     )
     return (current or 0) + 1
@@ -183,21 +184,37 @@ def file_report(leader, data: ReportData, keyring: ServerKeyring) -> Case:
     for name, value in data.sealed.items():
         if value:
             setattr(case, name, seal_text(data_key, value, case.id, name, case.key_version))
-    case.routes = [CaseRoute(desk=desk, routed_at=received_at) for desk in rule.desks]
-    case.events = [
-        CaseEvent(at=received_at, actor_id=leader.id, kind="filed", detail={}),
-        CaseEvent(
-            at=received_at,
-            actor_id=None,
-            kind="routed",
-            detail={"desks": list(rule.desks), "reason": rule.reason},
-        ),
-    ]
     db.session.add(case)
     db.session.add(keyring.wrap(case, data_key))
+    db.session.flush()
+    # The case's first rows go in as plain INSERTs: a report is filed once and these rows
+    # are only ever read back, so the ORM's bookkeeping would be pure cost on this path.
+    connection = db.session.connection()
+    connection.execute(
+        insert(CaseRoute.__table__),
+        [{"case_id": case.id, "desk": desk, "routed_at": received_at} for desk in rule.desks],
+    )
+    connection.execute(
+        insert(CaseEvent.__table__),
+        [
+            {
+                "case_id": case.id,
+                "at": received_at,
+                "actor_id": leader.id,
+                "kind": "filed",
+                "detail": {},
+            },
+            {
+                "case_id": case.id,
+                "at": received_at,
+                "actor_id": None,
+                "kind": "routed",
+                "detail": {"desks": list(rule.desks), "reason": rule.reason},
+            },
+        ],
+    )
     record("case.file", actor=leader, target=case.id)
     record("case.route", actor=None, target=case.id, detail=",".join(rule.desks))
-    db.session.flush()
     return case
 
 

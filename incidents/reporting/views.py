@@ -29,9 +29,10 @@ def new_report():
             if field is not None:
                 field.errors.append(_("This answer is not accepted."))
         else:
+            case_id = case.id  # read before the commit expires the object
             db.session.commit()
-            current_app.logger.info("case filed id=%s", case.id)
-            return redirect(url_for("reporting.filed", case_id=case.id))
+            current_app.logger.info("case filed id=%s", case_id)
+            return redirect(url_for("reporting.filed", case_id=case_id))
     return render_template("reporting/new.html", form=form)
 
 
