@@ -134,10 +134,8 @@ def main(count: int) -> None:
             f"   p90 {percentile(times, 0.9) * 1000:7.3f} ms"
         )
     full_median = medians["full path (HTTP, seal, audit)"]
-    print(
-        f"ratio full / bare ORM insert:  {full_median / medians['bare insert, ORM']:.2f}x (target <= 3x)"
-    )
-    print(f"ratio full / bare Core insert: {full_median / medians['bare insert, Core']:.2f}x")
+    for name in ("bare insert, ORM", "bare insert, Core"):
+        print(f"ratio full / {name}: {full_median / medians[name]:.2f}x (target <= 3x)")
 
 
 if __name__ == "__main__":
