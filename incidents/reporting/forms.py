@@ -1,5 +1,7 @@
 """The report form: grouped questions in the vocabulary of DOMAIN.md."""
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -53,7 +55,8 @@ def _birth_year(form, field):
     value = (field.data or "").strip()
     if not value:
         return
-    if not value.isdigit() or not 1900 <= int(value) <= ward_today().year:
+    # ASCII digits only: str.isdigit() also accepts "²⁰²⁰", which int() cannot read.
+    if not re.fullmatch(r"[0-9]{4}", value) or not 1900 <= int(value) <= ward_today().year:
         raise ValidationError(_l("Enter a year such as 1990, or leave it empty."))
 
 
