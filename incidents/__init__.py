@@ -83,6 +83,12 @@ def configure_logging(app: Flask) -> None:
     handler = RotatingFileHandler(log_dir / "app.log", maxBytes=1_000_000, backupCount=5)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
+    handler.incidents_instance_log = True
+    # Every app of this package shares one logger: a second app in the same process (the
+    # tests) must not keep writing into the first one's instance folder.
+    for previous in [h for h in app.logger.handlers if getattr(h, "incidents_instance_log", 0)]:
+        app.logger.removeHandler(previous)
+        previous.close()
     app.logger.addHandler(handler)
     app.logger.setLevel(logging.INFO)
 
@@ -151,7 +157,9 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def logout_button():
-        return {"logout_form": EmptyForm()}
+        # formdata=None: the button never reads the request, which may be the very body
+        # that an error page (413) is reporting.
+        return {"logout_form": EmptyForm(formdata=None)}
 
 
 def register_cli(app: Flask) -> None:

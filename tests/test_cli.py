@@ -1,0 +1,299 @@
+"""The flask commands: ward create / add-group, user create, seed-demo."""
+
+import logging
+import re
+from collections import Counter
+
+import pytest
+from conftest import PASSWORD, make_test_app
+from sqlalchemy import func, select
+
+from incidents.accounts.models import User
+from incidents.audit.models import AuditEntry
+from incidents.wards.models import ResidentialGroup, Ward
+from incidents.wards.service import ward_by_code
+
+DEMO_LINE = re.compile(r"demo account: (\S+) (\S+) (\S+)")
+STAFF_ROLES = ("police", "officer", "chairman", "admin")
+
+
+@pytest.fixture()
+def cli(app, db):
+    """Invoke a flask command inside the test's app context; returns the click result."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args, **kwargs):
+        return runner.invoke(args=list(args), **kwargs)
+
+    return invoke
+
+
+def counts(db) -> dict[str, int]:
+    """Row counts of every table a command may write to, read afresh."""
+    db.session.expire_all()
+    return {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (Ward, ResidentialGroup, User, AuditEntry)
+    }
+
+
+def assert_refused(result, message: str) -> None:
+    """A clean refusal: non-zero exit, the reason shown, no Python exception escaping."""
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert message in result.output
+
+
+def user_named(db, username: str) -> User | None:
+    db.session.expire_all()
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def signs_in(client, username: str, password: str) -> bool:
+    """True when the password opens a session over HTTP (the client is signed out after)."""
+    client.post("/logout")
+    response = client.post("/login", data={"username": username, "password": password})
+    if response.status_code != 302:
+        return False
+    landed = client.get("/")
+    client.post("/logout")
+    return landed.status_code == 302 and "/login" not in landed.headers["Location"]
+
+
+# --- ward ------------------------------------------------------------------------------
+
+
+def test_ward_create_with_groups(db, cli):
+    result = cli(
+        "ward", "create", "--code", "QT", "--name", "Phường Quyết Thắng",
+        "--group", "Tổ dân phố số 1", "--group", "Bản 1", "--group", "Bản 2",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "QT" in result.output
+    db.session.expire_all()
+    ward = ward_by_code("QT")
+    assert ward is not None
+    assert ward.name == "Phường Quyết Thắng"
+    assert [(group.name, group.kind) for group in ward.groups] == [
+        ("Tổ dân phố số 1", "to_dan_pho"),
+        ("Bản 1", "ban"),
+        ("Bản 2", "ban"),
+    ]
+    actions = Counter(db.session.scalars(select(AuditEntry.action)))
+    assert actions["ward.create"] == 1
+    assert actions["group.create"] == 3
+
+
+def test_ward_add_group(db, cli, make_ward):
+    make_ward(code="QT", groups=("Bản 1",))
+
+    first = cli("ward", "add-group", "--ward", "qt", "--name", "Bản 2")
+    second = cli("ward", "add-group", "--ward", "QT", "--name", "Tổ dân phố số 2")
+    third = cli("ward", "add-group", "--ward", "QT", "--name", "Khu Nà Nhạn", "--kind", "ban")
+
+    for result in (first, second, third):
+        assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert [(group.name, group.kind) for group in ward_by_code("QT").groups] == [
+        ("Bản 1", "ban"),
+        ("Bản 2", "ban"),
+        ("Tổ dân phố số 2", "to_dan_pho"),
+        ("Khu Nà Nhạn", "ban"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # the code is taken (codes are case-insensitive)
+        (("ward", "create", "--code", "qt", "--name", "Phường Khác", "--group", "Bản 9"),
+         "taken"),
+        # a group named twice: the ward created before the failure must not stay
+        (("ward", "create", "--code", "NB", "--name", "Phường Mới",
+          "--group", "Bản 1", "--group", "Bản 1"), "already exists"),
+        (("ward", "create", "--code", "N-B", "--name", "Phường Mới"), "ward code"),
+        (("ward", "add-group", "--ward", "ZZ", "--name", "Bản 9"), "no ward with code 'ZZ'"),
+        (("ward", "add-group", "--ward", "QT", "--name", "Bản 1"), "already exists"),
+        (("user", "create", "--ward", "ZZ", "--username", "someone", "--role", "police"),
+         "no ward with code 'ZZ'"),
+    ],
+)  # fmt: skip
+def test_ward_errors_exit_non_zero_and_change_nothing(db, cli, make_ward, args, message):
+    make_ward(code="QT", groups=("Bản 1",))
+    before = counts(db)
+
+    result = cli(*args, env={"INCIDENTS_PASSWORD": PASSWORD})
+
+    assert_refused(result, message)
+    assert counts(db) == before
+    db.session.expire_all()
+    assert ward_by_code("NB") is None
+    assert ward_by_code("QT").name == "Phường Thử Nghiệm"
+    assert [group.name for group in ward_by_code("QT").groups] == ["Bản 1"]
+
+
+# --- user ------------------------------------------------------------------------------
+
+
+def test_user_create_reporter_with_password_from_environment(db, cli, client, make_ward):
+    make_ward(code="QT")
+
+    result = cli(
+        "user", "create", "--ward", "QT", "--username", "ToTruong7",
+        "--name", "Tổ trưởng Bản 1", "--role", "reporter", "--group", "Bản 1",
+        env={"INCIDENTS_PASSWORD": PASSWORD},
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    user = user_named(db, "totruong7")
+    assert user is not None
+    assert (user.role, user.display_name, user.ward.code) == ("reporter", "Tổ trưởng Bản 1", "QT")
+    assert [group.name for group in user.groups] == ["Bản 1"]
+    assert PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$")
+    assert signs_in(client, "totruong7", PASSWORD)
+    assert not signs_in(client, "totruong7", PASSWORD + "x")
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_user_create_staff_with_password_from_stdin(db, cli, client, make_ward, role):
+    make_ward(code="QT")
+    typed = "a long passphrase typed on stdin"
+
+    result = cli(
+        "user", "create", "--ward", "QT", "--username", f"{role}7", "--role", role,
+        "--password-stdin",
+        input=typed + "\n",
+        env={"INCIDENTS_PASSWORD": PASSWORD},  # --password-stdin wins over the variable
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert typed not in result.output
+    user = user_named(db, f"{role}7")
+    assert user is not None
+    assert (user.role, user.groups) == (role, [])
+    assert signs_in(client, f"{role}7", typed)
+    assert not signs_in(client, f"{role}7", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "stdin", "message"),
+    [
+        (("--role", "police"), "short-pw", None, "at least 12"),
+        (("--role", "police", "--password-stdin"), None, "elevenchars\n", "at least 12"),
+        (("--role", "reporter", "--group", "Bản 1"), "x" * 11, None, "at least 12"),
+        (("--role", "police"), "x" * 129, None, "at most 128"),
+        (("--role", "reporter", "--group", "Bản 99"), PASSWORD, None, "no such group"),
+        (("--role", "reporter"), PASSWORD, None, "at least one residential group"),
+        (("--role", "police", "--group", "Bản 1"), PASSWORD, None, "only group leaders"),
+    ],
+)
+def test_user_create_refusals(db, cli, client, make_ward, args, password, stdin, message):
+    make_ward(code="QT")
+    before = counts(db)
+
+    result = cli(
+        "user", "create", "--ward", "QT", "--username", "newuser", *args,
+        input=stdin, env={"INCIDENTS_PASSWORD": password},
+    )  # fmt: skip
+
+    assert_refused(result, message)
+    assert counts(db) == before
+    assert user_named(db, "newuser") is None
+
+
+def test_user_create_duplicate_username_refused(db, cli, ward, make_user):
+    existing = make_user("police", username="congan")
+    before = counts(db)
+
+    result = cli(
+        "user", "create", "--ward", "QT", "--username", "CongAn", "--role", "officer",
+        env={"INCIDENTS_PASSWORD": "another long password"},
+    )  # fmt: skip
+
+    assert_refused(result, "taken")
+    assert counts(db) == before
+    assert user_named(db, "congan").role == existing.role == "police"
+
+
+# --- seed-demo -------------------------------------------------------------------------
+
+
+def demo_accounts(output: str) -> list[tuple[str, str, str]]:
+    lines = [line for line in output.splitlines() if line.startswith("demo account:")]
+    accounts = []
+    for line in lines:
+        match = DEMO_LINE.fullmatch(line)
+        assert match, f"malformed line {line!r}"
+        accounts.append(match.groups())
+    return accounts
+
+
+def test_seed_demo_seeds_the_demo_ward_and_lists_one_account_per_role(db, cli, client):
+    assert counts(db)["wards"] == 0
+
+    result = cli("seed-demo")
+
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    wards = db.session.scalars(select(Ward)).all()
+    assert [ward.name for ward in wards] == ["Phường Quyết Thắng"]
+    assert Counter(group.kind for group in wards[0].groups) == {"to_dan_pho": 1, "ban": 5}
+
+    accounts = demo_accounts(result.output)
+    roles = Counter(role for role, _username, _password in accounts)
+    assert set(roles) == {"reporter", *STAFF_ROLES}
+    assert all(roles[role] == 1 for role in STAFF_ROLES), roles
+    assert len({username for _role, username, _password in accounts}) == len(accounts)
+    for role, username, password in accounts:
+        user = user_named(db, username)
+        assert user is not None and user.role == role and user.ward_id == wards[0].id
+        assert bool(user.groups) == (role == "reporter")
+        assert signs_in(client, username, password), username
+
+
+def test_seed_demo_twice_seeds_nothing_new(db, cli, client):
+    first = cli("seed-demo")
+    assert first.exit_code == 0, first.output
+    after_first = counts(db)
+    assert after_first["users"] == len(demo_accounts(first.output))
+
+    second = cli("seed-demo")
+
+    assert second.exit_code == 0, second.output
+    assert counts(db) == after_first
+    assert demo_accounts(second.output) == demo_accounts(first.output)
+
+
+def test_seed_demo_leaves_a_real_ward_alone(db, cli, make_ward):
+    make_ward(code="XB")
+    before = counts(db)
+
+    result = cli("seed-demo")
+
+    assert result.exit_code == 0, result.output
+    assert demo_accounts(result.output) == []
+    assert counts(db) == before
+
+
+def test_seed_demo_refused_where_demo_seeding_is_off(app, db, tmp_path):
+    handlers_before = set(app.logger.handlers)
+    guarded = make_test_app(
+        app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path / "instance"), ALLOW_DEMO_SEED=False
+    )
+    try:
+        with guarded.app_context():
+            result = guarded.test_cli_runner().invoke(args=["seed-demo"])
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        for handler in set(logging.getLogger(guarded.name).handlers) - handlers_before:
+            guarded.logger.removeHandler(handler)
+            handler.close()
+
+    assert_refused(result, "refused")
+    assert demo_accounts(result.output) == []
+    assert counts(db) == {"wards": 0, "residential_groups": 0, "users": 0, "audit_entries": 0}

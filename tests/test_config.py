@@ -1,0 +1,225 @@
+"""Configuration: production refuses unsafe secrets, development makes its own, cookies."""
+
+import logging
+import secrets
+import stat
+from base64 import b64decode, b64encode
+
+import pytest
+
+from config import TestingConfig
+from incidents import create_app
+from incidents.extensions import db
+
+GOOD_SECRET = secrets.token_urlsafe(48)
+GOOD_SERVER_KEY = b64encode(secrets.token_bytes(32)).decode()
+VARIABLES = ("INCIDENTS_ENV", "SECRET_KEY", "SERVER_KEY", "DATABASE_URL", "REDIS_URL")
+
+
+@pytest.fixture()
+def environ(monkeypatch, tmp_path):
+    """A clean environment; .production() sets every variable production needs."""
+    for variable in VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+    class Environment:
+        @staticmethod
+        def production(**changes):
+            values = {
+                "SECRET_KEY": GOOD_SECRET,
+                "SERVER_KEY": GOOD_SERVER_KEY,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+            }
+            values.update(changes)
+            for variable, value in values.items():
+                if value is None:
+                    monkeypatch.delenv(variable, raising=False)
+                else:
+                    monkeypatch.setenv(variable, value)
+
+    return Environment
+
+
+@pytest.fixture()
+def build(tmp_path):
+    """create_app() on an instance folder in tmp_path; engines and log files closed after."""
+    logger = logging.getLogger("incidents")
+    handlers_before = set(logger.handlers)
+    created = []
+
+    def factory(config=None, instance=None):
+        application = create_app(config, instance_path=str(instance or tmp_path / "instance"))
+        created.append(application)
+        return application
+
+    yield factory
+    for application in created:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    for handler in set(logger.handlers) - handlers_before:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+# --- production ------------------------------------------------------------------------
+
+
+def test_production_starts_with_good_values(environ, build, tmp_path):
+    environ.production()
+
+    app = build("production")
+
+    assert app.config["ENV_NAME"] == "production"
+    assert app.config["SECRET_KEY"] == GOOD_SECRET
+    assert app.config["SERVER_KEY"] == GOOD_SERVER_KEY
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'production.sqlite3'}"
+    assert not app.debug and not app.testing
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    assert app.config.get("ALLOW_DEMO_SEED") is False
+
+
+def test_production_is_chosen_by_incidents_env(environ, build):
+    environ.production()
+    build("production")  # the same environment is accepted when named directly
+    environ.production(INCIDENTS_ENV="production", SECRET_KEY=None)
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("variable", "config_key"),
+    [
+        ("SECRET_KEY", "SECRET_KEY"),
+        ("SERVER_KEY", "SERVER_KEY"),
+        ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
+    ],
+)
+@pytest.mark.parametrize("value", [None, ""])
+def test_production_refuses_a_missing_setting(environ, build, variable, config_key, value):
+    environ.production(**{variable: value})
+
+    with pytest.raises(RuntimeError, match=f"missing.*{config_key}"):
+        build("production")
+
+
+@pytest.mark.parametrize(
+    "secret", ["change-me", "dev", "CHANGE-ME", "secret", TestingConfig.SECRET_KEY]
+)
+def test_production_refuses_a_default_secret(environ, build, secret):
+    environ.production(SECRET_KEY=secret)
+
+    with pytest.raises(RuntimeError, match="default"):
+        build("production")
+
+
+def test_production_refuses_a_short_secret(environ, build):
+    environ.production(SECRET_KEY=GOOD_SECRET[:31])
+
+    with pytest.raises(RuntimeError, match="at least 32"):
+        build("production")
+
+
+def test_production_accepts_a_secret_of_exactly_32_characters(environ, build):
+    environ.production(SECRET_KEY=GOOD_SECRET[:32])
+
+    assert build("production").config["SECRET_KEY"] == GOOD_SECRET[:32]
+
+
+def test_production_refuses_the_testing_server_key(environ, build):
+    environ.production(SERVER_KEY=TestingConfig.SERVER_KEY)
+
+    with pytest.raises(RuntimeError, match="SERVER_KEY"):
+        build("production")
+
+
+@pytest.mark.parametrize("server_key", ["not base64!", b64encode(secrets.token_bytes(16)).decode()])
+def test_production_refuses_a_malformed_server_key(environ, build, server_key):
+    environ.production(SERVER_KEY=server_key)
+
+    with pytest.raises(ValueError, match="SERVER_KEY"):
+        build("production")
+
+
+def test_production_session_cookie_is_secure_and_host_prefixed(environ, build):
+    environ.production()
+    app = build("production")
+
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert app.config["SESSION_COOKIE_SAMESITE"] in ("Strict", "Lax")
+
+    # The sign-in form puts its CSRF token in the session: the cookie is really sent so.
+    response = app.test_client().get("/login", base_url="https://localhost")
+    assert response.status_code == 200
+    cookies = [value for value in response.headers.getlist("Set-Cookie")
+               if value.startswith("__Host-")]  # fmt: skip
+    assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
+    attributes = [part.strip().lower() for part in cookies[0].split(";")[1:]]
+    assert "secure" in attributes
+    assert "httponly" in attributes
+    assert "path=/" in attributes
+    assert not any(part.startswith("domain=") for part in attributes)
+    assert any(part in ("samesite=strict", "samesite=lax") for part in attributes)
+
+
+# --- development -----------------------------------------------------------------------
+
+
+def _secret_files(instance):
+    return instance / "secret_key", instance / "server_key"
+
+
+def test_development_generates_private_secrets_and_reuses_them(environ, build, tmp_path):
+    instance = tmp_path / "instance"
+
+    first = build("development", instance)
+
+    secret_file, server_file = _secret_files(instance)
+    for path in (secret_file, server_file):
+        assert path.is_file(), path
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
+    secret_key, server_key = secret_file.read_text().strip(), server_file.read_text().strip()
+    assert first.config["SECRET_KEY"] == secret_key
+    assert first.config["SERVER_KEY"] == server_key
+    assert len(secret_key) >= 32
+    assert secret_key.lower() not in {"change-me", "dev", TestingConfig.SECRET_KEY}
+    assert len(b64decode(server_key, validate=True)) == 32
+
+    second = build("development", instance)
+
+    assert second.config["SECRET_KEY"] == secret_key
+    assert second.config["SERVER_KEY"] == server_key
+    assert (secret_file.read_text().strip(), server_file.read_text().strip()) == (
+        secret_key,
+        server_key,
+    )
+    for path in (secret_file, server_file):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    # Another instance folder gets its own, freshly generated secrets.
+    other = build("development", tmp_path / "other-instance")
+    assert other.config["SECRET_KEY"] != secret_key
+    assert other.config["SERVER_KEY"] != server_key
+
+
+def test_development_is_the_default(environ, build):
+    assert build().config["ENV_NAME"] == "development"
+
+
+# --- INCIDENTS_ENV ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["staging", "Production", "prod", " "])
+def test_an_invalid_incidents_env_is_refused(environ, build, monkeypatch, name):
+    monkeypatch.setenv("INCIDENTS_ENV", name)
+
+    with pytest.raises(RuntimeError, match="INCIDENTS_ENV"):
+        build()
+
+
+def test_an_invalid_config_name_is_refused(environ, build):
+    with pytest.raises(RuntimeError, match="INCIDENTS_ENV"):
+        build("staging")

@@ -1,0 +1,185 @@
+"""The Alembic migrations build, match and tear down the schema on both backends.
+
+Each test gets an empty database of its own: a fresh SQLite file, or a scratch PostgreSQL
+database created on TEST_DATABASE_URL's server (and dropped afterwards), so the suite's own
+database is never touched.
+"""
+
+import logging
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from conftest import BACKENDS, _database_url, make_test_app
+from flask import current_app
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+
+import incidents.accounts.models
+import incidents.audit.models
+import incidents.cases.models
+import incidents.wards.models  # noqa: F401  (every model registers its table)
+from incidents.extensions import db
+from incidents.wards.models import Ward
+from incidents.wards.service import create_ward
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The tables of the first migration; the models may add more, never fewer.
+CORE_TABLES = {
+    "wards",
+    "residential_groups",
+    "users",
+    "leader_groups",
+    "audit_entries",
+    "cases",
+    "case_routes",
+    "case_keys",
+    "case_events",
+    "case_notes",
+}
+
+
+def model_tables() -> set[str]:
+    tables = set(db.metadata.tables)
+    assert tables >= CORE_TABLES, "the models lost a table"
+    return tables
+
+
+def table_names() -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+def head_revision() -> str:
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def schema_differences() -> list:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return compare_metadata(context, db.metadata)
+
+
+def close_app(application, handlers_before) -> None:
+    """Dispose the app's engine and close the log handler create_app() added."""
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    for handler in set(application.logger.handlers) - handlers_before:
+        application.logger.removeHandler(handler)
+        handler.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request, tmp_path, tmp_path_factory):
+    """The URL of an empty database on one backend, dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    server = make_url(_database_url("postgresql", tmp_path_factory))
+    name = f"incidents_migr_{secrets.token_hex(6)}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture()
+def migration_app(empty_database_url, tmp_path):
+    """An app on the empty database, inside its app context; no schema built yet."""
+    handlers_before = set(logging.getLogger("incidents").handlers)
+    application = make_test_app(empty_database_url, str(tmp_path / "instance"))
+    with application.app_context():
+        yield application
+        db.session.remove()
+    close_app(application, handlers_before)
+
+
+def test_upgrade_builds_every_table_and_downgrade_removes_them(migration_app):
+    assert table_names() == set(), "the database was not empty"
+
+    upgrade()
+    assert table_names() == model_tables() | {"alembic_version"}
+    with db.engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert [row[0] for row in versions] == [head_revision()]
+
+    downgrade(revision="base")
+    assert table_names() <= {"alembic_version"}
+    if "alembic_version" in table_names():
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        assert rows == []
+
+
+def test_migrated_schema_matches_the_models(migration_app):
+    upgrade()
+    assert schema_differences() == []
+
+
+def test_upgrade_downgrade_upgrade(migration_app):
+    upgrade()
+    create_ward(None, code="QT", name="Phường Quyết Thắng")
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(revision="base")
+    assert table_names() <= {"alembic_version"}
+
+    upgrade()
+    assert table_names() == model_tables() | {"alembic_version"}
+    assert schema_differences() == []
+    # The rebuilt schema is empty and usable.
+    assert db.session.scalars(select(Ward)).all() == []
+    create_ward(None, code="QT", name="Phường Quyết Thắng")
+    db.session.commit()
+    assert db.session.scalars(select(Ward.code)).all() == ["QT"]
+
+
+def test_flask_db_upgrade_command_builds_the_schema(tmp_path):
+    database = tmp_path / "x.sqlite3"
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("FLASK_") and key not in ("REDIS_URL", "INCIDENTS_PASSWORD")
+    }
+    environment.update(INCIDENTS_ENV="development", DATABASE_URL=f"sqlite:///{database}")
+    flask = Path(sys.executable).parent / "flask"
+
+    completed = subprocess.run(  # noqa: S603 (fixed arguments, no shell)
+        [str(flask), "--app", "wsgi", "db", "upgrade"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    connection = sqlite3.connect(database)
+    try:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    finally:
+        connection.close()
+    tables = {name for (name,) in rows}
+    assert tables == model_tables() | {"alembic_version"}
+    assert len(versions) == 1
