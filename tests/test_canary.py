@@ -126,7 +126,7 @@ def test_every_needle_of_a_canary_is_found_alone(tmp_path):
             folder = tmp_path / f"{encoding}-{number}"
             folder.mkdir()
             (folder / "file").write_bytes(b"--" + form + b"--")
-            assert (encoding in {hit[2] for hit in find_canaries(folder, [canary])}), (
+            assert encoding in {hit[2] for hit in find_canaries(folder, [canary])}, (
                 encoding,
                 form,
             )
@@ -209,28 +209,49 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
         free_text = {name: value for name, value in canaries.items() if name != "victim_birth_year"}
         form = report_form(group.id, immediate_danger="yes", **free_text)
         assert set(free_text) | {"victim_birth_year"} == set(SEALED_FIELDS)
-        refused = client.post("/report/new", data={**form, "victim_birth_year": canaries[
-            "victim_birth_year"]})
+        refused = client.post(
+            "/report/new", data={**form, "victim_birth_year": canaries["victim_birth_year"]}
+        )
         assert refused.status_code == 200
-        assert client.post("/report/new", data={
-            **form, "incident_date": (ward_today() + timedelta(days=1)).isoformat(),
-            "narrative": refused_canaries[0],
-        }).status_code == 200
+        assert (
+            client.post(
+                "/report/new",
+                data={
+                    **form,
+                    "incident_date": (ward_today() + timedelta(days=1)).isoformat(),
+                    "narrative": refused_canaries[0],
+                },
+            ).status_code
+            == 200
+        )
         response = client.post("/report/new", data=form)
         assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
         http_case = response.headers["Location"].rsplit("/", 1)[-1]
         assert client.get(f"/report/filed/{http_case}").status_code == 200
-        _assert_shows(client.get(f"/reports/{http_case}").get_data(as_text=True),
-                      free_text.values())
+        _assert_shows(
+            client.get(f"/reports/{http_case}").get_data(as_text=True), free_text.values()
+        )
 
         # 2. A second case through the service, which takes any text: every sealed field.
         data = service.ReportData(
-            group_id=group.id, kinds=["domestic_violence"], harm_forms=["physical"], acts=["a"],
-            gbvims_answers=["physical_assault"], immediate_danger=True, victim_sex="female",
-            victim_age_band="18_59", victim_circumstances=[], perpetrator_relationship="spouse",
-            perpetrator_sex="male", perpetrator_age_band="26_40", channel="phone",
-            source="victim", consent_referral=True, consent_statistics=False,
-            legal_ground=None, incident_date=ward_today() - timedelta(days=1),
+            group_id=group.id,
+            kinds=["domestic_violence"],
+            harm_forms=["physical"],
+            acts=["a"],
+            gbvims_answers=["physical_assault"],
+            immediate_danger=True,
+            victim_sex="female",
+            victim_age_band="18_59",
+            victim_circumstances=[],
+            perpetrator_relationship="spouse",
+            perpetrator_sex="male",
+            perpetrator_age_band="26_40",
+            channel="phone",
+            source="victim",
+            consent_referral=True,
+            consent_statistics=False,
+            legal_ground=None,
+            incident_date=ward_today() - timedelta(days=1),
             sealed=dict(canaries),
         )
         service_case = service.file_report(leader, data, application.extensions["keyring"]).id
@@ -249,21 +270,26 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
         assert client.post(f"/cases/{http_case}/notes", data={"text": too_long}).status_code == 400
         status = client.post(f"/cases/{http_case}/status", data={"status": "acknowledged"})
         assert status.status_code == 302
-        _assert_shows(client.get(f"/cases/{http_case}").get_data(as_text=True),
-                      [*free_text.values(), note_canaries[0]])
+        _assert_shows(
+            client.get(f"/cases/{http_case}").get_data(as_text=True),
+            [*free_text.values(), note_canaries[0]],
+        )
 
         # 4. The officer reads, adds a note, moves the case on, and closes the other one.
         _sign_in(client, users["officer"])
         note = client.post(f"/cases/{http_case}/notes", data={"text": note_canaries[1]})
         assert note.status_code == 302
-        assert client.post(f"/cases/{http_case}/status",
-                           data={"status": "in_progress"}).status_code == 302
+        assert (
+            client.post(f"/cases/{http_case}/status", data={"status": "in_progress"}).status_code
+            == 302
+        )
         for move in ({"status": "acknowledged"}, {"status": "closed", "close_reason": "resolved"}):
             assert client.post(f"/cases/{service_case}/status", data=move).status_code == 302
         page = client.get(f"/cases/{http_case}").get_data(as_text=True)
         _assert_shows(page, [*free_text.values(), *note_canaries])
-        _assert_shows(client.get(f"/cases/{service_case}").get_data(as_text=True),
-                      canaries.values())
+        _assert_shows(
+            client.get(f"/cases/{service_case}").get_data(as_text=True), canaries.values()
+        )
         client.post("/logout")
 
         db.session.expire_all()

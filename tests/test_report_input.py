@@ -4,6 +4,7 @@ Every refusal is checked three ways: the page is the form again (200) with the e
 named field, what the leader typed is still in it, and no case was created.
 """
 
+import re
 from collections import defaultdict
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -53,7 +54,7 @@ TYPED = {
     "harm_forms": ["physical", "psychological"],
     "gbvims_answers": ["physical_assault", "psychological_abuse"],
     "acts": ["a", "b"],
-    "narrative": "Chồng đánh vợ ở nhà, \"nhiều lần\" & hàng xóm nghe thấy.\nLần cuối: tối qua.",
+    "narrative": 'Chồng đánh vợ ở nhà, "nhiều lần" & hàng xóm nghe thấy.\nLần cuối: tối qua.',
     "channel": "phone",
     "source": "neighbour",
     "witnesses": "Bà Tư, số nhà 12",
@@ -176,9 +177,7 @@ def _assert_refused(db, client, form, field, *, keep_all=False):
 
 
 @pytest.mark.parametrize("field", sorted(TEXT_LIMITS))
-def test_over_long_text_gets_its_field_error_and_keeps_what_was_typed(
-    db, client, leader, field
-):
+def test_over_long_text_gets_its_field_error_and_keeps_what_was_typed(db, client, leader, field):
     limit = TEXT_LIMITS[field]
     form = _typed_form(leader, **{field: "ễ" * (limit + 1)})
     shown = _assert_refused(db, client, form, field, keep_all=True)
@@ -234,9 +233,7 @@ def test_a_choice_not_offered_gets_a_field_error(db, client, leader, field, valu
 
 
 @pytest.mark.parametrize("consent", ["yes", "no"])
-def test_a_legal_ground_not_offered_is_refused_with_or_without_consent(
-    db, client, leader, consent
-):
+def test_a_legal_ground_not_offered_is_refused_with_or_without_consent(db, client, leader, consent):
     form = _typed_form(leader, consent_referral=consent, legal_ground="because")
     _assert_refused(db, client, form, "legal_ground")
 
@@ -349,8 +346,9 @@ def test_html_in_text_fields_is_stored_as_typed_and_shown_escaped(
     db, client, leader, make_user, login_as
 ):
     police, officer = make_user("police"), make_user("officer")
-    response = client.post("/report/new", data=_typed_form(leader, immediate_danger="yes",
-                                                           **PAYLOADS))
+    response = client.post(
+        "/report/new", data=_typed_form(leader, immediate_danger="yes", **PAYLOADS)
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     case_id = response.headers["Location"].rsplit("/", 1)[-1]
     _assert_escaped(client.get(f"/reports/{case_id}").get_data(as_text=True), PAYLOADS.values())
@@ -446,11 +444,7 @@ def test_random_input_is_filed_or_refused_never_a_500(
     groups = {"OWN": str(leader.groups[0].id), "OTHER": str(other_group.id)}
     if "group_id" in changes:
         changes["group_id"] = groups.get(changes["group_id"], changes["group_id"])
-    form = {
-        name: value
-        for name, value in _with(leader, changes).items()
-        if name not in missing
-    }
+    form = {name: value for name, value in _with(leader, changes).items() if name not in missing}
     before = _case_count(db)
     response = client.post("/report/new", data=form)
     assert response.status_code in (200, 302), (response.status_code, form)
@@ -471,3 +465,16 @@ def test_random_input_is_filed_or_refused_never_a_500(
         typed = (form.get(name) or "").strip()
         if typed:
             assert str(escape(typed)) in page, (name, typed)
+
+
+@pytest.mark.parametrize(
+    "field", ["victim_age_band", "perpetrator_relationship", "perpetrator_age_band"]
+)
+def test_a_skipped_select_is_refused_not_filed_with_its_first_answer(db, client, leader, field):
+    page = client.get("/report/new").get_data(as_text=True)
+    # the select starts on the empty choice, so a skipped question is noticed
+    assert re.search(rf"<select[^>]*name=\"{field}\"[^>]*><option value=\"\">", page)
+    response = client.post("/report/new", data=report_form(leader.groups[0].id, **{field: ""}))
+    assert response.status_code == 200
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0

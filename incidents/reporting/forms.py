@@ -35,6 +35,8 @@ from incidents.vocab import (
 )
 
 YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
+# A select starts on this empty choice: a skipped question must not file the first answer.
+CHOOSE = ("", _l("— Choose —"))
 NAME_MAX = 200
 TEXT_MAX = 4000
 
@@ -60,6 +62,11 @@ def _birth_year(form, field):
         raise ValidationError(_l("Enter a year such as 1990, or leave it empty."))
 
 
+def _optional_int(value):
+    """Coerce a group id; the empty placeholder stays None (and InputRequired refuses it)."""
+    return None if value in ("", None) else int(value)
+
+
 def _text(label, max_length=NAME_MAX, description=None):
     return StringField(
         label,
@@ -83,7 +90,9 @@ class ReportForm(FlaskForm):
 
     # 1. The incident
     group_id = SelectField(
-        _l("Residential group"), coerce=int, validators=[InputRequired(_l("Choose a group."))]
+        _l("Residential group"),
+        coerce=_optional_int,
+        validators=[InputRequired(_l("Choose a group."))],
     )
     kinds = MultiCheckboxField(
         _l("What kind of case is it?"),
@@ -153,7 +162,7 @@ class ReportForm(FlaskForm):
     )
     victim_age_band = SelectField(
         _l("Victim's age"),
-        choices=as_choices(VICTIM_AGE_BANDS),
+        choices=as_choices((CHOOSE, *VICTIM_AGE_BANDS)),
         validators=[InputRequired(_l("Choose an age group."))],
     )
     victim_circumstances = MultiCheckboxField(
@@ -166,7 +175,7 @@ class ReportForm(FlaskForm):
     perpetrator_name = _text(_l("Name of the person who caused the harm"))
     perpetrator_relationship = SelectField(
         _l("Relationship to the victim"),
-        choices=as_choices(RELATIONSHIPS),
+        choices=as_choices((CHOOSE, *RELATIONSHIPS)),
         validators=[InputRequired(_l("Choose the relationship."))],
     )
     perpetrator_sex = RadioField(
@@ -176,7 +185,7 @@ class ReportForm(FlaskForm):
     )
     perpetrator_age_band = SelectField(
         _l("Age of the person who caused the harm"),
-        choices=as_choices(PERPETRATOR_AGE_BANDS),
+        choices=as_choices((CHOOSE, *PERPETRATOR_AGE_BANDS)),
         validators=[InputRequired(_l("Choose an age group."))],
     )
     perpetrator_details = _long_text(
@@ -207,9 +216,13 @@ class ReportForm(FlaskForm):
 
     def __init__(self, leader, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.group_id.choices = as_choices((group.id, group.name) for group in leader.groups)
-        if len(leader.groups) == 1 and self.group_id.data is None:
-            self.group_id.data = leader.groups[0].id
+        groups = [(group.id, group.name) for group in leader.groups]
+        if len(groups) == 1:
+            self.group_id.choices = as_choices(groups)
+            if self.group_id.data is None:
+                self.group_id.data = groups[0][0]
+        else:
+            self.group_id.choices = as_choices([CHOOSE, *groups])
 
     def validate_legal_ground(self, field):
         """Without consent to referral, the report needs the legal ground used."""
