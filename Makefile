@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-CATALOGS := $(wildcard incidents/translations/*/LC_MESSAGES/messages.po)
+CATALOGS := $(wildcard incidents/translations/*/LC_MESSAGES/*.po)
 COMPILED := $(CATALOGS:.po=.mo)
 PORT ?= 5000
 

@@ -1,10 +1,41 @@
-"""Forms shared by several features."""
+"""The forms' common base, shared fields and helpers."""
 
+from pathlib import Path
+
+from flask_babel import Domain
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+# A date picker sends yyyy-mm-dd; on a phone without one people type dd/mm/yyyy.
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
-class EmptyForm(FlaskForm):
+# WTForms ships no Vietnamese: its own messages ("Not a valid choice.") come from our
+# catalog of its "wtforms" domain, in the visitor's language like every other string.
+_WTFORMS_MESSAGES = Domain(
+    translation_directories=[str(Path(__file__).parent / "translations")], domain="wtforms"
+)
+
+
+class _WTFormsTranslations:
+    """The gettext interface WTForms expects, answered from our wtforms catalogs."""
+
+    # The raw catalog, not Domain.gettext: WTForms fills in %(max)d and the like itself.
+    def gettext(self, string):
+        return _WTFORMS_MESSAGES.get_translations().ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return _WTFORMS_MESSAGES.get_translations().ungettext(singular, plural, n)
+
+
+class Form(FlaskForm):
+    """Base of every form here: CSRF from Flask-WTF, messages in the visitor's language."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return _WTFormsTranslations()
+
+
+class EmptyForm(Form):
     """A POST-only button: no fields, but a CSRF token."""
 
 

@@ -1,6 +1,7 @@
 """Deny by default, security headers on every response, and the audit's client address."""
 
 from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
@@ -27,6 +28,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def configure_security(app: Flask) -> None:
     """Install the login gate, the headers and the per-request audit context."""
     login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader

@@ -39,3 +39,66 @@ def test_pages_are_vietnamese_by_default_and_english_on_request(client):
     english = client.get("/login").get_data(as_text=True)
     assert '<html lang="en">' in english
     assert "Sign in" in english
+
+
+WTFORMS_CATALOG = ROOT / "incidents/translations/vi/LC_MESSAGES/wtforms.po"
+
+
+def _wtforms_template():
+    import wtforms
+
+    with (Path(wtforms.__file__).parent / "locale/wtforms.pot").open("rb") as handle:
+        return read_po(handle)
+
+
+def test_wtforms_own_messages_have_vietnamese_too():
+    with WTFORMS_CATALOG.open("rb") as handle:
+        catalog = read_po(handle)
+    translated = {
+        message.id if isinstance(message.id, str) else message.id[0]
+        for message in catalog
+        if message.id
+        and (all(message.string) if isinstance(message.string, tuple) else message.string)
+    }
+    expected = {
+        message.id if isinstance(message.id, str) else message.id[0]
+        for message in _wtforms_template()
+        if message.id
+    }
+    assert len(expected) > 30
+    assert not expected - translated, sorted(expected - translated)[:10]
+
+
+def test_a_wtforms_message_is_shown_in_vietnamese(db, client, make_user, login_as):
+    with WTFORMS_CATALOG.open("rb") as handle:
+        vietnamese = read_po(handle).get("Not a valid date value.").string
+    from tests.conftest import report_form
+
+    leader = make_user("reporter")
+    login_as(leader)
+    page = client.post(
+        "/report/new", data=report_form(leader.groups[0].id, incident_date="31/02/2026")
+    )
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert vietnamese in text
+    assert "Not a valid date value." not in text
+
+
+def test_a_typed_dd_mm_yyyy_date_is_understood(db, client, make_user, login_as):
+    from datetime import timedelta
+
+    from incidents.cases.models import Case
+    from incidents.timeutil import ward_today
+    from tests.conftest import report_form
+
+    leader = make_user("reporter")
+    login_as(leader)
+    day = ward_today() - timedelta(days=3)
+    response = client.post(
+        "/report/new",
+        data=report_form(leader.groups[0].id, incident_date=day.strftime("%d/%m/%Y")),
+    )
+    assert response.status_code == 302
+    case = db.session.get(Case, response.headers["Location"].rsplit("/", 1)[-1])
+    assert case.incident_date == day

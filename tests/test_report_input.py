@@ -254,7 +254,8 @@ def test_a_future_incident_date_gets_a_field_error(db, client, leader, days_ahea
 
 
 @pytest.mark.parametrize(
-    "value", ["2024-02-30", "2023-13-01", "31/12/2023", "hôm qua", "", "2023-12", "0-0-0"]
+    "value",
+    ["2024-02-30", "2023-13-01", "31/13/2023", "30/02/2024", "hôm qua", "", "2023-12", "0-0-0"],
 )
 def test_a_malformed_incident_date_gets_a_field_error(db, client, leader, value):
     form = _typed_form(leader, incident_date=value)

@@ -1,14 +1,14 @@
 """Sign-in form."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from incidents.accounts.service import PASSWORD_MAX, USERNAME_MAX
+from incidents.forms import Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Username and password. Lengths are checked before any hashing."""
 
     username = StringField(

@@ -1,17 +1,16 @@
 """Account creation by the administrator."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from incidents.accounts.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
-from incidents.forms import as_choices
+from incidents.forms import Form, as_choices
 from incidents.reporting.forms import MultiCheckboxField
 from incidents.vocab import ROLES
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(Form):
     """A new account of one role in the administrator's ward."""
 
     username = StringField(

@@ -3,7 +3,6 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     RadioField,
@@ -17,7 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from incidents.cases.models import SEALED_FIELDS
 from incidents.cases.service import ReportData
-from incidents.forms import as_choices
+from incidents.forms import DATE_FORMATS, Form, as_choices
 from incidents.timeutil import ward_today
 from incidents.vocab import (
     ACTS,
@@ -85,7 +84,7 @@ def _long_text(label, description=None):
     )
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     """What a group leader tells the ward about one incident and one victim."""
 
     # 1. The incident
@@ -108,6 +107,7 @@ class ReportForm(FlaskForm):
     )
     incident_date = DateField(
         _l("When did it happen?"),
+        format=DATE_FORMATS,
         validators=[InputRequired(_l("Enter the date, as dd/mm/yyyy.")), _not_in_future],
         description=_l("The day is enough; if you are not sure, the closest day."),
     )

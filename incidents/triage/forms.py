@@ -1,16 +1,15 @@
 """Triage forms: a status change and a note."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from incidents.cases.service import NOTE_MAX_LENGTH
-from incidents.forms import as_choices
+from incidents.forms import Form, as_choices
 from incidents.vocab import CLOSE_REASONS, STATUSES
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     """Move the case to another status; closing needs a reason."""
 
     status = SelectField(
@@ -23,7 +22,7 @@ class StatusForm(FlaskForm):
     )
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     """A note for the desks; it is stored encrypted."""
 
     text = TextAreaField(
