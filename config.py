@@ -4,6 +4,7 @@ Secrets never live in this file. Development generates its own into the instance
 Production takes everything from the environment and refuses to start without it.
 """
 
+import base64
 from datetime import timedelta
 
 # Values that must never reach production: refused by ProductionConfig.validate().
@@ -40,6 +41,11 @@ class Config:
 
     MAX_CONTENT_LENGTH = 256 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Flask-WTF's strict mode wants a same-origin Referer on HTTPS posts, but every page
+    # sends Referrer-Policy: no-referrer. The token and SameSite cookies do the work.
+    WTF_CSRF_SSL_STRICT = False
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXY_HOPS = 0
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
@@ -57,6 +63,7 @@ class Config:
     ENVIRONMENT_KEYS = {
         "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
         "RATELIMIT_STORAGE_URI": "REDIS_URL",
+        "TRUSTED_PROXY_HOPS": "TRUSTED_PROXY_HOPS",
     }
 
     @classmethod
@@ -119,10 +126,25 @@ class ProductionConfig(Config):
         secret = config["SECRET_KEY"]
         if secret.lower() in DEFAULT_SECRETS or secret == TestingConfig.SECRET_KEY:
             raise RuntimeError("production refuses a default SECRET_KEY")
-        if len(secret) < 32:
-            raise RuntimeError("production SECRET_KEY must be at least 32 characters")
-        if config["SERVER_KEY"] == TestingConfig.SERVER_KEY:
+        if len(secret) < 32 or len(set(secret)) < 16:
+            raise RuntimeError("production SECRET_KEY must be at least 32 random characters")
+        # Compare bytes, not text: base64 has several spellings of the same key.
+        server_key = _decoded_key(config["SERVER_KEY"])
+        if server_key == _decoded_key(TestingConfig.SERVER_KEY):
             raise RuntimeError("production refuses the testing SERVER_KEY")
+        if len(set(server_key)) < 16:
+            raise RuntimeError("production SERVER_KEY must be 32 random bytes")
+
+
+def _decoded_key(encoded: str) -> bytes:
+    """The bytes of a base64 SERVER_KEY; ValueError unless it is 32 bytes of base64."""
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError as error:
+        raise ValueError("SERVER_KEY is not valid base64") from error
+    if len(key) != 32:
+        raise ValueError("SERVER_KEY must decode to 32 bytes")
+    return key
 
 
 CONFIGS = {

@@ -9,11 +9,13 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
 from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_SECRETS = ("SECRET_KEY", "SERVER_KEY")
 
 
 def create_app(config: type[Config] | str | None = None, instance_path: str | None = None):
@@ -25,6 +27,7 @@ def create_app(config: type[Config] | str | None = None, instance_path: str | No
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     load_configuration(app, config)
+    trust_proxies(app)
     configure_logging(app)
     init_extensions(app)
     configure_keys(app)
@@ -47,6 +50,12 @@ def load_configuration(app: Flask, config: type[Config] | str | None) -> None:
         if name not in CONFIGS:
             raise RuntimeError(f"INCIDENTS_ENV must be one of {', '.join(CONFIGS)}")
         config = CONFIGS[name]
+        if name != "production" and any(os.environ.get(key) for key in PRODUCTION_SECRETS):
+            # Production secrets in the environment of a development or testing app mean a
+            # forgotten INCIDENTS_ENV: refuse rather than ignore them and allow demo seeding.
+            raise RuntimeError(
+                "SECRET_KEY or SERVER_KEY is set but INCIDENTS_ENV is not 'production'"
+            )
     app.config.from_object(config)
     config.load_environment(app.config, os.environ)
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
@@ -72,6 +81,15 @@ def _instance_secret(app: Flask, name: str, fresh: str) -> str:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(fresh)
     return path.read_text().strip()
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, take the client's address and scheme
+    from their X-Forwarded-* headers (never more hops than are really there: the headers
+    are the client's to forge). The rate limits and the audit need the real address."""
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def configure_logging(app: Flask) -> None:

@@ -223,3 +223,117 @@ def test_an_invalid_incidents_env_is_refused(environ, build, monkeypatch, name):
 def test_an_invalid_config_name_is_refused(environ, build):
     with pytest.raises(RuntimeError, match="INCIDENTS_ENV"):
         build("staging")
+
+
+# --- hardening found by review -------------------------------------------------------------
+
+
+def _respell_last_base64_character(encoded: str) -> str:
+    """Another spelling of the same bytes: the unused low bits of the last character."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    body, last = encoded.rstrip("="), encoded.rstrip("=")[-1]
+    respelled = body[:-1] + alphabet[alphabet.index(last) ^ 1] + encoded[len(body) :]
+    assert respelled != encoded and b64decode(respelled) == b64decode(encoded)
+    return respelled
+
+
+@pytest.mark.parametrize(
+    "server_key",
+    [
+        _respell_last_base64_character(TestingConfig.SERVER_KEY),
+        b64encode(bytes(32)).decode(),
+        b64encode(b"ab" * 16).decode(),
+    ],
+)
+def test_production_refuses_a_known_or_degenerate_server_key(environ, build, server_key):
+    environ.production(SERVER_KEY=server_key)
+
+    with pytest.raises(RuntimeError, match="SERVER_KEY"):
+        build("production")
+
+
+def test_production_refuses_a_secret_of_repeated_characters(environ, build):
+    environ.production(SECRET_KEY="a" * 40)
+
+    with pytest.raises(RuntimeError, match="random"):
+        build("production")
+
+
+@pytest.mark.parametrize("name", [None, "development", "testing"])
+def test_production_secrets_without_production_env_are_refused(environ, build, monkeypatch, name):
+    environ.production()
+    if name:
+        monkeypatch.setenv("INCIDENTS_ENV", name)
+
+    with pytest.raises(RuntimeError, match="INCIDENTS_ENV"):
+        build()
+
+
+def test_an_https_post_without_referer_passes_csrf_in_production(environ, build, tmp_path):
+    # Every page sends Referrer-Policy: no-referrer, so browsers post without a Referer.
+    import re
+
+    from flask_migrate import upgrade
+
+    from incidents.accounts.service import create_user
+    from incidents.wards.service import create_ward
+    from incidents.web import argon2_params
+
+    environ.production()
+    app = build("production")
+    with app.app_context():
+        upgrade()
+        ward = create_ward(None, code="PR", name="Phường")
+        create_user(
+            None,
+            ward=ward,
+            username="congan",
+            display_name="Công an",
+            role="police",
+            password="a long production password",
+            params=argon2_params(),
+        )
+        db.session.commit()
+    client = app.test_client()
+    page = client.get("/login", base_url="https://ward.example").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login",
+        base_url="https://ward.example",
+        data={"csrf_token": token, "username": "congan", "password": "a long production password"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    refused = app.test_client().post(
+        "/login",
+        base_url="https://ward.example",
+        data={"username": "congan", "password": "a long production password"},
+    )
+    assert refused.status_code == 400  # and without the token, CSRF still refuses
+
+
+@pytest.mark.parametrize(("hops", "recorded"), [(0, "10.9.8.7"), (1, "203.0.113.5")])
+def test_the_client_address_comes_from_trusted_proxies_only(build, tmp_path, hops, recorded):
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from incidents.audit.models import AuditEntry
+
+    class Behind(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'proxied.sqlite3'}"
+        ENVIRONMENT_KEYS = {}
+        TRUSTED_PROXY_HOPS = hops
+
+    app = build(Behind)
+    with app.app_context():
+        upgrade()
+    response = app.test_client().post(
+        "/login",
+        data={"username": "nobody", "password": "not the password"},
+        headers={"X-Forwarded-For": "203.0.113.5", "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        addresses = db.session.scalars(select(AuditEntry.client_address)).all()
+    assert addresses == [recorded]
