@@ -146,3 +146,37 @@ def test_leader_sees_his_reports_and_their_status(db, client, make_user, file_re
     assert db.session.get(Case, case_id).reference in listing
     own = client.get(f"/reports/{case_id}").get_data(as_text=True)
     assert "Hà Thị Mai" in own
+
+
+def test_reports_filed_at_the_same_moment_are_all_kept(app, db, ward, make_user):
+    """Eight leaders press "send" at once: eight cases, numbered 1 to 8, no report lost."""
+    import threading
+
+    from tests.conftest import PASSWORD, report_form
+
+    leaders = [make_user("reporter") for _ in range(8)]
+    clients = []
+    for leader in leaders:
+        web = app.test_client()
+        assert (
+            web.post("/login", data={"username": leader.username, "password": PASSWORD}).status_code
+            == 302
+        )
+        clients.append((web, report_form(leader.groups[0].id, immediate_danger="yes")))
+    start = threading.Barrier(len(clients))
+    statuses = []
+
+    def send(web, form):
+        start.wait()
+        statuses.append(web.post("/report/new", data=form).status_code)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [302] * 8
+    db.session.expire_all()
+    sequences = sorted(db.session.scalars(select(Case.sequence)).all())
+    assert sequences == list(range(1, 9))

@@ -10,6 +10,7 @@ from incidents.cases import service
 from incidents.cases.models import Case
 from incidents.extensions import db
 from incidents.reporting.forms import ReportForm
+from incidents.transaction import commit_with_retry
 from incidents.web import get_case_or_404, keyring
 
 bp = Blueprint("reporting", __name__)
@@ -22,15 +23,18 @@ def new_report():
         abort(404)
     form = ReportForm(current_user)
     if form.validate_on_submit():
+        report = form.to_report()
         try:
-            case = service.file_report(current_user, form.to_report(), keyring())
+            # The id is read before the commit, which expires the object.
+            case_id = commit_with_retry(
+                lambda: service.file_report(current_user, report, keyring()).id
+            )
         except service.CaseError as error:
+            db.session.rollback()
             field = getattr(form, str(error), None)
             if field is not None:
                 field.errors.append(_("This answer is not accepted."))
         else:
-            case_id = case.id  # read before the commit expires the object
-            db.session.commit()
             current_app.logger.info("case filed id=%s", case_id)
             return redirect(url_for("reporting.filed", case_id=case_id))
     return render_template("reporting/new.html", form=form)
