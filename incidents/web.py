@@ -1,5 +1,6 @@
 """Small helpers the views share: the keyring, hash parameters, safe redirects, case lookup."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask import abort, current_app
@@ -9,6 +10,8 @@ from incidents.cases.keys import ServerKeyring
 from incidents.cases.models import Case
 from incidents.crypto.passwords import Argon2Params
 from incidents.extensions import db
+
+CASE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def keyring() -> ServerKeyring:
@@ -42,7 +45,7 @@ def is_safe_next(target: str | None) -> bool:
 
 def get_case_or_404(user, case_id: str, action: str = "case.read") -> Case:
     """Load a case the user may act on; 404 for both missing and forbidden cases."""
-    case = db.session.get(Case, case_id) if len(case_id) <= 32 else None
+    case = db.session.get(Case, case_id) if CASE_ID.fullmatch(case_id) else None
     if case is None or not access.can(user, action, case):
         abort(404)
     return case

@@ -57,3 +57,20 @@ def test_a_scripted_scenario_writes_exactly_the_expected_entries(db, client, mak
 def test_control_characters_are_escaped():
     assert escape_control("a\nb\x1b[31m\x00") == "a\\x0ab\\x1b[31m\\x00"
     assert escape_control("Tổ dân phố số 1") == "Tổ dân phố số 1"
+
+
+def test_a_refused_sign_in_form_is_audited_too(db, client, make_user):
+    user = make_user("police")
+    before = len(_entries(db))
+    for data in (
+        {"username": user.username, "password": ""},
+        {"username": user.username, "password": "x" * 129},
+        {"username": "pol\x00ice", "password": "whatever password"},
+    ):
+        response = client.post("/login", data=data)
+        assert response.status_code == 200
+        assert 'class="error"' in response.get_data(as_text=True)
+    refused = _entries(db)[before:]
+    assert [(entry.action, entry.detail) for entry in refused] == [
+        ("login.failure", "form refused")
+    ] * 3

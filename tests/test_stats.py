@@ -170,3 +170,15 @@ def test_suppress(counts, partition, hidden):
 def test_threshold_below_two_is_refused(db, make_user):
     with pytest.raises(ValueError):
         compute(make_user("officer"), date(2026, 1, 1), date(2026, 1, 2), 1)
+
+
+@pytest.mark.parametrize(
+    "query", ["first=0001-01-01&last=2026-01-31", "first=2026-01-01&last=9999-12-31"]
+)
+def test_a_period_beyond_the_calendar_gets_a_message_not_a_500(
+    db, client, make_user, login_as, query
+):
+    login_as(make_user("chairman"))
+    response = client.get(f"/stats/?{query}")
+    assert response.status_code == 200
+    assert 'class="error"' in response.get_data(as_text=True)

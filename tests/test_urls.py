@@ -101,3 +101,9 @@ def test_posts_by_the_wrong_role_change_nothing(db, client, login_as, people):
     assert case.status == "new" and case.notes == []
     actions = db.session.scalars(select(AuditEntry.action)).all()
     assert "case.status" not in actions and "case.note" not in actions
+
+
+@pytest.mark.parametrize("case_id", ["a%00b", "%00" * 16, "A" * 32, "0" * 31, "g" * 32, "0" * 33])
+def test_malformed_case_ids_are_404(db, client, make_user, login_as, case_id):
+    login_as(make_user("officer"))
+    assert client.get(f"/cases/{case_id}").status_code == 404

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from incidents.accounts.service import PASSWORD_MAX, USERNAME_MAX
 from incidents.forms import Form
@@ -13,7 +13,11 @@ class LoginForm(Form):
 
     username = StringField(
         _l("Username"),
-        validators=[DataRequired(_l("Enter your username.")), Length(max=USERNAME_MAX)],
+        validators=[
+            DataRequired(_l("Enter your username.")),
+            Length(max=USERNAME_MAX),
+            Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("The username has invalid characters.")),
+        ],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(

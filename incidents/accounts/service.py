@@ -106,6 +106,11 @@ def authenticate(username: str, password: str, params: Argon2Params) -> User | N
     return user
 
 
+def record_refused_login() -> None:
+    """Audit a sign-in whose form was refused before any password was checked."""
+    record("login.failure", detail="form refused")
+
+
 def record_logout(user) -> None:
     """Audit a sign-out."""
     record("logout", actor=user, target=f"user:{user.id}")

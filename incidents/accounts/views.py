@@ -52,6 +52,10 @@ def login():
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("accounts.home"))
         flash(_("The username or password is not correct."), "error")
+    elif request.method == "POST":
+        # A refused form (empty or over-long fields) is a failed sign-in too.
+        service.record_refused_login()
+        db.session.commit()
     return render_template("accounts/login.html", form=form)
 
 
