@@ -194,6 +194,35 @@ def report_form(group_id: int, **changes) -> dict:
     return form
 
 
+def report_data(group_id: int, **changes):
+    """A complete, valid ReportData for the service (what report_form() posts)."""
+    from incidents.cases.service import ReportData
+
+    values = dict(
+        group_id=group_id,
+        kinds=["domestic_violence"],
+        harm_forms=["physical"],
+        acts=[],
+        gbvims_answers=["physical_assault"],
+        immediate_danger=False,
+        victim_sex="female",
+        victim_age_band="18_59",
+        victim_circumstances=[],
+        perpetrator_relationship="spouse",
+        perpetrator_sex="male",
+        perpetrator_age_band="26_40",
+        channel="phone",
+        source="victim",
+        consent_referral=True,
+        consent_statistics=True,
+        legal_ground=None,
+        incident_date=date.today() - timedelta(days=2),
+        sealed={"victim_name": "Nguyễn Thị A"},
+    )
+    values.update(changes)
+    return ReportData(**values)
+
+
 @pytest.fixture()
 def file_report(client, login_as):
     """Sign the leader in and file a report over HTTP; returns the new case id."""

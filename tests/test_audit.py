@@ -1,10 +1,10 @@
 """Audit, first cut: the scripted actions write the expected entries and no content."""
 
+from conftest import PASSWORD, report_form
 from sqlalchemy import select
 
 from incidents.audit.models import AuditEntry
 from incidents.audit.service import escape_control
-from tests.conftest import PASSWORD, report_form
 
 
 def _entries(db):

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from conftest import PASSWORD, make_test_app, report_form
+from conftest import PASSWORD, make_test_app, report_data, report_form
 from flask_migrate import upgrade
 
 from incidents.accounts.service import create_user
@@ -233,24 +233,11 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
         )
 
         # 2. A second case through the service, which takes any text: every sealed field.
-        data = service.ReportData(
-            group_id=group.id,
-            kinds=["domestic_violence"],
-            harm_forms=["physical"],
+        data = report_data(
+            group.id,
             acts=["a"],
-            gbvims_answers=["physical_assault"],
             immediate_danger=True,
-            victim_sex="female",
-            victim_age_band="18_59",
-            victim_circumstances=[],
-            perpetrator_relationship="spouse",
-            perpetrator_sex="male",
-            perpetrator_age_band="26_40",
-            channel="phone",
-            source="victim",
-            consent_referral=True,
             consent_statistics=False,
-            legal_ground=None,
             incident_date=ward_today() - timedelta(days=1),
             sealed=dict(canaries),
         )

@@ -152,7 +152,7 @@ def test_reports_filed_at_the_same_moment_are_all_kept(app, db, ward, make_user)
     """Eight leaders press "send" at once: eight cases, numbered 1 to 8, no report lost."""
     import threading
 
-    from tests.conftest import PASSWORD, report_form
+    from conftest import PASSWORD, report_form
 
     leaders = [make_user("reporter") for _ in range(8)]
     clients = []

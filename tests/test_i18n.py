@@ -72,7 +72,7 @@ def test_wtforms_own_messages_have_vietnamese_too():
 def test_a_wtforms_message_is_shown_in_vietnamese(db, client, make_user, login_as):
     with WTFORMS_CATALOG.open("rb") as handle:
         vietnamese = read_po(handle).get("Not a valid date value.").string
-    from tests.conftest import report_form
+    from conftest import report_form
 
     leader = make_user("reporter")
     login_as(leader)
@@ -88,9 +88,10 @@ def test_a_wtforms_message_is_shown_in_vietnamese(db, client, make_user, login_a
 def test_a_typed_dd_mm_yyyy_date_is_understood(db, client, make_user, login_as):
     from datetime import timedelta
 
+    from conftest import report_form
+
     from incidents.cases.models import Case
     from incidents.timeutil import ward_today
-    from tests.conftest import report_form
 
     leader = make_user("reporter")
     login_as(leader)

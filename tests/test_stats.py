@@ -4,38 +4,17 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from conftest import report_data
 from sqlalchemy import select, update
 
 from incidents.audit.models import AuditEntry
 from incidents.cases.models import SEALED_FIELDS, Case
-from incidents.cases.service import ReportData, file_report
+from incidents.cases.service import file_report
 from incidents.stats.service import compute, suppress
 
 
 def _data(group_id, **changes):
-    values = dict(
-        group_id=group_id,
-        kinds=["domestic_violence"],
-        harm_forms=["physical"],
-        acts=[],
-        gbvims_answers=["physical_assault"],
-        immediate_danger=False,
-        victim_sex="female",
-        victim_age_band="18_59",
-        victim_circumstances=[],
-        perpetrator_relationship="spouse",
-        perpetrator_sex="male",
-        perpetrator_age_band="26_40",
-        channel="phone",
-        source="victim",
-        consent_referral=True,
-        consent_statistics=True,
-        legal_ground=None,
-        incident_date=date(2026, 3, 1),
-        sealed={"victim_name": "Người thứ nhất"},
-    )
-    values.update(changes)
-    return ReportData(**values)
+    return report_data(group_id, incident_date=date(2026, 3, 1), **changes)
 
 
 @pytest.fixture()
