@@ -48,6 +48,8 @@ class Config:
     TRUSTED_PROXY_HOPS = 0
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Server-side sessions end 15 minutes after the last request, and 8 hours after sign-in.
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 

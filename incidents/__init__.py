@@ -166,6 +166,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
     from flask_babel import get_locale
+    from flask_login import current_user
 
     from incidents.forms import EmptyForm
 
@@ -175,8 +176,11 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def logout_button():
-        # formdata=None: the button never reads the request, which may be the very body
-        # that an error page (413) is reporting.
+        # Only for a signed-in user: the form's CSRF token would otherwise open a session
+        # for every anonymous page view. formdata=None: the button never reads the request,
+        # which may be the very body that an error page (413) is reporting.
+        if not current_user.is_authenticated:
+            return {}
         return {"logout_form": EmptyForm(formdata=None)}
 
 

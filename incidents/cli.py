@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from incidents.accounts import service as accounts
 from incidents.accounts.models import User
+from incidents.accounts.sessions import purge_expired
 from incidents.audit.service import client_address
 from incidents.extensions import db
 from incidents.wards import service as wards
@@ -160,9 +161,23 @@ def seed_demo():
         click.echo(f"demo account: {role} {username} {password}")
 
 
+@click.group("sessions", cls=AppGroup)
+def sessions_cli():
+    """Server-side sessions."""
+
+
+@sessions_cli.command("purge")
+def purge_sessions():
+    """Delete the sessions past their idle or absolute timeout (run it from cron)."""
+    config = current_app.config
+    count = purge_expired(config["SESSION_IDLE_TIMEOUT"], config["PERMANENT_SESSION_LIFETIME"])
+    db.session.commit()
+    click.echo(f"{count} expired sessions deleted")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
 
-    for command in (ward_cli, user_cli, seed_demo):
+    for command in (ward_cli, user_cli, sessions_cli, seed_demo):
         app.cli.add_command(command)
     client_address.set("cli")

@@ -1,10 +1,11 @@
 """Deny by default, security headers on every response, and the audit's client address."""
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, flash, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from incidents.accounts.sessions import ServerSessionInterface
 from incidents.audit.service import client_address
 from incidents.extensions import login_manager
 
@@ -27,6 +28,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def configure_security(app: Flask) -> None:
     """Install the login gate, the headers and the per-request audit context."""
+    app.session_interface = ServerSessionInterface()
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
@@ -49,6 +51,8 @@ def configure_security(app: Flask) -> None:
     @app.before_request
     def require_login():
         client_address.set(request.remote_addr)
+        if getattr(session, "ended", False):
+            flash(_l("You were signed out after a time without activity."), "info")
         if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
         if not current_user.is_authenticated:

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pytest
 from conftest import PASSWORD, make_test_app, report_form
 from flask_babel import force_locale, gettext
+from flask_migrate import upgrade
 from sqlalchemy import func, select
 from werkzeug.exceptions import BadRequest, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
@@ -163,7 +164,7 @@ def csrf_app(app, db, tmp_path):
 
 @pytest.fixture()
 def production_app(monkeypatch, tmp_path):
-    """A production app with good secrets and an empty SQLite file."""
+    """A production app with good secrets and a freshly migrated SQLite file."""
     for variable in ("INCIDENTS_ENV", "REDIS_URL"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
@@ -171,6 +172,8 @@ def production_app(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'production.sqlite3'}")
     handlers_before = set(logging.getLogger("incidents").handlers)
     application = create_app("production", instance_path=str(tmp_path / "instance"))
+    with application.app_context():
+        upgrade()  # sessions live in the database
     yield application
     close_app(application, handlers_before)
 

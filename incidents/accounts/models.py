@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.extensions import db
@@ -45,3 +45,21 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:
         """Deactivated accounts cannot hold a session (flask-login checks this)."""
         return self.active
+
+
+class SessionRecord(db.Model):
+    """A server-side session: its data sealed under a secret that only the cookie holds.
+
+    The row's id is the SHA-256 of the session token, so the database alone yields
+    neither a usable cookie nor the session's contents.
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

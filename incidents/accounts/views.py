@@ -46,7 +46,9 @@ def login():
         user = service.authenticate(form.username.data, form.password.data, argon2_params())
         db.session.commit()  # the audit entry of a failure is kept too
         if user is not None:
-            session.clear()  # nothing from before sign-in survives into the new session
+            # A new session id at sign-in, and nothing from before survives into it.
+            session.clear()
+            session.regenerate()
             login_user(user)
             current_app.logger.info("sign-in user=%s", user.id)
             target = request.args.get("next")
@@ -68,6 +70,7 @@ def logout():
         service.record_logout(current_user)
         db.session.commit()
         logout_user()
+        session.clear()  # the server-side record is deleted with it
     response = redirect(url_for("accounts.login"))
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response

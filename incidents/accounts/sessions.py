@@ -1,0 +1,219 @@
+"""Server-side sessions: the cookie holds an opaque token and a secret, nothing else.
+
+A signed-in session's data (the user, the CSRF token, flash messages and, with
+end-to-end keys, the member's private key) lives in a database row, sealed with
+AES-256-GCM under a random secret that exists only in the cookie. The row is found by
+the SHA-256 of the token. Neither the database nor the cookie alone yields the data.
+A session ends after SESSION_IDLE_TIMEOUT without a request or PERMANENT_SESSION_LIFETIME
+after it began; sign-out deletes its row.
+
+An anonymous visitor's session (a CSRF token for the sign-in form, a flash message) holds
+nothing worth a row: it travels in the cookie itself, sealed under a key derived from
+SECRET_KEY, so that no anonymous request writes to the database.
+"""
+
+import hashlib
+import secrets
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask.json.tag import TaggedJSONSerializer
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import delete
+from werkzeug.datastructures import CallbackDict
+
+from incidents.accounts.models import SessionRecord
+from incidents.crypto import DecryptionError
+from incidents.crypto.fields import open_sealed, seal
+from incidents.extensions import db
+from incidents.timeutil import as_utc, utcnow
+
+TOKEN_BYTES = 16  # 128 bits: the session id
+SECRET_BYTES = 32  # 256 bits: the key of the session's data
+# A request refreshes last_seen_at at most this often, so reading pages costs no write.
+TOUCH_EVERY = timedelta(seconds=60)
+# Flask's own session serializer: it keeps bytes, tuples and markup (flash messages).
+_SERIALIZER = TaggedJSONSerializer()
+
+
+ANONYMOUS_PREFIX = "a."
+_ANONYMOUS_CONTEXT = b"incidents/anonymous-session/v1"
+
+
+def _anonymous_key(app) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_ANONYMOUS_CONTEXT).derive(
+        app.config["SECRET_KEY"].encode()
+    )
+
+
+def _record_id(token: bytes) -> str:
+    return hashlib.sha256(token).hexdigest()
+
+
+def _context(record_id: str) -> bytes:
+    return f"incidents/session/v1|{record_id}".encode()
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    """The session dict of one request, and what it needs to be saved again."""
+
+    def __init__(self, initial=None, token=None, secret=None, created_at=None, last_seen=None):
+        def on_update(session):
+            session.modified = True
+
+        super().__init__(initial, on_update)
+        self.token = token
+        self.secret = secret
+        self.created_at = created_at
+        self.last_seen = last_seen
+        self.modified = False
+        self.ended = False  # set when an existing session timed out on this request
+        self.had_cookie = token is not None
+        self._regenerate = False
+
+    def regenerate(self) -> None:
+        """Give this session a new token and secret (at sign-in: no fixation)."""
+        self._regenerate = True
+        self.modified = True
+
+
+class ServerSessionInterface(SessionInterface):
+    """Flask's session, kept server-side as described in the module docstring."""
+
+    def open_session(self, app, request):
+        session = self._load(app, request.cookies.get(self.get_cookie_name(app)))
+        return session if session is not None else ServerSession()
+
+    def _load(self, app, cookie: str | None) -> ServerSession | None:
+        if cookie and cookie.startswith(ANONYMOUS_PREFIX):
+            return _open_anonymous(app, cookie[len(ANONYMOUS_PREFIX) :])
+        raw = _decode_cookie(cookie)
+        if raw is None:
+            return None
+        token, secret = raw[:TOKEN_BYTES], raw[TOKEN_BYTES:]
+        record_id = _record_id(token)
+        record = db.session.get(SessionRecord, record_id)
+        if record is None:
+            return None
+        now = utcnow()
+        created, seen = as_utc(record.created_at), as_utc(record.last_seen_at)
+        if (
+            now - seen > app.config["SESSION_IDLE_TIMEOUT"]
+            or now - created > app.config["PERMANENT_SESSION_LIFETIME"]
+        ):
+            db.session.execute(delete(SessionRecord).where(SessionRecord.id == record_id))
+            db.session.commit()
+            ended = ServerSession()
+            ended.ended = ended.had_cookie = True
+            return ended
+        try:
+            data = _SERIALIZER.loads(open_sealed(secret, record.data, _context(record_id)))
+        except (DecryptionError, ValueError):
+            return None
+        return ServerSession(data, token=token, secret=secret, created_at=created, last_seen=seen)
+
+    def save_session(self, app, session: ServerSession, response):
+        name = self.get_cookie_name(app)
+        cookie = {
+            "domain": self.get_cookie_domain(app),
+            "path": self.get_cookie_path(app),
+            "secure": self.get_cookie_secure(app),
+            "httponly": True,
+            "samesite": self.get_cookie_samesite(app),
+        }
+        signed_in = _user_id(session) is not None
+        if session.token is not None and (not signed_in or session._regenerate):
+            # Signed out, or signed in anew: the old row goes, and its cookie with it.
+            self._delete(session.token)
+            session.token = None
+            session.modified = True
+        if not session:
+            if session.had_cookie:
+                response.delete_cookie(name, **cookie)
+            return
+        if not signed_in:
+            if session.modified:
+                sealed = seal(
+                    _anonymous_key(app),
+                    _SERIALIZER.dumps(dict(session)).encode(),
+                    _ANONYMOUS_CONTEXT,
+                )
+                value = ANONYMOUS_PREFIX + urlsafe_b64encode(sealed).decode()
+                response.set_cookie(name, value, **cookie)
+                response.vary.add("Cookie")
+            return
+        now = utcnow()
+        if session.token is None:
+            session.token = secrets.token_bytes(TOKEN_BYTES)
+            session.secret = secrets.token_bytes(SECRET_BYTES)
+            session.created_at = now
+        elif not session.modified and now - session.last_seen < TOUCH_EVERY:
+            return
+        record_id = _record_id(session.token)
+        sealed = seal(
+            session.secret,
+            _SERIALIZER.dumps(dict(session)).encode(),
+            _context(record_id),
+        )
+        db.session.merge(
+            SessionRecord(
+                id=record_id,
+                user_id=_user_id(session),
+                created_at=session.created_at,
+                last_seen_at=now,
+                data=sealed,
+            )
+        )
+        db.session.commit()
+        response.set_cookie(
+            name, urlsafe_b64encode(session.token + session.secret).decode(), **cookie
+        )
+        response.vary.add("Cookie")
+
+    @staticmethod
+    def _delete(token: bytes) -> None:
+        db.session.execute(delete(SessionRecord).where(SessionRecord.id == _record_id(token)))
+        db.session.commit()
+
+
+def _open_anonymous(app, value: str) -> ServerSession | None:
+    if len(value) > 4096:
+        return None
+    try:
+        sealed = urlsafe_b64decode(value.encode("ascii"))
+        data = _SERIALIZER.loads(open_sealed(_anonymous_key(app), sealed, _ANONYMOUS_CONTEXT))
+    except (DecryptionError, ValueError):
+        return None
+    if not isinstance(data, dict) or "_user_id" in data:
+        return None  # a signed-in session is never carried in a cookie
+    session = ServerSession(data)
+    session.had_cookie = True
+    return session
+
+
+def _decode_cookie(cookie: str | None) -> bytes | None:
+    if not cookie or len(cookie) > 128:
+        return None
+    try:
+        raw = urlsafe_b64decode(cookie.encode("ascii"))
+    except ValueError:
+        return None
+    return raw if len(raw) == TOKEN_BYTES + SECRET_BYTES else None
+
+
+def _user_id(session) -> int | None:
+    value = session.get("_user_id")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def purge_expired(idle: timedelta, lifetime: timedelta) -> int:
+    """Delete sessions past either timeout; returns how many."""
+    now = utcnow()
+    result = db.session.execute(
+        delete(SessionRecord).where(
+            (SessionRecord.last_seen_at < now - idle) | (SessionRecord.created_at < now - lifetime)
+        )
+    )
+    return result.rowcount
