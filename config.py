@@ -4,7 +4,6 @@ Secrets never live in this file. Development generates its own into the instance
 Production takes everything from the environment and refuses to start without it.
 """
 
-import base64
 from datetime import timedelta
 
 # Values that must never reach production: refused by ProductionConfig.validate().
@@ -16,8 +15,6 @@ class Config:
 
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
-    # Base64 of the 32-byte key that wraps case keys until "End-to-end keys" replaces it.
-    SERVER_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
     # hide_parameters: a database error in the log must never carry a value of a case.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
@@ -102,18 +99,16 @@ class TestingConfig(Config):
     ARGON2_ITERATIONS = 1
     ARGON2_LANES = 1
     SECRET_KEY = "testing-only-secret-key"  # noqa: S105 (refused by ProductionConfig)
-    SERVER_KEY = "dGVzdGluZy1vbmx5LXNlcnZlci1rZXktMzItYnl0ZXM="
 
 
 class ProductionConfig(Config):
     """Everything from the environment; refuses to start on a missing or default secret."""
 
     ENV_NAME = "production"
-    REQUIRED_KEYS = ("SECRET_KEY", "SERVER_KEY", "SQLALCHEMY_DATABASE_URI")
+    REQUIRED_KEYS = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI")
     ENVIRONMENT_KEYS = {
         **Config.ENVIRONMENT_KEYS,
         "SECRET_KEY": "SECRET_KEY",
-        "SERVER_KEY": "SERVER_KEY",
     }
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
@@ -130,23 +125,6 @@ class ProductionConfig(Config):
             raise RuntimeError("production refuses a default SECRET_KEY")
         if len(secret) < 32 or len(set(secret)) < 16:
             raise RuntimeError("production SECRET_KEY must be at least 32 random characters")
-        # Compare bytes, not text: base64 has several spellings of the same key.
-        server_key = _decoded_key(config["SERVER_KEY"])
-        if server_key == _decoded_key(TestingConfig.SERVER_KEY):
-            raise RuntimeError("production refuses the testing SERVER_KEY")
-        if len(set(server_key)) < 16:
-            raise RuntimeError("production SERVER_KEY must be 32 random bytes")
-
-
-def _decoded_key(encoded: str) -> bytes:
-    """The bytes of a base64 SERVER_KEY; ValueError unless it is 32 bytes of base64."""
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except ValueError as error:
-        raise ValueError("SERVER_KEY is not valid base64") from error
-    if len(key) != 32:
-        raise ValueError("SERVER_KEY must decode to 32 bytes")
-    return key
 
 
 CONFIGS = {

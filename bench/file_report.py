@@ -82,7 +82,7 @@ def main(count: int) -> None:
 
     with app.app_context():
         upgrade()
-        ward = create_ward(None, code="BN", name="Phường Đo Lường")
+        ward, _ = create_ward(None, code="BN", name="Phường Đo Lường")
         group = add_group(None, ward, name="Tổ dân phố số 1")
         create_user(
             None,

@@ -3,7 +3,6 @@
 import logging
 import os
 import secrets
-from base64 import b64encode
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from config import CONFIGS, Config
 from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PRODUCTION_SECRETS = ("SECRET_KEY", "SERVER_KEY")
+PRODUCTION_SECRETS = ("SECRET_KEY",)
 
 
 def create_app(config: type[Config] | str | None = None, instance_path: str | None = None):
@@ -30,7 +29,6 @@ def create_app(config: type[Config] | str | None = None, instance_path: str | No
     trust_proxies(app)
     configure_logging(app)
     init_extensions(app)
-    configure_keys(app)
     from incidents.security import configure_security
 
     configure_security(app)
@@ -51,11 +49,9 @@ def load_configuration(app: Flask, config: type[Config] | str | None) -> None:
             raise RuntimeError(f"INCIDENTS_ENV must be one of {', '.join(CONFIGS)}")
         config = CONFIGS[name]
         if name != "production" and any(os.environ.get(key) for key in PRODUCTION_SECRETS):
-            # Production secrets in the environment of a development or testing app mean a
+            # A production secret in the environment of a development or testing app means a
             # forgotten INCIDENTS_ENV: refuse rather than ignore them and allow demo seeding.
-            raise RuntimeError(
-                "SECRET_KEY or SERVER_KEY is set but INCIDENTS_ENV is not 'production'"
-            )
+            raise RuntimeError("SECRET_KEY is set but INCIDENTS_ENV is not 'production'")
     app.config.from_object(config)
     config.load_environment(app.config, os.environ)
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
@@ -66,9 +62,6 @@ def load_configuration(app: Flask, config: type[Config] | str | None) -> None:
         # Development keeps its own generated secrets in the instance folder (never in git).
         app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(
             app, "secret_key", secrets.token_urlsafe(48)
-        )
-        app.config["SERVER_KEY"] = app.config.get("SERVER_KEY") or _instance_secret(
-            app, "server_key", b64encode(secrets.token_bytes(32)).decode()
         )
     config.validate(app.config)
 
@@ -136,14 +129,6 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
-
-
-def configure_keys(app: Flask) -> None:
-    """Build the keyring that wraps case keys (provisionally under the server key)."""
-    from incidents.cases.keys import ServerKeyring
-    from incidents.crypto.keywrap import decode_server_key
-
-    app.extensions["keyring"] = ServerKeyring(decode_server_key(app.config["SERVER_KEY"]))
 
 
 def register_blueprints(app: Flask) -> None:

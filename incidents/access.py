@@ -3,14 +3,16 @@
 Views, services and templates ask can(); list queries use case_scope(), which encodes the
 same rules as a SQL condition (a test checks that the two agree). Cases a user may not
 read are answered with 404, so their existence is not revealed.
+
+The policy and the cryptography agree: a user reaches a case only through a desk he sits
+at (a seat holds the desk's key sealed to him) that the case is routed to (a route holds
+the case's key sealed to the desk), or as the reporter the case's key is sealed to.
 """
 
-from sqlalchemy import and_, false, select
+from sqlalchemy import false, select
 
 from incidents.cases.models import Case, CaseRoute
-
-# Staff roles and the desk each one sits at.
-DESK_OF_ROLE = {"police": "police", "officer": "officer", "chairman": "chairman"}
+from incidents.wards.models import DeskMember
 
 # Actions on a case, and the roles that may take them once they can read the case.
 CASE_ACTIONS = {
@@ -37,8 +39,7 @@ def _reaches(user, case: Case) -> bool:
     """Whether the case is within the user's reach: his own report, or routed to his desk."""
     if user.role == "reporter":
         return case.reporter_id == user.id
-    desk = DESK_OF_ROLE.get(user.role)
-    return desk is not None and case.ward_id == user.ward_id and desk in case.desks
+    return any(route.desk_id in user.desk_ids for route in case.routes)
 
 
 def can(user, action: str, case: Case | None = None) -> bool:
@@ -58,5 +59,5 @@ def case_scope(user):
         return false()
     if user.role == "reporter":
         return Case.reporter_id == user.id
-    routed_to_desk = select(CaseRoute.case_id).where(CaseRoute.desk == DESK_OF_ROLE[user.role])
-    return and_(Case.ward_id == user.ward_id, Case.id.in_(routed_to_desk))
+    seats = select(DeskMember.desk_id).where(DeskMember.user_id == user.id)
+    return Case.id.in_(select(CaseRoute.case_id).where(CaseRoute.desk_id.in_(seats)))

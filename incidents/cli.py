@@ -4,6 +4,7 @@ Non-interactive use: passwords come from the INCIDENTS_PASSWORD environment vari
 with --password-stdin, from the first line of standard input.
 """
 
+import hashlib
 import os
 import sys
 
@@ -16,15 +17,18 @@ from incidents.accounts import service as accounts
 from incidents.accounts.models import User
 from incidents.accounts.sessions import purge_expired
 from incidents.audit.service import client_address
+from incidents.crypto.keys import format_recovery_key, parse_recovery_key, public_key
 from incidents.extensions import db
 from incidents.wards import service as wards
-from incidents.wards.models import Ward
+from incidents.wards.models import DESK_KINDS, Ward
 from incidents.web import argon2_params
 
 # The source document's ward (DOMAIN.md): 1 tổ dân phố and 5 bản, with neutral names.
 DEMO_WARD = ("QT", "Phường Quyết Thắng")
 DEMO_GROUPS = ("Tổ dân phố số 1", "Bản 1", "Bản 2", "Bản 3", "Bản 4", "Bản 5")
 # Development-only accounts: seed-demo refuses to run where ALLOW_DEMO_SEED is off.
+# Development only, like the passwords: a fixed recovery key so the demo can be restored.
+DEMO_RECOVERY_SEED = hashlib.sha256(b"incidents demo ward recovery key, development only").digest()
 DEMO_ACCOUNTS = (
     ("reporter", "totruong1", "Tổ trưởng Tổ dân phố số 1", "demo-totruong-2026", (0, 1)),
     ("reporter", "truongban2", "Trưởng Bản 2", "demo-truongban-2026", (2,)),
@@ -65,15 +69,20 @@ def ward_cli():
 @click.option("--name", required=True, help="Full name, e.g. 'Phường Quyết Thắng'.")
 @click.option("--group", "groups", multiple=True, help="A residential group; repeatable.")
 def create_ward(code: str, name: str, groups: tuple[str, ...]):
-    """Create a ward with its residential groups."""
+    """Create a ward with its residential groups and desks; prints its recovery key once."""
     try:
-        ward = wards.create_ward(None, code=code, name=name)
+        ward, recovery_seed = wards.create_ward(None, code=code, name=name)
         for group in groups:
             wards.add_group(None, ward, name=group)
     except wards.WardError as error:
         _fail(str(error))
     db.session.commit()
     click.echo(f"ward {ward.code}: {ward.name} with {len(groups)} groups")
+    click.echo(
+        "RECOVERY KEY of this ward — shown this once and stored nowhere. Write it down or "
+        "print it, and keep it offline with the chairman and the officer:"
+    )
+    click.echo(f"recovery key: {format_recovery_key(recovery_seed)}")
 
 
 @ward_cli.command("add-group")
@@ -89,6 +98,52 @@ def add_group(ward_code: str, name: str, kind: str | None):
         _fail(str(error))
     db.session.commit()
     click.echo(f"group added to {ward.code}: {name}")
+
+
+def _read_recovery_key(from_stdin: bool) -> bytes:
+    if from_stdin:
+        text = sys.stdin.readline()
+    elif os.environ.get("INCIDENTS_RECOVERY_KEY"):
+        text = os.environ["INCIDENTS_RECOVERY_KEY"]
+    else:
+        text = click.prompt("Recovery key", hide_input=True)
+    try:
+        return parse_recovery_key(text)
+    except ValueError as error:
+        _fail(str(error))
+
+
+@click.group("desk", cls=AppGroup)
+def desk_cli():
+    """Seats at the ward's desks (police, officer, chairman)."""
+
+
+@desk_cli.command("grant")
+@click.option("--ward", "ward_code", required=True)
+@click.option("--desk", "kind", required=True, type=click.Choice(["police", "officer", "chairman"]))
+@click.option("--username", required=True)
+@click.option("--recovery-key-stdin", is_flag=True, help="Read the recovery key from stdin.")
+def grant_desk(ward_code, kind, username, recovery_key_stdin):
+    """Seat a user at a desk with the ward's recovery key (INCIDENTS_RECOVERY_KEY, stdin)."""
+    ward = _ward_or_fail(ward_code)
+    member = _user_or_fail(username, ward)
+    recovery_seed = _read_recovery_key(recovery_key_stdin)
+    desk = ward.desk(kind)
+    try:
+        wards.grant_seat(None, desk, member, wards.desk_seed_by_recovery(desk, recovery_seed))
+    except wards.WardError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"{member.username} now sits at the {kind} desk of {ward.code}")
+
+
+def _user_or_fail(username: str, ward: Ward) -> User:
+    user = db.session.scalar(
+        select(User).where(User.username == accounts.normalise_username(username))
+    )
+    if user is None or user.ward_id != ward.id:
+        _fail(f"no user {username!r} in {ward.code}")
+    return user
 
 
 @click.group("user", cls=AppGroup)
@@ -131,6 +186,28 @@ def create_user(ward_code, username, display_name, role, group_names, password_s
     click.echo(f"user {user.username} ({user.role}) created in {ward.code}")
 
 
+@user_cli.command("restore")
+@click.option("--ward", "ward_code", required=True)
+@click.option("--username", required=True)
+@click.option("--recovery-key-stdin", is_flag=True, help="Read the recovery key from stdin.")
+def restore_user(ward_code, username, recovery_key_stdin):
+    """Give a member who forgot his password a new one (INCIDENTS_PASSWORD), keeping his key.
+
+    Needs the ward's recovery key (INCIDENTS_RECOVERY_KEY, or stdin's first line).
+    """
+    ward = _ward_or_fail(ward_code)
+    user = _user_or_fail(username, ward)
+    recovery_seed = _read_recovery_key(recovery_key_stdin)
+    try:
+        accounts.restore_with_recovery_key(
+            None, user, recovery_seed, _read_password(False), argon2_params()
+        )
+    except accounts.AccountError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"{user.username} restored: the new password opens the same key")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():
@@ -139,10 +216,10 @@ def seed_demo():
         raise click.ClickException("seed-demo is for development only; refused here")
     if db.session.scalar(select(Ward.id).limit(1)) is None:
         code, name = DEMO_WARD
-        ward = wards.create_ward(None, code=code, name=name)
+        ward, _ = wards.create_ward(None, code=code, name=name, recovery_seed=DEMO_RECOVERY_SEED)
         groups = [wards.add_group(None, ward, name=group) for group in DEMO_GROUPS]
         for role, username, display_name, password, group_indexes in DEMO_ACCOUNTS:
-            accounts.create_user(
+            user = accounts.create_user(
                 None,
                 ward=ward,
                 username=username,
@@ -152,6 +229,10 @@ def seed_demo():
                 params=argon2_params(),
                 groups=[groups[i] for i in group_indexes],
             )
+            if role in DESK_KINDS:
+                desk = ward.desk(role)
+                seed = wards.desk_seed_by_recovery(desk, DEMO_RECOVERY_SEED)
+                wards.grant_seat(None, desk, user, seed)
         db.session.commit()
         click.echo(f"seeded the demo ward {name} ({code})")
     elif db.session.scalar(select(User.id).where(User.username == DEMO_ACCOUNTS[0][1])) is None:
@@ -159,6 +240,15 @@ def seed_demo():
         return
     for role, username, _name, password, _groups in DEMO_ACCOUNTS:
         click.echo(f"demo account: {role} {username} {password}")
+    demo_ward = wards.ward_by_code(DEMO_WARD[0])
+    if demo_ward.recovery_public_key != public_key(DEMO_RECOVERY_SEED):
+        click.echo(
+            "this demo database predates end-to-end keys: restore each account with "
+            "'flask --app wsgi user restore' and the recovery key 'flask db upgrade' printed, "
+            "or delete instance/incidents.sqlite3 and run 'make run' again"
+        )
+        return
+    click.echo(f"demo recovery key: {format_recovery_key(DEMO_RECOVERY_SEED)}")
 
 
 @click.group("sessions", cls=AppGroup)
@@ -178,6 +268,6 @@ def purge_sessions():
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
 
-    for command in (ward_cli, user_cli, sessions_cli, seed_demo):
+    for command in (ward_cli, desk_cli, user_cli, sessions_cli, seed_demo):
         app.cli.add_command(command)
     client_address.set("cli")

@@ -3,6 +3,7 @@
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from incidents.cases.keys import KeyUnavailable
 from incidents.crypto import DecryptionError
 from incidents.extensions import db
 
@@ -17,6 +18,11 @@ def register_error_handlers(app: Flask) -> None:
 
     for code in HANDLED:
         app.register_error_handler(code, render_error)
+
+    @app.errorhandler(KeyUnavailable)
+    def key_unavailable(error):
+        db.session.rollback()
+        return render_template("errors/error.html", code=403, key_unavailable=True), 403
 
     @app.errorhandler(DecryptionError)
     def undecryptable(error):

@@ -3,10 +3,11 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import abort, current_app
+from flask import abort, current_app, session
+from flask_login import current_user
 
 from incidents import access
-from incidents.cases.keys import ServerKeyring
+from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
 from incidents.crypto.passwords import Argon2Params
 from incidents.extensions import db
@@ -14,9 +15,13 @@ from incidents.extensions import db
 CASE_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def keyring() -> ServerKeyring:
-    """The keyring that opens case keys for this request."""
-    return current_app.extensions["keyring"]
+# The session key under which sign-in leaves the member's personal seed (server-side).
+PERSONAL_KEY = "personal_key"
+
+
+def keyring() -> MemberKeyring:
+    """The signed-in user's keyring, with his personal seed from his server-side session."""
+    return MemberKeyring(current_user, session.get(PERSONAL_KEY))
 
 
 def argon2_params() -> Argon2Params:

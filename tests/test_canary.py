@@ -21,9 +21,10 @@ from flask_migrate import upgrade
 from incidents.accounts.service import create_user
 from incidents.cases import service
 from incidents.cases.models import SEALED_FIELDS, Case
+from incidents.crypto.keys import format_recovery_key
 from incidents.extensions import db
 from incidents.timeutil import ward_today
-from incidents.wards.service import add_group, create_ward
+from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
 from incidents.web import argon2_params
 
 # --- The search -------------------------------------------------------------------------
@@ -140,13 +141,12 @@ def canary_app(tmp_path):
     """An app whose instance folder holds only this test's database, logs and keys."""
     instance = tmp_path / "instance"
     database = instance / "incidents.sqlite3"
-    # Development mode generates the secret key and server key as files in the instance.
+    # Development mode generates the secret key as a file in the instance folder.
     application = make_test_app(
         f"sqlite:///{database}",
         str(instance),
         ENV_NAME="development",
         SECRET_KEY=None,
-        SERVER_KEY=None,
     )
     yield application, instance, database
     for handler in list(application.logger.handlers):
@@ -185,7 +185,7 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
 
     with application.app_context():
         upgrade()
-        ward = create_ward(None, code="CN", name="Phường Kiểm Tra")
+        ward, recovery_seed = create_ward(None, code="CN", name="Phường Kiểm Tra")
         group = add_group(None, ward, name="Tổ dân phố số 7")
         users = {
             role: create_user(
@@ -200,6 +200,9 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
             )
             for role in ("reporter", "police", "officer", "chairman")
         }
+        for role in ("police", "officer", "chairman"):
+            desk = ward.desk(role)
+            grant_seat(None, desk, users[role], desk_seed_by_recovery(desk, recovery_seed))
         db.session.commit()
         leader = users["reporter"]
 
@@ -241,7 +244,7 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
             incident_date=ward_today() - timedelta(days=1),
             sealed=dict(canaries),
         )
-        service_case = service.file_report(leader, data, application.extensions["keyring"]).id
+        service_case = service.file_report(leader, data).id
         db.session.commit()
         shown = {http_case: list(free_text.values()), service_case: list(canaries.values())}
 
@@ -291,8 +294,18 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
         db.engine.dispose()  # (b) close the app's connections, then search every file
     _close_instance_logs(application, instance)
 
+    # The ward's recovery key is shown once and stored nowhere: not in any form.
+    recovery_forms = [
+        recovery_seed,
+        recovery_seed.hex().encode(),
+        format_recovery_key(recovery_seed).encode(),
+        *_base64_needles(recovery_seed),
+    ]
+    for path in files_under(instance):
+        content = path.read_bytes()
+        assert not [form for form in recovery_forms if form in content], path
     files = {str(path.relative_to(instance)) for path in files_under(instance)}
-    assert {"incidents.sqlite3", "logs/app.log", "secret_key", "server_key"} <= files, files
+    assert {"incidents.sqlite3", "logs/app.log", "secret_key"} <= files, files
     # The search reads the real data: the database holds the cases, the log this flow.
     stored = b"".join(
         path.read_bytes() for path in instance.iterdir() if path.name.startswith(database.name)

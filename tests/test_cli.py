@@ -252,6 +252,8 @@ def test_seed_demo_seeds_the_demo_ward_and_lists_one_account_per_role(db, cli, c
         user = user_named(db, username)
         assert user is not None and user.role == role and user.ward_id == wards[0].id
         assert bool(user.groups) == (role == "reporter")
+        desks = ["police", "officer", "chairman"]
+        assert [seat.desk.kind for seat in user.seats] == ([role] if role in desks else [])
         assert signs_in(client, username, password), username
 
 
@@ -297,3 +299,63 @@ def test_seed_demo_refused_where_demo_seeding_is_off(app, db, tmp_path):
     assert_refused(result, "refused")
     assert demo_accounts(result.output) == []
     assert counts(db) == {"wards": 0, "residential_groups": 0, "users": 0, "audit_entries": 0}
+
+
+# --- end-to-end keys: the recovery key, seats, restoration ------------------------------
+
+
+def _created_ward_and_key(cli) -> tuple[Ward, str]:
+    result = cli("ward", "create", "--code", "RK", "--name", "Phường Khóa", "--group", "Bản 1")
+    assert result.exit_code == 0, result.output
+    key = re.search(r"^recovery key: (\S+)$", result.output, re.M).group(1)
+    return ward_by_code("RK"), key
+
+
+def test_ward_create_prints_a_recovery_key_it_does_not_store(db, cli):
+    from incidents.crypto.keys import parse_recovery_key, public_key
+
+    ward, key = _created_ward_and_key(cli)
+    assert public_key(parse_recovery_key(key)) == ward.recovery_public_key
+    assert {desk.kind for desk in ward.desks} == {"police", "officer", "chairman"}
+
+
+def test_desk_grant_needs_the_recovery_key(db, cli, client, monkeypatch):
+    ward, key = _created_ward_and_key(cli)
+    monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
+    assert (
+        cli("user", "create", "--ward", "RK", "--username", "ca1", "--role", "police").exit_code
+        == 0
+    )
+    wrong = "A" * 5 + key[5:]
+    for bad, message in ((wrong, "mistyped"), ("not a key", "recovery key")):
+        monkeypatch.setenv("INCIDENTS_RECOVERY_KEY", bad)
+        assert_refused(
+            cli("desk", "grant", "--ward", "RK", "--desk", "police", "--username", "ca1"), message
+        )
+    assert user_named(db, "ca1").seats == []
+    result = cli(
+        "desk", "grant", "--ward", "RK", "--desk", "police", "--username", "ca1",
+        "--recovery-key-stdin", input=key + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [seat.desk.kind for seat in user_named(db, "ca1").seats] == ["police"]
+    monkeypatch.setenv("INCIDENTS_RECOVERY_KEY", key)
+    # a police account cannot sit at the chairman's desk
+    assert_refused(
+        cli("desk", "grant", "--ward", "RK", "--desk", "chairman", "--username", "ca1"),
+        "cannot sit",
+    )
+
+
+def test_user_restore_gives_a_new_password_to_the_same_key(db, cli, client, monkeypatch):
+    ward, key = _created_ward_and_key(cli)
+    monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
+    cli("user", "create", "--ward", "RK", "--username", "vh1", "--role", "officer")
+    before = user_named(db, "vh1").public_key
+    monkeypatch.setenv("INCIDENTS_RECOVERY_KEY", key)
+    monkeypatch.setenv("INCIDENTS_PASSWORD", "a new and long password")
+    result = cli("user", "restore", "--ward", "RK", "--username", "vh1")
+    assert result.exit_code == 0, result.output
+    assert user_named(db, "vh1").public_key == before
+    assert signs_in(client, "vh1", "a new and long password")
+    assert not signs_in(client, "vh1", PASSWORD)

@@ -3,7 +3,6 @@
 import logging
 import secrets
 import stat
-from base64 import b64decode, b64encode
 
 import pytest
 
@@ -12,7 +11,6 @@ from incidents import create_app
 from incidents.extensions import db
 
 GOOD_SECRET = secrets.token_urlsafe(48)
-GOOD_SERVER_KEY = b64encode(secrets.token_bytes(32)).decode()
 VARIABLES = ("INCIDENTS_ENV", "SECRET_KEY", "SERVER_KEY", "DATABASE_URL", "REDIS_URL")
 
 
@@ -27,7 +25,6 @@ def environ(monkeypatch, tmp_path):
         def production(**changes):
             values = {
                 "SECRET_KEY": GOOD_SECRET,
-                "SERVER_KEY": GOOD_SERVER_KEY,
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
             }
             values.update(changes)
@@ -72,7 +69,7 @@ def test_production_starts_with_good_values(environ, build, tmp_path):
 
     assert app.config["ENV_NAME"] == "production"
     assert app.config["SECRET_KEY"] == GOOD_SECRET
-    assert app.config["SERVER_KEY"] == GOOD_SERVER_KEY
+    assert "SERVER_KEY" not in app.config  # no server key opens a case any more
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'production.sqlite3'}"
     assert not app.debug and not app.testing
     assert app.config.get("WTF_CSRF_ENABLED", True) is True
@@ -92,7 +89,6 @@ def test_production_is_chosen_by_incidents_env(environ, build):
     ("variable", "config_key"),
     [
         ("SECRET_KEY", "SECRET_KEY"),
-        ("SERVER_KEY", "SERVER_KEY"),
         ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
     ],
 )
@@ -127,21 +123,6 @@ def test_production_accepts_a_secret_of_exactly_32_characters(environ, build):
     assert build("production").config["SECRET_KEY"] == GOOD_SECRET[:32]
 
 
-def test_production_refuses_the_testing_server_key(environ, build):
-    environ.production(SERVER_KEY=TestingConfig.SERVER_KEY)
-
-    with pytest.raises(RuntimeError, match="SERVER_KEY"):
-        build("production")
-
-
-@pytest.mark.parametrize("server_key", ["not base64!", b64encode(secrets.token_bytes(16)).decode()])
-def test_production_refuses_a_malformed_server_key(environ, build, server_key):
-    environ.production(SERVER_KEY=server_key)
-
-    with pytest.raises(ValueError, match="SERVER_KEY"):
-        build("production")
-
-
 def test_production_session_cookie_is_secure_and_host_prefixed(environ, build):
     environ.production()
     app = build("production")
@@ -168,41 +149,29 @@ def test_production_session_cookie_is_secure_and_host_prefixed(environ, build):
 # --- development -----------------------------------------------------------------------
 
 
-def _secret_files(instance):
-    return instance / "secret_key", instance / "server_key"
-
-
-def test_development_generates_private_secrets_and_reuses_them(environ, build, tmp_path):
+def test_development_generates_its_secret_and_reuses_it(environ, build, tmp_path):
     instance = tmp_path / "instance"
+    secret_file = instance / "secret_key"
 
     first = build("development", instance)
 
-    secret_file, server_file = _secret_files(instance)
-    for path in (secret_file, server_file):
-        assert path.is_file(), path
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
-    secret_key, server_key = secret_file.read_text().strip(), server_file.read_text().strip()
+    assert secret_file.is_file()
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600, oct(secret_file.stat().st_mode)
+    secret_key = secret_file.read_text().strip()
     assert first.config["SECRET_KEY"] == secret_key
-    assert first.config["SERVER_KEY"] == server_key
     assert len(secret_key) >= 32
     assert secret_key.lower() not in {"change-me", "dev", TestingConfig.SECRET_KEY}
-    assert len(b64decode(server_key, validate=True)) == 32
+    assert not (instance / "server_key").exists()  # no server key opens a case any more
 
     second = build("development", instance)
 
     assert second.config["SECRET_KEY"] == secret_key
-    assert second.config["SERVER_KEY"] == server_key
-    assert (secret_file.read_text().strip(), server_file.read_text().strip()) == (
-        secret_key,
-        server_key,
-    )
-    for path in (secret_file, server_file):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert secret_file.read_text().strip() == secret_key
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
 
-    # Another instance folder gets its own, freshly generated secrets.
+    # Another instance folder gets its own, freshly generated secret.
     other = build("development", tmp_path / "other-instance")
     assert other.config["SECRET_KEY"] != secret_key
-    assert other.config["SERVER_KEY"] != server_key
 
 
 def test_development_is_the_default(environ, build):
@@ -226,30 +195,6 @@ def test_an_invalid_config_name_is_refused(environ, build):
 
 
 # --- hardening found by review -------------------------------------------------------------
-
-
-def _respell_last_base64_character(encoded: str) -> str:
-    """Another spelling of the same bytes: the unused low bits of the last character."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    body, last = encoded.rstrip("="), encoded.rstrip("=")[-1]
-    respelled = body[:-1] + alphabet[alphabet.index(last) ^ 1] + encoded[len(body) :]
-    assert respelled != encoded and b64decode(respelled) == b64decode(encoded)
-    return respelled
-
-
-@pytest.mark.parametrize(
-    "server_key",
-    [
-        _respell_last_base64_character(TestingConfig.SERVER_KEY),
-        b64encode(bytes(32)).decode(),
-        b64encode(b"ab" * 16).decode(),
-    ],
-)
-def test_production_refuses_a_known_or_degenerate_server_key(environ, build, server_key):
-    environ.production(SERVER_KEY=server_key)
-
-    with pytest.raises(RuntimeError, match="SERVER_KEY"):
-        build("production")
 
 
 def test_production_refuses_a_secret_of_repeated_characters(environ, build):
@@ -283,7 +228,7 @@ def test_an_https_post_without_referer_passes_csrf_in_production(environ, build,
     app = build("production")
     with app.app_context():
         upgrade()
-        ward = create_ward(None, code="PR", name="Phường")
+        ward, _ = create_ward(None, code="PR", name="Phường")
         create_user(
             None,
             ward=ward,

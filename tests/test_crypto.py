@@ -9,7 +9,17 @@ from hypothesis import strategies as st
 
 from incidents.crypto import DecryptionError
 from incidents.crypto.fields import new_data_key, open_text, seal_text
-from incidents.crypto.keywrap import decode_server_key, unwrap_case_key, wrap_case_key
+from incidents.crypto.keys import (
+    format_recovery_key,
+    key_encryption_key,
+    new_seed,
+    open_with,
+    parse_recovery_key,
+    public_key,
+    seal_to,
+    unwrap_seed,
+    wrap_seed,
+)
 from incidents.crypto.passwords import Argon2Params, hash_password, needs_rehash, verify_password
 
 CHEAP = Argon2Params(memory_kib=1024, iterations=1, lanes=1)
@@ -67,22 +77,68 @@ def test_separator_in_context_is_refused():
         seal_text(new_data_key(), "x", "a|b", "f", 1)
 
 
-def test_case_key_wrap_is_bound_to_its_case_and_version():
-    server_key, data_key = os.urandom(32), new_data_key()
-    wrapped = wrap_case_key(server_key, data_key, "case-a", 1)
-    assert unwrap_case_key(server_key, wrapped, "case-a", 1) == data_key
-    for case_id, version in (("case-b", 1), ("case-a", 2)):
+def test_a_sealed_key_opens_only_with_its_seed_and_its_info():
+    seed, other = new_seed(), new_seed()
+    sealed = seal_to(public_key(seed), b"k" * 32, "incidents/case-key/v1|c|1|desk:1")
+    assert open_with(seed, sealed, "incidents/case-key/v1|c|1|desk:1") == b"k" * 32
+    assert "k" * 32 not in sealed.decode("latin-1")
+    for wrong_seed, info in (
+        (other, "incidents/case-key/v1|c|1|desk:1"),  # another desk's key
+        (seed, "incidents/case-key/v1|c|1|desk:2"),  # copied to another desk's route
+        (seed, "incidents/case-key/v1|d|1|desk:1"),  # copied to another case
+    ):
         with pytest.raises(DecryptionError):
-            unwrap_case_key(server_key, wrapped, case_id, version)
+            open_with(wrong_seed, sealed, info)
+    for position in (0, len(sealed) // 2, len(sealed) - 1):
+        tampered = bytearray(sealed)
+        tampered[position] ^= 0x01
+        with pytest.raises(DecryptionError):
+            open_with(seed, bytes(tampered), "incidents/case-key/v1|c|1|desk:1")
+
+
+def test_every_seal_is_fresh_and_the_public_key_is_the_hybrid_one():
+    seed = new_seed()
+    public = public_key(seed)
+    assert len(public) == 1184 + 32  # ML-KEM-768 and X25519
+    assert public == public_key(seed)  # derived from the seed alone
+    assert seal_to(public, b"x", "i") != seal_to(public, b"x", "i")
+    with pytest.raises(ValueError):
+        seal_to(public[:-1], b"x", "i")
+
+
+def test_a_wrapped_seed_needs_the_password():
+    seed, salt = new_seed(), os.urandom(16)
+    wrapped = wrap_seed(key_encryption_key("mật khẩu thật dài", salt, CHEAP), seed, "ctx|1")
+    assert (
+        unwrap_seed(key_encryption_key("mật khẩu thật dài", salt, CHEAP), wrapped, "ctx|1") == seed
+    )
     with pytest.raises(DecryptionError):
-        unwrap_case_key(os.urandom(32), wrapped, "case-a", 1)
+        unwrap_seed(key_encryption_key("mật khẩu thật dàI", salt, CHEAP), wrapped, "ctx|1")
+    with pytest.raises(DecryptionError):
+        unwrap_seed(key_encryption_key("mật khẩu thật dài", salt, CHEAP), wrapped, "ctx|2")
 
 
-def test_server_key_must_be_32_bytes_of_base64():
-    assert decode_server_key(base64.b64encode(b"k" * 32).decode()) == b"k" * 32
-    for bad in ("not base64!", base64.b64encode(b"short").decode()):
+def test_the_key_encryption_key_is_not_the_login_hash():
+    password, params = "a long enough password", CHEAP
+    login = hash_password(password, params)
+    kek = key_encryption_key(password, os.urandom(16), params)
+    assert base64.b64encode(kek).decode().rstrip("=") not in login
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.binary(min_size=32, max_size=32))
+def test_a_recovery_key_survives_writing_down(seed):
+    text = format_recovery_key(seed)
+    assert parse_recovery_key(text) == seed
+    assert parse_recovery_key(text.lower().replace("-", " ")) == seed
+
+
+def test_a_mistyped_recovery_key_is_told_apart():
+    text = format_recovery_key(new_seed())
+    swapped = text[:3] + ("A" if text[3] != "A" else "B") + text[4:]
+    for typo in (swapped, text[:-2], text + "AAAA", "not a key at all!"):
         with pytest.raises(ValueError):
-            decode_server_key(bad)
+            parse_recovery_key(typo)
 
 
 def test_password_hash_is_argon2id_with_own_salt():

@@ -30,7 +30,11 @@ def test_leader_files_police_acknowledge_officer_counts(
     assert case.reference in queue
     page = client.get(f"/cases/{case_id}")
     assert page.status_code == 200
-    assert "Lò Thị Hoa" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert "Lò Thị Hoa" in text
+    for desk in ("Công an phường", "Công chức Văn hóa - xã hội", "Chủ tịch UBND phường"):
+        assert text.count(desk) >= 2, desk  # routed to it (and on the timeline)
+    assert "Desk" not in text
     assert page.headers["Cache-Control"] == "no-store"
     response = client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"})
     assert response.status_code == 302
@@ -54,6 +58,9 @@ def test_other_domestic_violence_goes_to_officer_and_chairman_only(
     leader, police, chairman = make_user("reporter"), make_user("police"), make_user("chairman")
     case_id = file_report(leader)
     assert db.session.get(Case, case_id).desks == {"officer", "chairman"}
+    confirmation = client.get(f"/report/filed/{case_id}").get_data(as_text=True)
+    assert "Công chức Văn hóa - xã hội" in confirmation and "Chủ tịch UBND phường" in confirmation
+    assert "Công an phường" not in confirmation
     login_as(police)
     assert client.get(f"/cases/{case_id}").status_code == 404
     assert db.session.get(Case, case_id).reference not in client.get("/cases/").get_data(

@@ -32,7 +32,8 @@ from incidents.wards.models import Ward
 from incidents.wards.service import create_ward
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The tables of the first migration; the models may add more, never fewer.
+# The core tables; the models may add more, never fewer. (End-to-end keys folded the
+# Foundation's case_keys into case_routes: a route now carries the case key sealed to its desk.)
 CORE_TABLES = {
     "wards",
     "residential_groups",
@@ -41,7 +42,6 @@ CORE_TABLES = {
     "audit_entries",
     "cases",
     "case_routes",
-    "case_keys",
     "case_events",
     "case_notes",
 }
@@ -183,3 +183,99 @@ def test_flask_db_upgrade_command_builds_the_schema(tmp_path):
     tables = {name for (name,) in rows}
     assert tables == model_tables() | {"alembic_version"}
     assert len(versions) == 1
+
+
+def test_foundation_cases_are_resealed_and_the_server_key_dropped(
+    migration_app, monkeypatch, capsys
+):
+    """0003 re-seals each Foundation case to its desks and reporter; staff are restored."""
+    import base64
+    import os as _os
+    import re
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from incidents.accounts.models import User
+    from incidents.accounts.service import restore_with_recovery_key, unlock_personal_key
+    from incidents.cases.keys import MemberKeyring
+    from incidents.cases.models import Case
+    from incidents.crypto.fields import new_data_key, seal_text
+    from incidents.crypto.keys import parse_recovery_key
+    from incidents.crypto.passwords import hash_password
+    from incidents.web import argon2_params
+
+    upgrade(revision="0002")
+    server_key, data_key = _os.urandom(32), new_data_key()
+    nonce = _os.urandom(12)
+    case_id = "ab" * 16
+    wrapped = (
+        b"\x01"
+        + nonce
+        + AESGCM(server_key).encrypt(
+            nonce, data_key, f"incidents/case-key/server-aesgcm-v1|{case_id}|1".encode()
+        )
+    )
+    name = seal_text(data_key, "Lò Thị Foundation", case_id, "victim_name", 1)
+    password = hash_password("foundation password", argon2_params())
+    with db.engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run("INSERT INTO wards (id, code, name, created_at) VALUES (1, 'QT', 'P', '2026-01-01')")
+        run(
+            "INSERT INTO residential_groups (id, ward_id, name, kind) VALUES (1, 1, 'Bản 1', 'ban')"
+        )
+        for user_id, username, role in ((1, "leader", "reporter"), (2, "congan", "police")):
+            run(
+                "INSERT INTO users (id, username, display_name, role, ward_id, password_hash, "
+                "active, created_at) VALUES (?, ?, ?, ?, 1, ?, ?, '2026-01-01')"
+                if db.engine.dialect.name == "sqlite"
+                else "INSERT INTO users (id, username, display_name, role, ward_id, "
+                "password_hash, active, created_at) VALUES (%s, %s, %s, %s, 1, %s, %s, "
+                "'2026-01-01')",
+                (user_id, username, username, role, password, True),
+            )
+        marks = "?" if db.engine.dialect.name == "sqlite" else "%s"
+        run(
+            "INSERT INTO cases (id, ward_id, group_id, reporter_id, year, sequence, reference, "
+            "kinds, harm_forms, acts, gbv_type, context_flags, immediate_danger, urgency, "
+            "status, victim_sex, victim_age_band, victim_circumstances, "
+            "perpetrator_relationship, perpetrator_sex, perpetrator_age_band, channel, "
+            "source, consent_referral, consent_statistics, incident_date, received_at, "
+            f"routing_reason, key_version, victim_name) VALUES ({marks}, 1, 1, 1, 2026, 1, "
+            "'QT-2026-0001', '[]', '[]', '[]', 'rape', '[]', false, 'high', 'new', 'female', "
+            "'18_59', '[]', 'spouse', 'male', '26_40', 'phone', 'victim', true, true, "
+            f"'2026-01-01', '2026-01-02 03:04:05.000000', 'serious', 1, {marks})",
+            (case_id, name),
+        )
+        for desk in ("police", "officer", "chairman"):
+            run(
+                "INSERT INTO case_routes (case_id, desk, routed_at) "
+                f"VALUES ({marks}, {marks}, '2026-01-02 03:04:05.000000')",
+                (case_id, desk),
+            )
+        run(
+            "INSERT INTO case_keys (case_id, holder, key_version, scheme, wrapped) "
+            f"VALUES ({marks}, 'server', 1, 'server-aesgcm-v1', {marks})",
+            (case_id, wrapped),
+        )
+    monkeypatch.setenv("SERVER_KEY", base64.b64encode(server_key).decode())
+    capsys.readouterr()
+    upgrade()
+    printed = capsys.readouterr().out
+    recovery_text = re.search(r"RECOVERY KEY of ward QT \(shown once\): (\S+)", printed).group(1)
+    recovery = parse_recovery_key(recovery_text)
+
+    assert "case_keys" not in table_names()  # the server-wrapped keys are gone
+    police = db.session.get(User, 2)
+    assert unlock_personal_key(police, "foundation password") is None  # awaits restoration
+    restore_with_recovery_key(None, police, recovery, "restored password!", argon2_params())
+    db.session.commit()
+    case = db.session.get(Case, case_id)
+    keyring = MemberKeyring(police, unlock_personal_key(police, "restored password!"))
+    assert keyring.case_key(case) == data_key
+    leader = db.session.get(User, 1)
+    restore_with_recovery_key(None, leader, recovery, "leader restored pw", argon2_params())
+    assert (
+        MemberKeyring(leader, unlock_personal_key(leader, "leader restored pw")).case_key(case)
+        == data_key
+    )
+    assert {route.desk.kind for route in case.routes} == {"police", "officer", "chairman"}

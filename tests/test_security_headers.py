@@ -2,7 +2,6 @@
 
 import logging
 import secrets
-from base64 import b64encode
 from html.parser import HTMLParser
 
 import pytest
@@ -168,7 +167,6 @@ def production_app(monkeypatch, tmp_path):
     for variable in ("INCIDENTS_ENV", "REDIS_URL"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
-    monkeypatch.setenv("SERVER_KEY", b64encode(secrets.token_bytes(32)).decode())
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'production.sqlite3'}")
     handlers_before = set(logging.getLogger("incidents").handlers)
     application = create_app("production", instance_path=str(tmp_path / "instance"))

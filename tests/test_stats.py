@@ -21,7 +21,6 @@ def _data(group_id, **changes):
 def counted(app, db, ward, make_user):
     """17 cases in March 2026, hand-counted below, and 2 outside the period."""
     leader = make_user("reporter", groups=list(ward.groups))
-    keyring = app.extensions["keyring"]
     group_a, group_b, group_c = (group.id for group in ward.groups)
     plan = (
         [dict(group_id=group_a)] * 8
@@ -47,18 +46,16 @@ def counted(app, db, ward, make_user):
     )
     march = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
     for number, changes in enumerate(plan):
-        case = file_report(leader, _data(**changes), keyring)
+        case = file_report(leader, _data(**changes))
         case.received_at = march + timedelta(hours=number)
     # Just outside the period on the ward's clock (UTC+7): 31/03 24:00 and 28/02 23:59.
     for moment in (
         datetime(2026, 3, 31, 17, 0, tzinfo=UTC),
         datetime(2026, 2, 28, 16, 59, tzinfo=UTC),
     ):
-        file_report(leader, _data(group_a), keyring).received_at = moment
+        file_report(leader, _data(group_a)).received_at = moment
     # Inside on the ward's clock although it is still 28/02 in UTC: 01/03 00:30 local.
-    file_report(leader, _data(group_a), keyring).received_at = datetime(
-        2026, 2, 28, 17, 30, tzinfo=UTC
-    )
+    file_report(leader, _data(group_a)).received_at = datetime(2026, 2, 28, 17, 30, tzinfo=UTC)
     db.session.commit()
     return leader
 

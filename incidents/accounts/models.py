@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from incidents.extensions import db
 from incidents.timeutil import utcnow
 from incidents.vocab import ROLES, codes
-from incidents.wards.models import ResidentialGroup, Ward
+from incidents.wards.models import DeskMember, ResidentialGroup, Ward
 
 ROLE_CODES = codes(ROLES)
 
@@ -35,11 +35,26 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The personal key pair: its private seed wrapped under a key derived from the password
+    # (Argon2id, own salt and parameters) and, separately, sealed to the ward's recovery key.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    key_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    key_params: Mapped[str] = mapped_column(String(32))
+    password_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recovery_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
 
     ward: Mapped[Ward] = relationship()
     groups: Mapped[list[ResidentialGroup]] = relationship(
         secondary=leader_groups, order_by=ResidentialGroup.id
     )
+    seats: Mapped[list[DeskMember]] = relationship(
+        foreign_keys=[DeskMember.user_id], order_by=DeskMember.desk_id
+    )
+
+    @property
+    def desk_ids(self) -> set[int]:
+        """The desks this user sits at."""
+        return {seat.desk_id for seat in self.seats}
 
     @property
     def is_active(self) -> bool:

@@ -1,9 +1,21 @@
-"""Account operations: create users, check passwords, sign-in bookkeeping."""
+"""Account operations: create users and their key pairs, passwords, sign-in bookkeeping."""
+
+import os
 
 from sqlalchemy import select
 
 from incidents.accounts.models import ROLE_CODES, User
 from incidents.audit.service import record
+from incidents.crypto import DecryptionError
+from incidents.crypto.keys import (
+    key_encryption_key,
+    new_seed,
+    open_with,
+    public_key,
+    seal_to,
+    unwrap_seed,
+    wrap_seed,
+)
 from incidents.crypto.passwords import Argon2Params, hash_password, needs_rehash, verify_password
 from incidents.extensions import db
 from incidents.timeutil import utcnow
@@ -58,6 +70,7 @@ def create_user(
     if any(group.ward_id != ward.id for group in groups):
         raise AccountError("every group must belong to the user's ward")
     check_password_rules(password)
+    seed = new_seed()
     user = User(
         username=username,
         display_name=display_name.strip() or username,
@@ -65,11 +78,96 @@ def create_user(
         ward_id=ward.id,
         password_hash=hash_password(password, params),
         groups=groups,
+        public_key=public_key(seed),
+        key_salt=b"",
+        key_params="",
+        recovery_sealed_key=b"",
     )
     db.session.add(user)
+    db.session.flush()  # the user's id is part of what his keys are bound to
+    user.recovery_sealed_key = seal_to(
+        ward.recovery_public_key, seed, recovery_info(user.id, ward.id)
+    )
+    _wrap_personal_key(user, seed, password, params)
     db.session.flush()
     record("account.create", actor=actor, target=f"user:{user.id}", detail=role)
     return user
+
+
+def password_context(user_id: int) -> str:
+    """What a personal seed wrapped under the password-derived key is bound to."""
+    return f"incidents/user-key/v1|{user_id}|password"
+
+
+def recovery_info(user_id: int, ward_id: int) -> str:
+    """What a personal seed sealed to the ward's recovery key is bound to."""
+    return f"incidents/user-key/v1|{user_id}|recovery:{ward_id}"
+
+
+def _params_text(params: Argon2Params) -> str:
+    return f"{params.memory_kib},{params.iterations},{params.lanes}"
+
+
+def _params_of(text: str) -> Argon2Params:
+    memory, iterations, lanes = (int(part) for part in text.split(","))
+    return Argon2Params(memory_kib=memory, iterations=iterations, lanes=lanes)
+
+
+def _wrap_personal_key(user: User, seed: bytes, password: str, params: Argon2Params) -> None:
+    """Wrap the seed under a fresh salt's Argon2id of the password (not the login hash)."""
+    user.key_salt = os.urandom(16)
+    user.key_params = _params_text(params)
+    kek = key_encryption_key(password, user.key_salt, params)
+    user.password_wrapped_key = wrap_seed(kek, seed, password_context(user.id))
+
+
+def unlock_personal_key(user: User, password: str) -> bytes | None:
+    """The user's personal seed, from his password; None if it awaits restoration."""
+    if user.password_wrapped_key is None:
+        return None
+    kek = key_encryption_key(password, user.key_salt, _params_of(user.key_params))
+    return unwrap_seed(kek, user.password_wrapped_key, password_context(user.id))
+
+
+def change_password(
+    user: User, current_password: str, new_password: str, params: Argon2Params
+) -> None:
+    """Change a password: the personal key is re-wrapped, nothing else changes.
+
+    No case, desk or seat is touched: they are sealed to the personal key, not the password.
+    """
+    check_password_rules(new_password)
+    if not verify_password(current_password, user.password_hash):
+        raise AccountError("the current password is not correct")
+    seed = unlock_personal_key(user, current_password)
+    user.password_hash = hash_password(new_password, params)
+    if seed is not None:
+        _wrap_personal_key(user, seed, new_password, params)
+    record("account.password", actor=user, target=f"user:{user.id}")
+    db.session.flush()
+
+
+def restore_with_recovery_key(
+    actor, user: User, recovery_seed: bytes, new_password: str, params: Argon2Params
+) -> None:
+    """Give a member who forgot his password a new one, keeping his key (and his access).
+
+    The ward's recovery key opens the copy of his seed sealed to it; the seed is then
+    wrapped under the new password. Nothing else changes.
+    """
+    check_password_rules(new_password)
+    if public_key(recovery_seed) != user.ward.recovery_public_key:
+        raise AccountError("this is not the recovery key of the user's ward")
+    try:
+        seed = open_with(
+            recovery_seed, user.recovery_sealed_key, recovery_info(user.id, user.ward_id)
+        )
+    except DecryptionError as error:
+        raise AccountError("the user's key cannot be opened with this recovery key") from error
+    user.password_hash = hash_password(new_password, params)
+    _wrap_personal_key(user, seed, new_password, params)
+    record("account.restore", actor=actor, target=f"user:{user.id}")
+    db.session.flush()
 
 
 # Verified against when the username is unknown, so both failures cost the same time.
@@ -100,6 +198,9 @@ def authenticate(username: str, password: str, params: Argon2Params) -> User | N
         return None
     if needs_rehash(user.password_hash, params):
         user.password_hash = hash_password(password, params)
+        seed = unlock_personal_key(user, password)
+        if seed is not None:
+            _wrap_personal_key(user, seed, password, params)
     user.last_login_at = utcnow()
     record("login.success", actor=user, target=f"user:{user.id}")
     db.session.flush()

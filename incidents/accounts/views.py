@@ -18,7 +18,7 @@ from incidents.accounts.forms import LoginForm
 from incidents.babel_setup import LANGUAGE_COOKIE
 from incidents.extensions import db, limiter
 from incidents.forms import EmptyForm
-from incidents.web import argon2_params, is_safe_next
+from incidents.web import PERSONAL_KEY, argon2_params, is_safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -50,6 +50,19 @@ def login():
             session.clear()
             session.regenerate()
             login_user(user)
+            # The personal key stays in the server-side session only, sealed under the
+            # secret its cookie holds; it opens the desks' keys, and theirs the cases'.
+            personal_key = service.unlock_personal_key(user, form.password.data)
+            if personal_key is not None:
+                session[PERSONAL_KEY] = personal_key
+            elif user.role != "admin":
+                flash(
+                    _(
+                        "Your key must be restored before you can read cases: ask the "
+                        "officer or the chairman, who hold the ward's recovery key."
+                    ),
+                    "error",
+                )
             current_app.logger.info("sign-in user=%s", user.id)
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("accounts.home"))

@@ -1,34 +1,104 @@
-"""The one small interface between cases and their data keys.
+"""Sealing case keys to desks and reporters, and opening them with a member's key.
 
-Provisional (Foundation): every case key is wrapped by the server key. "End-to-end keys"
-replaces ServerKeyring with a keyring that seals to desks and opens with the member's key.
+A case's data key is sealed with HPKE to the public key of every desk it is routed to and
+to its reporter. Opening needs a member's personal seed, which lives only in his
+server-side session: personal seed → his seat's desk seed → the route's case key.
 """
 
-from incidents.cases.models import Case, CaseKey
+from incidents.accounts.models import User
+from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
-from incidents.crypto.keywrap import WRAP_SCHEME, unwrap_case_key, wrap_case_key
+from incidents.crypto.keys import open_with, seal_to
+from incidents.wards.models import Desk
 
 
-class ServerKeyring:
-    """Wraps and unwraps case data keys with one 256-bit server key."""
+def case_key_info_for_desk(case_id: str, key_version: int, desk_id: int) -> str:
+    """What a case key sealed to a desk is bound to."""
+    return f"incidents/case-key/v1|{case_id}|{key_version}|desk:{desk_id}"
 
-    holder = "server"
 
-    def __init__(self, server_key: bytes):
-        self._server_key = server_key
+def case_key_info_for_reporter(case_id: str, key_version: int, user_id: int) -> str:
+    """What a case key sealed to its reporter is bound to."""
+    return f"incidents/case-key/v1|{case_id}|{key_version}|user:{user_id}"
 
-    def wrap(self, case: Case, data_key: bytes) -> CaseKey:
-        """Return the CaseKey row that stores data_key for this case."""
-        return CaseKey(
-            case_id=case.id,
-            holder=self.holder,
-            key_version=case.key_version,
-            scheme=WRAP_SCHEME,
-            wrapped=wrap_case_key(self._server_key, data_key, case.id, case.key_version),
+
+def desk_key_info_for_member(desk_id: int, user_id: int) -> str:
+    """What a desk key sealed to a member is bound to."""
+    return f"incidents/desk-key/v1|{desk_id}|user:{user_id}"
+
+
+def desk_key_info_for_recovery(desk_id: int, ward_id: int) -> str:
+    """What a desk key sealed to the ward's recovery key is bound to."""
+    return f"incidents/desk-key/v1|{desk_id}|recovery:{ward_id}"
+
+
+def sealed_route(case: Case, desk: Desk, data_key: bytes, routed_at) -> dict:
+    """The values of a case_routes row: the route to desk, with the case key sealed to it."""
+    return {
+        "case_id": case.id,
+        "desk_id": desk.id,
+        "routed_at": routed_at,
+        "sealed_key": seal_to(
+            desk.public_key, data_key, case_key_info_for_desk(case.id, case.key_version, desk.id)
+        ),
+    }
+
+
+def seal_for_reporter(case: Case, reporter: User, data_key: bytes) -> bytes:
+    """The case key sealed to the reporter's personal key."""
+    return seal_to(
+        reporter.public_key,
+        data_key,
+        case_key_info_for_reporter(case.id, case.key_version, reporter.id),
+    )
+
+
+class KeyUnavailable(DecryptionError):
+    """This session holds no personal key: the member's key awaits restoration."""
+
+
+class MemberKeyring:
+    """Opens case keys for one signed-in user with his personal seed (from his session)."""
+
+    def __init__(self, user: User, personal_seed: bytes | None):
+        self.user = user
+        self._seed = personal_seed
+
+    @property
+    def unlocked(self) -> bool:
+        """Whether the user's personal key is available in this session."""
+        return self._seed is not None
+
+    def personal_seed(self) -> bytes:
+        """The user's own seed, or DecryptionError when this session has none."""
+        if self._seed is None:
+            raise KeyUnavailable("this session holds no personal key")
+        return self._seed
+
+    def desk_seed(self, desk_id: int) -> bytes:
+        """The private seed of a desk the user sits at."""
+        seat = next((seat for seat in self.user.seats if seat.desk_id == desk_id), None)
+        if seat is None:
+            raise DecryptionError("not a member of this desk")
+        return open_with(
+            self.personal_seed(), seat.sealed_key, desk_key_info_for_member(desk_id, self.user.id)
         )
 
-    def unwrap(self, case: Case, stored: CaseKey | None) -> bytes:
-        """Return the case's data key, or raise DecryptionError."""
-        if stored is None or stored.scheme != WRAP_SCHEME:
-            raise DecryptionError("no usable key for this case")
-        return unwrap_case_key(self._server_key, stored.wrapped, case.id, case.key_version)
+    def case_key(self, case: Case) -> bytes:
+        """The case's data key, through the user's desk or as its reporter."""
+        if case.reporter_id == self.user.id:
+            if case.reporter_sealed_key is None:
+                raise DecryptionError("no key sealed to the reporter")
+            return open_with(
+                self.personal_seed(),
+                case.reporter_sealed_key,
+                case_key_info_for_reporter(case.id, case.key_version, self.user.id),
+            )
+        for route in case.routes:
+            if route.desk_id in self.user.desk_ids:
+                return open_with(
+                    self.desk_seed(route.desk_id),
+                    route.sealed_key,
+                    case_key_info_for_desk(case.id, case.key_version, route.desk_id),
+                )
+        raise DecryptionError("no key of this case is sealed to a desk of this user")

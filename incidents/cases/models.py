@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from incidents.accounts.models import User
 from incidents.extensions import db
 from incidents.timeutil import utcnow
-from incidents.wards.models import ResidentialGroup, Ward
+from incidents.wards.models import Desk, ResidentialGroup, Ward
 
 # The encrypted fields of a case, in the order the case page shows them.
 SEALED_FIELDS = (
@@ -84,6 +84,8 @@ class Case(db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     routing_reason: Mapped[str] = mapped_column(String(32))
     key_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The case key sealed to the reporter's personal key, for his own read-back.
+    reporter_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     # Sealed columns (see SEALED_FIELDS).
     victim_name: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -100,7 +102,7 @@ class Case(db.Model):
     group: Mapped[ResidentialGroup] = relationship()
     reporter: Mapped[User] = relationship()
     routes: Mapped[list["CaseRoute"]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", order_by="CaseRoute.desk"
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseRoute.desk_id"
     )
     events: Mapped[list["CaseEvent"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseEvent.id"
@@ -111,36 +113,27 @@ class Case(db.Model):
 
     @property
     def desks(self) -> set[str]:
-        """The desks this case is routed to."""
-        return {route.desk for route in self.routes}
+        """The kinds of the desks this case is routed to."""
+        return {route.desk.kind for route in self.routes}
 
 
 class CaseRoute(db.Model):
-    """A desk (police, officer, chairman of the case's ward) that the case is routed to."""
+    """A desk the case is routed to, holding the case's key sealed to that desk.
+
+    Routing and the key are one row: no sealed key, no route, and so no access.
+    """
 
     __tablename__ = "case_routes"
 
     case_id: Mapped[str] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
-    desk: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"), primary_key=True, index=True)
     routed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
 
     case: Mapped[Case] = relationship(back_populates="routes")
-
-
-class CaseKey(db.Model):
-    """A case's data key, wrapped for one holder (provisionally: the server key)."""
-
-    __tablename__ = "case_keys"
-
-    case_id: Mapped[str] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
-    )
-    holder: Mapped[str] = mapped_column(String(32), primary_key=True)
-    key_version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scheme: Mapped[str] = mapped_column(String(32))
-    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    desk: Mapped[Desk] = relationship()
 
 
 class CaseEvent(db.Model):

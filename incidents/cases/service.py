@@ -12,12 +12,11 @@ from sqlalchemy import func, insert, select
 from incidents import access
 from incidents.audit.service import record
 from incidents.cases.classify import context_flags, gbv_type, urgency
-from incidents.cases.keys import ServerKeyring
+from incidents.cases.keys import MemberKeyring, seal_for_reporter, sealed_route
 from incidents.cases.models import (
     SEALED_FIELDS,
     Case,
     CaseEvent,
-    CaseKey,
     CaseNote,
     CaseRoute,
     new_case_id,
@@ -130,8 +129,12 @@ def _next_sequence(ward_id: int, year: int) -> int:
     return (current or 0) + 1
 
 
-def file_report(leader, data: ReportData, keyring: ServerKeyring) -> Case:
-    """File a group leader's report: classify, route, seal, record; returns the new case."""
+def file_report(leader, data: ReportData) -> Case:
+    """File a group leader's report: classify, route, seal, record; returns the new case.
+
+    Sealing needs only public keys: the case key goes to each routed desk and to the
+    leader, and the server keeps no key that opens it.
+    """
     if not access.can(leader, "case.file"):
         raise NotAllowed("case.file")
     validate_report(leader, data)
@@ -184,15 +187,15 @@ def file_report(leader, data: ReportData, keyring: ServerKeyring) -> Case:
     for name, value in data.sealed.items():
         if value:
             setattr(case, name, seal_text(data_key, value, case.id, name, case.key_version))
+    case.reporter_sealed_key = seal_for_reporter(case, leader, data_key)
     db.session.add(case)
-    db.session.add(keyring.wrap(case, data_key))
     db.session.flush()
     # The case's first rows go in as plain INSERTs: a report is filed once and these rows
     # are only ever read back, so the ORM's bookkeeping would be pure cost on this path.
     connection = db.session.connection()
     connection.execute(
         insert(CaseRoute.__table__),
-        [{"case_id": case.id, "desk": desk, "routed_at": received_at} for desk in rule.desks],
+        [sealed_route(case, leader.ward.desk(kind), data_key, received_at) for kind in rule.desks],
     )
     connection.execute(
         insert(CaseEvent.__table__),
@@ -218,11 +221,6 @@ def file_report(leader, data: ReportData, keyring: ServerKeyring) -> Case:
     return case
 
 
-def _data_key(case: Case, keyring: ServerKeyring) -> bytes:
-    stored = db.session.get(CaseKey, (case.id, keyring.holder, case.key_version))
-    return keyring.unwrap(case, stored)
-
-
 @dataclass
 class CaseContent:
     """The decrypted content of a case, as its reader may see it."""
@@ -231,11 +229,11 @@ class CaseContent:
     notes: list[tuple[CaseNote, str]]
 
 
-def read_case(user, case: Case, keyring: ServerKeyring) -> CaseContent:
+def read_case(user, case: Case, keyring: MemberKeyring) -> CaseContent:
     """Decrypt a case for a reader and audit the read; all or nothing (DecryptionError)."""
     if not access.can(user, "case.read", case):
         raise NotAllowed("case.read")
-    data_key = _data_key(case, keyring)
+    data_key = keyring.case_key(case)
     fields = {
         name: open_text(data_key, getattr(case, name), case.id, name, case.key_version)
         for name in SEALED_FIELDS
@@ -250,14 +248,14 @@ def read_case(user, case: Case, keyring: ServerKeyring) -> CaseContent:
     return CaseContent(fields=fields, notes=notes)
 
 
-def add_note(user, case: Case, text: str, keyring: ServerKeyring) -> CaseNote:
+def add_note(user, case: Case, text: str, keyring: MemberKeyring) -> CaseNote:
     """Add a sealed note to a case the user can work on."""
     if not access.can(user, "case.note", case):
         raise NotAllowed("case.note")
     text = text.strip()
     if not text or len(text) > NOTE_MAX_LENGTH:
         raise CaseError("note")
-    data_key = _data_key(case, keyring)
+    data_key = keyring.case_key(case)
     note = CaseNote(case_id=case.id, author_id=user.id, body=b"")
     db.session.add(note)
     db.session.flush()  # the note's id is part of its ciphertext's context

@@ -26,9 +26,7 @@ def new_report():
         report = form.to_report()
         try:
             # The id is read before the commit, which expires the object.
-            case_id = commit_with_retry(
-                lambda: service.file_report(current_user, report, keyring()).id
-            )
+            case_id = commit_with_retry(lambda: service.file_report(current_user, report).id)
         except service.CaseError as error:
             db.session.rollback()
             field = getattr(form, str(error), None)

@@ -2,13 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.extensions import db
 from incidents.timeutil import utcnow
 
 GROUP_KINDS = ("to_dan_pho", "ban")
+# The desks every ward has; partners (the health station, ...) can be added as kinds later.
+DESK_KINDS = ("police", "officer", "chairman")
 
 
 class Ward(db.Model):
@@ -21,10 +23,17 @@ class Ward(db.Model):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The public half of the ward's recovery key; the private half is shown once, never kept.
+    recovery_public_key: Mapped[bytes] = mapped_column(LargeBinary)
 
     groups: Mapped[list["ResidentialGroup"]] = relationship(
         back_populates="ward", order_by="ResidentialGroup.id"
     )
+    desks: Mapped[list["Desk"]] = relationship(back_populates="ward", order_by="Desk.id")
+
+    def desk(self, kind: str) -> "Desk":
+        """The ward's desk of this kind."""
+        return next(desk for desk in self.desks if desk.kind == kind)
 
 
 class ResidentialGroup(db.Model):
@@ -39,3 +48,43 @@ class ResidentialGroup(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
 
     ward: Mapped[Ward] = relationship(back_populates="groups")
+
+
+class Desk(db.Model):
+    """A desk of a ward (its police, its officer, its chairman): cases are routed to desks.
+
+    The desk's private key is sealed to each member's personal key, and to the ward's
+    recovery key; a case's key is sealed to each desk it is routed to.
+    """
+
+    __tablename__ = "desks"
+    __table_args__ = (UniqueConstraint("ward_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    recovery_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+    ward: Mapped[Ward] = relationship(back_populates="desks")
+    members: Mapped[list["DeskMember"]] = relationship(
+        back_populates="desk", cascade="all, delete-orphan"
+    )
+
+
+class DeskMember(db.Model):
+    """A user's seat at a desk: the desk's private key, sealed to his personal key."""
+
+    __tablename__ = "desk_members"
+
+    desk_id: Mapped[int] = mapped_column(
+        ForeignKey("desks.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    desk: Mapped[Desk] = relationship(back_populates="members")

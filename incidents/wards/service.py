@@ -1,28 +1,55 @@
-"""Creating wards and their residential groups."""
+"""Wards, their residential groups, their desks and the seats at those desks."""
 
 from sqlalchemy import select
 
 from incidents.audit.service import record
+from incidents.cases.keys import desk_key_info_for_member, desk_key_info_for_recovery
+from incidents.crypto import DecryptionError
+from incidents.crypto.keys import new_seed, open_with, public_key, seal_to
 from incidents.extensions import db
-from incidents.wards.models import GROUP_KINDS, ResidentialGroup, Ward
+from incidents.wards.models import (
+    DESK_KINDS,
+    GROUP_KINDS,
+    Desk,
+    DeskMember,
+    ResidentialGroup,
+    Ward,
+)
 
 
 class WardError(ValueError):
     """A ward request the rules refuse."""
 
 
-def create_ward(actor, *, code: str, name: str) -> Ward:
-    """Create a ward; its code prefixes the human case references."""
+def create_ward(
+    actor, *, code: str, name: str, recovery_seed: bytes | None = None
+) -> tuple[Ward, bytes]:
+    """Create a ward with its three desks; returns it with its recovery key's seed.
+
+    The recovery seed is returned once, to be shown to the people setting the ward up,
+    and is never stored: only its public half is (the demo passes a fixed one). Each
+    desk's private key is sealed to it, so the recovery key can seat a desk's first member.
+    """
     code = code.strip().upper()
     if not code.isascii() or not code.isalnum() or len(code) > 16:
         raise WardError("ward code must be 1–16 letters or digits")
     if db.session.scalar(select(Ward.id).where(Ward.code == code)) is not None:
         raise WardError(f"ward code {code!r} is taken")
-    ward = Ward(code=code, name=name.strip())
+    recovery_seed = recovery_seed or new_seed()
+    ward = Ward(code=code, name=name.strip(), recovery_public_key=public_key(recovery_seed))
     db.session.add(ward)
     db.session.flush()
+    for kind in DESK_KINDS:
+        desk_seed = new_seed()
+        desk = Desk(ward=ward, kind=kind, public_key=public_key(desk_seed), recovery_sealed_key=b"")
+        db.session.add(desk)
+        db.session.flush()  # the desk's id is part of what its keys are bound to
+        desk.recovery_sealed_key = seal_to(
+            ward.recovery_public_key, desk_seed, desk_key_info_for_recovery(desk.id, ward.id)
+        )
     record("ward.create", actor=actor, target=f"ward:{ward.id}")
-    return ward
+    db.session.flush()
+    return ward, recovery_seed
 
 
 def add_group(actor, ward: Ward, *, name: str, kind: str | None = None) -> ResidentialGroup:
@@ -45,3 +72,43 @@ def add_group(actor, ward: Ward, *, name: str, kind: str | None = None) -> Resid
 def ward_by_code(code: str) -> Ward | None:
     """Find a ward by its code."""
     return db.session.scalar(select(Ward).where(Ward.code == code.strip().upper()))
+
+
+def desk_seed_by_recovery(desk: Desk, recovery_seed: bytes) -> bytes:
+    """A desk's private seed, opened with the ward's recovery key."""
+    if public_key(recovery_seed) != desk.ward.recovery_public_key:
+        raise WardError("this is not the recovery key of this ward")
+    try:
+        return open_with(
+            recovery_seed,
+            desk.recovery_sealed_key,
+            desk_key_info_for_recovery(desk.id, desk.ward_id),
+        )
+    except DecryptionError as error:
+        raise WardError("the desk's key cannot be opened with this recovery key") from error
+
+
+def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
+    """Seat member at desk by sealing the desk's key to him; only his own role's desk.
+
+    desk_seed comes from someone who can already open the desk (a member's keyring) or
+    from the recovery key: the administrator, who has neither, cannot grant.
+    """
+    if member.ward_id != desk.ward_id or member.role != desk.kind:
+        raise WardError(f"a {member.role} cannot sit at the {desk.kind} desk of this ward")
+    if public_key(desk_seed) != desk.public_key:
+        raise WardError("this is not the key of this desk")
+    if any(seat.user_id == member.id for seat in desk.members):
+        raise WardError(f"{member.username} already sits at this desk")
+    seat = DeskMember(
+        desk=desk,
+        user_id=member.id,
+        sealed_key=seal_to(
+            member.public_key, desk_seed, desk_key_info_for_member(desk.id, member.id)
+        ),
+        granted_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(seat)
+    record("desk.grant", actor=actor, target=f"user:{member.id}", detail=f"desk:{desk.id}")
+    db.session.flush()
+    return seat

@@ -1,0 +1,306 @@
+"""End-to-end keys: desks, personal key pairs, case keys sealed to desks and reporters.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01
+
+Reviewed by hand. The Foundation wrapped every case key under one server key; this
+revision re-seals each existing case's key with HPKE to the desks it is routed to and to
+its reporter, then drops the server-wrapped keys: afterwards the server holds no key that
+opens a case. For that it reads the Foundation's SERVER_KEY (the environment, else the
+instance folder's server_key file), needed only when cases exist.
+
+Existing wards get a recovery key, printed here once and stored nowhere. Existing users
+get key pairs sealed to it; as their passwords are unknown here, each must be restored
+once with `flask user restore` (the recovery key and a new password). Staff are seated at
+their role's desk.
+
+downgrade() restores the Foundation's tables but cannot re-wrap case keys under a server
+key: cases filed before it stay unreadable afterwards.
+"""
+
+import base64
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import op
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from incidents.crypto.keys import format_recovery_key, new_seed, public_key, seal_to
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+DESK_KINDS = ("police", "officer", "chairman")
+
+
+def _server_key() -> bytes | None:
+    encoded = os.environ.get("SERVER_KEY")
+    if not encoded:
+        try:
+            from flask import current_app
+
+            path = Path(current_app.instance_path) / "server_key"
+            encoded = path.read_text().strip() if path.exists() else None
+        except RuntimeError:
+            encoded = None
+    return base64.b64decode(encoded) if encoded else None
+
+
+def _unwrap_foundation_key(server_key: bytes, wrapped: bytes, case_id: str, version: int) -> bytes:
+    # The Foundation's format (incidents.crypto.keywrap, now removed): 0x01 || nonce || ct.
+    context = f"incidents/case-key/server-aesgcm-v1|{case_id}|{version}".encode()
+    return AESGCM(server_key).decrypt(wrapped[1:13], wrapped[13:], context)
+
+
+def upgrade():
+    op.create_table(
+        "desks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ward_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("recovery_sealed_key", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["ward_id"], ["wards.id"], name=op.f("fk_desks_ward_id_wards")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_desks")),
+        sa.UniqueConstraint("ward_id", "kind", name=op.f("uq_desks_ward_id")),
+    )
+    with op.batch_alter_table("desks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_desks_ward_id"), ["ward_id"], unique=False)
+    op.create_table(
+        "desk_members",
+        sa.Column("desk_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("sealed_key", sa.LargeBinary(), nullable=False),
+        sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("granted_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["desk_id"], ["desks.id"], name=op.f("fk_desk_members_desk_id_desks"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["granted_by_id"], ["users.id"], name=op.f("fk_desk_members_granted_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_desk_members_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("desk_id", "user_id", name=op.f("pk_desk_members")),
+    )
+    with op.batch_alter_table("desk_members", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_desk_members_user_id"), ["user_id"], unique=False)
+    with op.batch_alter_table("wards", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("recovery_public_key", sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("public_key", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("key_salt", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("key_params", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("password_wrapped_key", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("recovery_sealed_key", sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reporter_sealed_key", sa.LargeBinary(), nullable=True))
+    # The Foundation's routes name a desk kind; the new ones a desk, with its sealed key.
+    # Read them, then replace the table (a rename would keep its constraint names).
+    bind = op.get_bind()
+    foundation_routes = sa.Table("case_routes", sa.MetaData(), autoload_with=bind)
+    old_routes = bind.execute(
+        sa.select(
+            foundation_routes.c.case_id, foundation_routes.c.desk, foundation_routes.c.routed_at
+        )
+    ).all()
+    with op.batch_alter_table("case_routes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_routes_desk"))
+    op.drop_table("case_routes")
+    op.create_table(
+        "case_routes",
+        sa.Column("case_id", sa.String(length=32), nullable=False),
+        sa.Column("desk_id", sa.Integer(), nullable=False),
+        sa.Column("routed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sealed_key", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_case_routes_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["desk_id"], ["desks.id"], name=op.f("fk_case_routes_desk_id_desks")
+        ),
+        sa.PrimaryKeyConstraint("case_id", "desk_id", name=op.f("pk_case_routes")),
+    )
+
+    _reseal_existing_data(old_routes)
+
+    op.drop_table("case_keys")
+    with op.batch_alter_table("case_routes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_routes_desk_id"), ["desk_id"], unique=False)
+    with op.batch_alter_table("wards", schema=None) as batch_op:
+        batch_op.alter_column("recovery_public_key", nullable=False)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        for column in ("public_key", "key_salt", "key_params", "recovery_sealed_key"):
+            batch_op.alter_column(column, nullable=False)
+
+
+def _reseal_existing_data(old_routes):
+    bind = op.get_bind()
+    meta = sa.MetaData()
+    wards, users, desks, seats, cases, new_routes, case_keys = (
+        sa.Table(name, meta, autoload_with=bind)
+        for name in (
+            "wards", "users", "desks", "desk_members", "cases", "case_routes", "case_keys",
+        )
+    )
+    desk_seeds: dict[tuple[int, str], tuple[int, bytes]] = {}
+    recovery_public: dict[int, bytes] = {}
+    for ward in bind.execute(sa.select(wards.c.id, wards.c.code)).all():
+        recovery = new_seed()
+        recovery_public[ward.id] = public_key(recovery)
+        bind.execute(
+            wards.update().where(wards.c.id == ward.id)
+            .values(recovery_public_key=recovery_public[ward.id])
+        )
+        print(f"RECOVERY KEY of ward {ward.code} (shown once): {format_recovery_key(recovery)}")
+        for kind in DESK_KINDS:
+            seed = new_seed()
+            desk_id = bind.execute(
+                desks.insert().values(
+                    ward_id=ward.id, kind=kind, public_key=public_key(seed),
+                    recovery_sealed_key=b"",
+                ).returning(desks.c.id)
+            ).scalar_one()
+            bind.execute(
+                desks.update().where(desks.c.id == desk_id).values(
+                    recovery_sealed_key=seal_to(
+                        recovery_public[ward.id], seed,
+                        f"incidents/desk-key/v1|{desk_id}|recovery:{ward.id}",
+                    )
+                )
+            )
+            desk_seeds[(ward.id, kind)] = (desk_id, seed)
+
+    user_public: dict[int, bytes] = {}
+    for user in bind.execute(sa.select(users.c.id, users.c.ward_id, users.c.role)).all():
+        seed = new_seed()
+        user_public[user.id] = public_key(seed)
+        bind.execute(
+            users.update().where(users.c.id == user.id).values(
+                public_key=user_public[user.id],
+                key_salt=b"",
+                key_params="",
+                password_wrapped_key=None,  # restored with the recovery key (see above)
+                recovery_sealed_key=seal_to(
+                    recovery_public[user.ward_id], seed,
+                    f"incidents/user-key/v1|{user.id}|recovery:{user.ward_id}",
+                ),
+            )
+        )
+        if user.role in DESK_KINDS:
+            desk_id, desk_seed = desk_seeds[(user.ward_id, user.role)]
+            bind.execute(
+                seats.insert().values(
+                    desk_id=desk_id, user_id=user.id, granted_at=sa.func.now(),
+                    sealed_key=seal_to(
+                        user_public[user.id], desk_seed,
+                        f"incidents/desk-key/v1|{desk_id}|user:{user.id}",
+                    ),
+                )
+            )
+
+    rows = bind.execute(
+        sa.select(cases.c.id, cases.c.ward_id, cases.c.reporter_id, cases.c.key_version)
+    ).all()
+    if not rows:
+        return
+    server_key = _server_key()
+    if server_key is None:
+        raise RuntimeError(
+            "cases exist: set SERVER_KEY (the Foundation's) so they can be re-sealed"
+        )
+    for case in rows:
+        wrapped = bind.execute(
+            sa.select(case_keys.c.wrapped).where(
+                case_keys.c.case_id == case.id, case_keys.c.holder == "server",
+                case_keys.c.key_version == case.key_version,
+            )
+        ).scalar_one()
+        data_key = _unwrap_foundation_key(server_key, wrapped, case.id, case.key_version)
+        for route in (route for route in old_routes if route.case_id == case.id):
+            desk_id, _ = desk_seeds[(case.ward_id, route.desk)]
+            bind.execute(
+                new_routes.insert().values(
+                    case_id=case.id, desk_id=desk_id, routed_at=route.routed_at,
+                    sealed_key=seal_to(
+                        public_key(desk_seeds[(case.ward_id, route.desk)][1]), data_key,
+                        f"incidents/case-key/v1|{case.id}|{case.key_version}|desk:{desk_id}",
+                    ),
+                )
+            )
+        bind.execute(
+            cases.update().where(cases.c.id == case.id).values(
+                reporter_sealed_key=seal_to(
+                    user_public[case.reporter_id], data_key,
+                    f"incidents/case-key/v1|{case.id}|{case.key_version}|user:{case.reporter_id}",
+                )
+            )
+        )
+
+
+def downgrade():
+    op.create_table(
+        "case_keys",
+        sa.Column("case_id", sa.String(length=32), nullable=False),
+        sa.Column("holder", sa.String(length=32), nullable=False),
+        sa.Column("key_version", sa.Integer(), nullable=False),
+        sa.Column("scheme", sa.String(length=32), nullable=False),
+        sa.Column("wrapped", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_case_keys_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("case_id", "holder", "key_version", name=op.f("pk_case_keys")),
+    )
+    bind = op.get_bind()
+    meta = sa.MetaData()
+    routes_table, desks = (sa.Table(name, meta, autoload_with=bind) for name in ("case_routes", "desks"))
+    routes = bind.execute(
+        sa.select(routes_table.c.case_id, desks.c.kind, routes_table.c.routed_at).join(
+            desks, desks.c.id == routes_table.c.desk_id
+        )
+    ).all()
+    with op.batch_alter_table("case_routes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_routes_desk_id"))
+    op.drop_table("case_routes")
+    foundation_routes = op.create_table(
+        "case_routes",
+        sa.Column("case_id", sa.String(length=32), nullable=False),
+        sa.Column("desk", sa.String(length=16), nullable=False),
+        sa.Column("routed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_case_routes_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("case_id", "desk", name=op.f("pk_case_routes")),
+    )
+    if routes:
+        op.bulk_insert(
+            foundation_routes,
+            [{"case_id": r.case_id, "desk": r.kind, "routed_at": r.routed_at} for r in routes],
+        )
+    with op.batch_alter_table("case_routes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_routes_desk"), ["desk"], unique=False)
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("reporter_sealed_key")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        for column in (
+            "recovery_sealed_key", "password_wrapped_key", "key_params", "key_salt", "public_key"
+        ):
+            batch_op.drop_column(column)
+    with op.batch_alter_table("wards", schema=None) as batch_op:
+        batch_op.drop_column("recovery_public_key")
+    with op.batch_alter_table("desk_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_desk_members_user_id"))
+    op.drop_table("desk_members")
+    with op.batch_alter_table("desks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_desks_ward_id"))
+    op.drop_table("desks")
