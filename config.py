@@ -28,6 +28,9 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
 
+    # A leader reads back the details of his report for this many days, then its status only.
+    REPORTER_READBACK_DAYS = 30
+
     # Counts from 1 to this minus one are shown as "<k" on the statistics page.
     STATS_SUPPRESSION_THRESHOLD = 5
 

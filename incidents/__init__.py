@@ -11,6 +11,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
+from incidents import access
 from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,7 @@ def create_app(config: type[Config] | str | None = None, instance_path: str | No
     from incidents.security import configure_security
 
     configure_security(app)
+    access.configure(app.config)
     register_blueprints(app)
     register_template_helpers(app)
     register_cli(app)
@@ -138,8 +140,9 @@ def register_blueprints(app: Flask) -> None:
     from incidents.reporting.views import bp as reporting_bp
     from incidents.stats.views import bp as stats_bp
     from incidents.triage.views import bp as triage_bp
+    from incidents.wards.views import bp as desks_bp
 
-    for blueprint in (accounts_bp, reporting_bp, triage_bp, stats_bp, admin_bp):
+    for blueprint in (accounts_bp, reporting_bp, triage_bp, stats_bp, admin_bp, desks_bp):
         app.register_blueprint(blueprint)
 
 

@@ -9,16 +9,40 @@ at (a seat holds the desk's key sealed to him) that the case is routed to (a rou
 the case's key sealed to the desk), or as the reporter the case's key is sealed to.
 """
 
-from sqlalchemy import false, select
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, false, select
 
 from incidents.cases.models import Case, CaseRoute
+from incidents.timeutil import as_utc, utcnow
 from incidents.wards.models import DeskMember
+
+
+@dataclass
+class PolicySettings:
+    """The policy's settings (from the app's configuration, see configure())."""
+
+    # A leader reads back what he filed for this long; afterwards he sees its status only.
+    reporter_readback: timedelta = timedelta(days=30)
+
+
+SETTINGS = PolicySettings()
+
+
+def configure(config) -> None:
+    """Take the policy's settings from the application's configuration."""
+    SETTINGS.reporter_readback = timedelta(days=config["REPORTER_READBACK_DAYS"])
+
 
 # Actions on a case, and the roles that may take them once they can read the case.
 CASE_ACTIONS = {
     "case.read": {"reporter", "police", "officer", "chairman"},
     "case.note": {"police", "officer", "chairman"},
     "case.change_status": {"police", "officer", "chairman"},
+    "case.route": {"police", "officer", "chairman"},
+    # His own report's status and clocks, whatever its age: the leader alone.
+    "case.track": {"reporter"},
 }
 
 # Actions without a case.
@@ -28,6 +52,8 @@ GLOBAL_ACTIONS = {
     "queue.view": {"police", "officer", "chairman"},
     "stats.view": {"officer", "chairman"},
     "accounts.manage": {"admin"},
+    "desk.view": {"police", "officer", "chairman"},
+    "account.own": {"reporter", "police", "officer", "chairman", "admin"},
 }
 
 
@@ -35,11 +61,17 @@ def _active(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.active
 
 
-def _reaches(user, case: Case) -> bool:
+def _reaches(user, case: Case, action: str) -> bool:
     """Whether the case is within the user's reach: his own report, or routed to his desk."""
     if user.role == "reporter":
-        return case.reporter_id == user.id
+        if case.reporter_id != user.id:
+            return False
+        return action != "case.read" or utcnow() - as_utc(case.received_at) <= _readback()
     return any(route.desk_id in user.desk_ids for route in case.routes)
+
+
+def _readback() -> timedelta:
+    return SETTINGS.reporter_readback
 
 
 def can(user, action: str, case: Case | None = None) -> bool:
@@ -49,15 +81,19 @@ def can(user, action: str, case: Case | None = None) -> bool:
     if action in GLOBAL_ACTIONS:
         return case is None and user.role in GLOBAL_ACTIONS[action]
     if action in CASE_ACTIONS:
-        return case is not None and user.role in CASE_ACTIONS[action] and _reaches(user, case)
+        return (
+            case is not None and user.role in CASE_ACTIONS[action] and _reaches(user, case, action)
+        )
     return False
 
 
-def case_scope(user):
-    """A SQL condition selecting exactly the cases user may read (see can(user, 'case.read'))."""
-    if not _active(user) or user.role not in CASE_ACTIONS["case.read"]:
+def case_scope(user, action: str = "case.read"):
+    """A SQL condition selecting exactly the cases for which can(user, action, case) holds."""
+    if not _active(user) or user.role not in CASE_ACTIONS[action]:
         return false()
     if user.role == "reporter":
-        return Case.reporter_id == user.id
+        if action != "case.read":
+            return Case.reporter_id == user.id
+        return and_(Case.reporter_id == user.id, Case.received_at >= utcnow() - _readback())
     seats = select(DeskMember.desk_id).where(DeskMember.user_id == user.id)
     return Case.id.in_(select(CaseRoute.case_id).where(CaseRoute.desk_id.in_(seats)))

@@ -97,3 +97,29 @@ def test_unknown_actions_are_denied(world):
     # a case action without a case, and a global action with one, are refused too
     assert not access.can(users["officer"], "case.read")
     assert not access.can(users["reporter"], "case.file", cases["civil"])
+
+
+def test_the_read_back_window_agrees_in_can_and_in_scope(db, world):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from incidents.timeutil import utcnow
+
+    users, cases = world
+    leader, old = users["reporter"], cases["civil"]
+    db.session.execute(
+        update(Case).where(Case.id == old.id).values(received_at=utcnow() - timedelta(days=31))
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert not access.can(leader, "case.read", old)
+    assert access.can(leader, "case.track", old)
+    readable = set(db.session.scalars(select(Case.id).where(access.case_scope(leader))))
+    tracked = set(
+        db.session.scalars(select(Case.id).where(access.case_scope(leader, "case.track")))
+    )
+    assert readable == {cases["serious"].id}
+    assert tracked == {cases["serious"].id, old.id}
+    # the window is the leader's alone: the desks read old cases as before
+    assert access.can(users["officer"], "case.read", old)

@@ -69,7 +69,9 @@ MATRIX = {
     "/admin/users/new": {"admin"},
     "/cases/{case}": {"police", "officer", "chairman"},
     "/reports/{case}": {"reporter"},
-    "/report/filed/{case}": {"reporter", "police", "officer", "chairman"},
+    "/report/filed/{case}": {"reporter"},  # the leader's confirmation of his own report
+    "/desks/": {"police", "officer", "chairman"},
+    "/account": {"reporter", "police", "officer", "chairman", "admin"},
 }
 
 

@@ -2,9 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from incidents.accounts.service import PASSWORD_MAX, USERNAME_MAX
+from incidents.accounts.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
 from incidents.forms import Form
 
 
@@ -24,4 +24,34 @@ class LoginForm(Form):
         _l("Password"),
         validators=[DataRequired(_l("Enter your password.")), Length(max=PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class PasswordChangeForm(Form):
+    """Change one's own password: the current one first."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(_l("Enter a new password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("The password must have 12 to 128 characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
     )

@@ -48,7 +48,7 @@ class User(UserMixin, db.Model):
         secondary=leader_groups, order_by=ResidentialGroup.id
     )
     seats: Mapped[list[DeskMember]] = relationship(
-        foreign_keys=[DeskMember.user_id], order_by=DeskMember.desk_id
+        foreign_keys=[DeskMember.user_id], order_by=DeskMember.desk_id, back_populates="user"
     )
 
     @property

@@ -208,6 +208,11 @@ def _user_id(session) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
+def end_sessions_of(user_id: int) -> None:
+    """Delete every session of a user (after a password change, say)."""
+    db.session.execute(delete(SessionRecord).where(SessionRecord.user_id == user_id))
+
+
 def purge_expired(idle: timedelta, lifetime: timedelta) -> int:
     """Delete sessions past either timeout; returns how many."""
     now = utcnow()

@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from incidents.accounts import service
-from incidents.accounts.forms import LoginForm
+from incidents.accounts.forms import LoginForm, PasswordChangeForm
+from incidents.accounts.sessions import end_sessions_of
 from incidents.babel_setup import LANGUAGE_COOKIE
 from incidents.extensions import db, limiter
 from incidents.forms import EmptyForm
@@ -110,3 +111,24 @@ def set_language(code: str):
             secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
         )
     return response
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    """One's own account: change the password (the personal key is re-wrapped with it)."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(
+                current_user, form.current_password.data, form.new_password.data, argon2_params()
+            )
+        except service.AccountError:
+            form.current_password.errors.append(_("The current password is not correct."))
+        else:
+            # Every session of this user ends, and this browser's goes on under a new id.
+            end_sessions_of(current_user.id)
+            session.regenerate()
+            db.session.commit()
+            flash(_("Your password was changed. You were signed out everywhere else."), "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", form=form)

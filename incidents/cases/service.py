@@ -304,7 +304,32 @@ def change_status(user, case: Case, new_status: str, close_reason: str | None = 
     db.session.flush()
 
 
-def visible_cases(user, statement=None):
-    """A select of the cases the user may read, for queues and lists."""
+def route_to_desk(user, case: Case, desk, keyring: MemberKeyring) -> None:
+    """Route a case to one more desk of its ward; only someone who can read it can.
+
+    Routing is sealing: the reader's keyring opens the case key, which is then sealed to
+    the new desk. The server alone could not do it.
+    """
+    if not access.can(user, "case.route", case):
+        raise NotAllowed("case.route")
+    if desk.ward_id != case.ward_id or desk.id in {route.desk_id for route in case.routes}:
+        raise CaseError("desk")
+    routed_at = utcnow()
+    db.session.add(CaseRoute(**sealed_route(case, desk, keyring.case_key(case), routed_at)))
+    db.session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=routed_at,
+            actor_id=user.id,
+            kind="routed",
+            detail={"desks": [desk.kind], "reason": "by_hand"},
+        )
+    )
+    record("case.route", actor=user, target=case.id, detail=desk.kind)
+    db.session.flush()
+
+
+def visible_cases(user, statement=None, action: str = "case.read"):
+    """A select of the cases the user may take action on (read, by default), for lists."""
     statement = statement if statement is not None else select(Case)
-    return statement.where(access.case_scope(user))
+    return statement.where(access.case_scope(user, action))

@@ -33,3 +33,9 @@ class NoteForm(Form):
         ],
         render_kw={"rows": 4, "autocomplete": "off", "maxlength": NOTE_MAX_LENGTH},
     )
+
+
+class RouteForm(Form):
+    """Route the case to one more desk of the ward."""
+
+    desk_id = SelectField(_l("Also send this case to"), coerce=int, validators=[DataRequired()])

@@ -10,8 +10,9 @@ from incidents.cases import service
 from incidents.cases.models import Case
 from incidents.extensions import db
 from incidents.forms import as_choices
-from incidents.triage.forms import NoteForm, StatusForm
-from incidents.vocab import CLOSE_REASONS, STATUSES
+from incidents.triage.forms import NoteForm, RouteForm, StatusForm
+from incidents.vocab import CLOSE_REASONS, DESKS, STATUSES, label
+from incidents.wards.models import Desk
 from incidents.web import get_case_or_404, keyring
 
 bp = Blueprint("triage", __name__, url_prefix="/cases")
@@ -55,9 +56,44 @@ def _render_case(case: Case, note_form: NoteForm, status: int = 200):
         content=content,
         status_form=status_form,
         note_form=note_form,
+        route_form=_route_form(case, submitted=False),
         close_reasons=CLOSE_REASONS,
     )
     return page, status
+
+
+def _route_form(case: Case, submitted: bool) -> RouteForm | None:
+    """The form to route the case to a desk it has not reached yet, if any and allowed."""
+    if not access.can(current_user, "case.route", case):
+        return None
+    routed = {route.desk_id for route in case.routes}
+    choices = [
+        (desk.id, label(DESKS, desk.kind)) for desk in case.ward.desks if desk.id not in routed
+    ]
+    if not choices:
+        return None
+    form = RouteForm() if submitted else RouteForm(formdata=None)
+    form.desk_id.choices = as_choices(choices)
+    return form
+
+
+@bp.route("/<case_id>/route", methods=["POST"])
+def route(case_id: str):
+    """Seal the case's key to one more desk."""
+    case = get_case_or_404(current_user, case_id, "case.route")
+    form = _route_form(case, submitted=True)
+    if form is None or not form.validate_on_submit():
+        flash(_("Choose a desk from the list."), "error")
+    else:
+        desk = db.session.get(Desk, form.desk_id.data)
+        try:
+            service.route_to_desk(current_user, case, desk, keyring())
+        except service.CaseError:
+            flash(_("Choose a desk from the list."), "error")
+        else:
+            db.session.commit()
+            flash(_("The case was sent to %(desk)s.", desk=label(DESKS, desk.kind)), "success")
+    return redirect(url_for("triage.case_page", case_id=case.id))
 
 
 @bp.route("/<case_id>/status", methods=["POST"])

@@ -88,3 +88,6 @@ class DeskMember(db.Model):
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     desk: Mapped[Desk] = relationship(back_populates="members")
+    user: Mapped["User"] = relationship(  # noqa: F821 (accounts.models imports this one)
+        foreign_keys=[user_id], back_populates="seats"
+    )

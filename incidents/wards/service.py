@@ -112,3 +112,14 @@ def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
     record("desk.grant", actor=actor, target=f"user:{member.id}", detail=f"desk:{desk.id}")
     db.session.flush()
     return seat
+
+
+def record_refused_grant(actor, desk: Desk, member) -> None:
+    """Audit a seat that was asked for and refused (a wrong key, not a member...)."""
+    record(
+        "desk.grant.refused",
+        actor=actor,
+        target=f"user:{member.id}" if member is not None else None,
+        detail=f"desk:{desk.id}",
+    )
+    db.session.flush()

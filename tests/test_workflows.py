@@ -1,0 +1,166 @@
+"""The workflows the keys require, over HTTP: routing on, seating, password change, read-back."""
+
+from datetime import timedelta
+
+from conftest import PASSWORD
+from sqlalchemy import select, update
+
+from incidents.accounts.models import SessionRecord, User
+from incidents.audit.models import AuditEntry
+from incidents.cases.models import Case
+from incidents.crypto.keys import format_recovery_key, new_seed
+from incidents.timeutil import utcnow
+from incidents.wards.models import DeskMember
+
+
+def _desk_id(ward, kind):
+    return ward.desk(kind).id
+
+
+def test_a_reader_routes_a_case_to_another_desk(db, client, ward, make_user, file_report, login_as):
+    leader, officer, police = make_user("reporter"), make_user("officer"), make_user("police")
+    case_id = file_report(leader, victim_name="Hoàng Thị Lan")  # officer and chairman only
+    login_as(police)
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    login_as(officer)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Gửi thêm vụ việc này đến" in page  # the form offers the police desk
+    response = client.post(f"/cases/{case_id}/route", data={"desk_id": _desk_id(ward, "police")})
+    assert response.status_code == 302
+    again = client.post(f"/cases/{case_id}/route", data={"desk_id": _desk_id(ward, "police")})
+    assert again.status_code == 302  # refused with a message: no second route
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).desks == {"officer", "chairman", "police"}
+    login_as(police)
+    assert "Hoàng Thị Lan" in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    actions = db.session.scalars(select(AuditEntry.action)).all()
+    assert actions.count("case.route") == 2  # at filing, and by the officer
+
+
+def test_the_leader_and_the_admin_cannot_route(db, client, ward, make_user, file_report, login_as):
+    leader, admin = make_user("reporter"), make_user("admin")
+    case_id = file_report(leader)
+    for user in (leader, admin):
+        login_as(user)
+        response = client.post(
+            f"/cases/{case_id}/route", data={"desk_id": _desk_id(ward, "police")}
+        )
+        assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).desks == {"officer", "chairman"}
+
+
+def test_a_member_seats_a_colleague_at_his_own_desk(
+    db, client, ward, make_user, file_report, login_as
+):
+    leader, police = make_user("reporter"), make_user("police")
+    recruit = make_user("police", seated=False)
+    case_id = file_report(leader, immediate_danger="yes")
+    login_as(police)
+    response = client.post(
+        "/desks/seat", data={"desk_id": _desk_id(ward, "police"), "user_id": recruit.id}
+    )
+    assert response.status_code == 302
+    login_as(recruit)
+    assert client.get(f"/cases/{case_id}").status_code == 200
+
+
+def test_the_officer_seats_the_first_police_member_with_the_recovery_key(
+    db, client, ward, make_user, login_as, recovery_keys
+):
+    officer = make_user("officer")
+    recruit = make_user("police", seated=False)
+    login_as(officer)
+    form = {"desk_id": _desk_id(ward, "police"), "user_id": recruit.id}
+    refused = [
+        client.post("/desks/seat", data=form),  # he does not sit at the police desk
+        client.post("/desks/seat", data={**form, "recovery_key": format_recovery_key(new_seed())}),
+        client.post("/desks/seat", data={**form, "recovery_key": "mistyped key"}),
+    ]
+    assert [response.status_code for response in refused] == [400, 400, 400]
+    assert "khóa khôi phục" in refused[0].get_data(as_text=True)
+    assert (
+        db.session.scalars(select(DeskMember).where(DeskMember.user_id == recruit.id)).all() == []
+    )
+    audited = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.action == "desk.grant.refused")
+    ).all()
+    assert len(audited) == 3
+    right = {**form, "recovery_key": format_recovery_key(recovery_keys[ward.id]).lower()}
+    assert client.post("/desks/seat", data=right).status_code == 302
+    db.session.expire_all()
+    assert [seat.desk.kind for seat in db.session.get(User, recruit.id).seats] == ["police"]
+
+
+def test_a_police_member_cannot_use_the_recovery_key_for_another_desk(
+    db, client, ward, make_user, login_as, recovery_keys
+):
+    police = make_user("police")
+    recruit = make_user("officer", seated=False)
+    login_as(police)
+    response = client.post(
+        "/desks/seat",
+        data={
+            "desk_id": _desk_id(ward, "officer"),
+            "user_id": recruit.id,
+            "recovery_key": format_recovery_key(recovery_keys[ward.id]),
+        },
+    )
+    assert response.status_code == 400  # the officer desk is not even offered to him
+    assert db.session.get(User, recruit.id).seats == []
+
+
+def test_a_password_change_keeps_access_and_ends_other_sessions(
+    app, db, client, make_user, file_report, login_as
+):
+    leader, officer = make_user("reporter"), make_user("officer")
+    case_id = file_report(leader)
+    elsewhere = app.test_client()
+    login_as(officer, on=elsewhere)
+    login_as(officer)
+    wrong = client.post(
+        "/account",
+        data={"current_password": "wrong one!!", "new_password": "x" * 14, "confirm": "x" * 14},
+    )
+    assert wrong.status_code == 200 and "không đúng" in wrong.get_data(as_text=True)
+    changed = client.post(
+        "/account",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a fresh long password",
+            "confirm": "a fresh long password",
+        },
+    )
+    assert changed.status_code == 302
+    assert client.get(f"/cases/{case_id}").status_code == 200  # this browser goes on
+    assert elsewhere.get(f"/cases/{case_id}").status_code == 302  # the other one ended
+    db.session.expire_all()
+    assert len(db.session.scalars(select(SessionRecord)).all()) == 1
+    client.post("/logout")
+    bad = client.post("/login", data={"username": officer.username, "password": PASSWORD})
+    assert bad.status_code == 200
+    good = client.post(
+        "/login", data={"username": officer.username, "password": "a fresh long password"}
+    )
+    assert good.status_code == 302
+    assert client.get(f"/cases/{case_id}").status_code == 200
+
+
+def test_the_leader_reads_back_for_30_days_then_sees_the_status_only(
+    db, client, make_user, file_report
+):
+    leader = make_user("reporter")
+    case_id = file_report(leader, victim_name="Lường Thị Xuân")
+    assert "Lường Thị Xuân" in client.get(f"/reports/{case_id}").get_data(as_text=True)
+    db.session.execute(
+        update(Case)
+        .where(Case.id == case_id)
+        .values(received_at=utcnow() - timedelta(days=30, minutes=1))
+    )
+    db.session.commit()
+    page = client.get(f"/reports/{case_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Lường Thị Xuân" not in text
+    assert "30 ngày" in text  # says why
+    assert db.session.get(Case, case_id).reference in client.get("/reports").get_data(as_text=True)
