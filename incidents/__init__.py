@@ -167,7 +167,7 @@ def register_template_helpers(app: Flask) -> None:
         # Only for a signed-in user: the form's CSRF token would otherwise open a session
         # for every anonymous page view. formdata=None: the button never reads the request,
         # which may be the very body that an error page (413) is reporting.
-        if not current_user.is_authenticated:
+        if not getattr(current_user, "is_authenticated", False):  # or no request at all
             return {}
         return {"logout_form": EmptyForm(formdata=None)}
 

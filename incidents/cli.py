@@ -9,7 +9,8 @@ import os
 import sys
 
 import click
-from flask import Flask, current_app
+import segno
+from flask import Flask, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -68,7 +69,12 @@ def ward_cli():
 @click.option("--code", required=True, help="Short code, e.g. QT (prefixes case references).")
 @click.option("--name", required=True, help="Full name, e.g. 'Phường Quyết Thắng'.")
 @click.option("--group", "groups", multiple=True, help="A residential group; repeatable.")
-def create_ward(code: str, name: str, groups: tuple[str, ...]):
+@click.option(
+    "--recovery-page",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the recovery key as a printable page with a QR code (HTML) to this file.",
+)
+def create_ward(code: str, name: str, groups: tuple[str, ...], recovery_page: str | None):
     """Create a ward with its residential groups and desks; prints its recovery key once."""
     try:
         ward, recovery_seed = wards.create_ward(None, code=code, name=name)
@@ -83,6 +89,24 @@ def create_ward(code: str, name: str, groups: tuple[str, ...]):
         "print it, and keep it offline with the chairman and the officer:"
     )
     click.echo(f"recovery key: {format_recovery_key(recovery_seed)}")
+    if recovery_page:
+        _write_recovery_page(recovery_page, ward, format_recovery_key(recovery_seed))
+        click.echo(f"printable page written to {recovery_page}: print it, then delete the file")
+
+
+def _write_recovery_page(path: str, ward: Ward, key: str) -> None:
+    """A page to print and keep offline: the key in large type and as a QR code."""
+    qr = segno.make(key, error="m")
+    page = render_template(
+        "wards/recovery_page.html",
+        ward=ward,
+        key=key,
+        created=ward.created_at,
+        qr_svg=qr.svg_inline(scale=4, omitsize=True, title="QR"),
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(page)
 
 
 @ward_cli.command("add-group")

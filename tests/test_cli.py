@@ -359,3 +359,21 @@ def test_user_restore_gives_a_new_password_to_the_same_key(db, cli, client, monk
     assert user_named(db, "vh1").public_key == before
     assert signs_in(client, "vh1", "a new and long password")
     assert not signs_in(client, "vh1", PASSWORD)
+
+
+def test_ward_create_writes_a_printable_recovery_page(db, cli, tmp_path):
+    import stat
+
+    import segno
+
+    page = tmp_path / "recovery.html"
+    result = cli(
+        "ward", "create", "--code", "PG", "--name", "Phường In", "--recovery-page", str(page)
+    )
+    assert result.exit_code == 0, result.output
+    key = re.search(r"^recovery key: (\S+)$", result.output, re.M).group(1)
+    html = page.read_text(encoding="utf-8")
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
+    assert key in html and "Phường In" in html and '<html lang="vi">' in html
+    expected_qr = segno.make(key, error="m").svg_inline(scale=4, omitsize=True, title="QR")
+    assert expected_qr in html  # the QR code encodes exactly the printed key
