@@ -232,6 +232,27 @@ def restore_user(ward_code, username, recovery_key_stdin):
     click.echo(f"{user.username} restored: the new password opens the same key")
 
 
+@user_cli.command("reset")
+@click.option("--ward", "ward_code", required=True)
+@click.option("--username", required=True)
+def reset_user(ward_code, username):
+    """A new password (INCIDENTS_PASSWORD) and a new key pair, when no recovery key is at hand.
+
+    The member loses his seats (to be granted again) and the reports he filed.
+    """
+    ward = _ward_or_fail(ward_code)
+    user = _user_or_fail(username, ward)
+    try:
+        lost = accounts.reset_with_new_key(None, user, _read_password(False), argon2_params())
+    except accounts.AccountError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(
+        f"{user.username} has a new key: {lost} desk seats must be granted again, and the "
+        "reports he filed can no longer be shown to him"
+    )
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():

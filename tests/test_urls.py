@@ -10,7 +10,12 @@ from incidents.cases.models import Case
 from incidents.security import PUBLIC_ENDPOINTS
 
 # Values for URL arguments, by name: a new argument name makes the walk fail until added.
-ARGUMENTS = {"case_id": secrets.token_hex(16), "code": "en", "filename": "style.css"}
+ARGUMENTS = {
+    "case_id": secrets.token_hex(16),
+    "code": "en",
+    "filename": "style.css",
+    "user_id": 1,
+}
 
 
 def _urls(app):
@@ -72,6 +77,7 @@ MATRIX = {
     "/report/filed/{case}": {"reporter"},  # the leader's confirmation of his own report
     "/desks/": {"police", "officer", "chairman"},
     "/account": {"reporter", "police", "officer", "chairman", "admin"},
+    "/admin/users/{user}/reset": {"admin"},
 }
 
 
@@ -80,7 +86,7 @@ def test_role_endpoint_matrix(db, client, login_as, people, role):
     users, case_id = people
     login_as(users[role])
     for path, allowed in MATRIX.items():
-        url = path.format(case=case_id)
+        url = path.format(case=case_id, user=users["reporter"].id)
         status = client.get(url).status_code
         if role == "reporter" and url == f"/cases/{case_id}":
             assert status == 302  # his own case opens in "my reports"

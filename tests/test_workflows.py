@@ -164,3 +164,38 @@ def test_the_leader_reads_back_for_30_days_then_sees_the_status_only(
     assert "Lường Thị Xuân" not in text
     assert "30 ngày" in text  # says why
     assert db.session.get(Case, case_id).reference in client.get("/reports").get_data(as_text=True)
+
+
+def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
+    db, client, ward, make_user, file_report, login_as
+):
+    leader, police, colleague = make_user("reporter"), make_user("police"), make_user("police")
+    admin = make_user("admin")
+    old_report = file_report(leader, immediate_danger="yes", victim_name="Sầm Thị Hạnh")
+    login_as(admin)
+    for user in (police, leader):
+        response = client.post(
+            f"/admin/users/{user.id}/reset", data={"password": "reset by the admin!"}
+        )
+        assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, police.id).seats == []
+    assert "account.key_reset" in db.session.scalars(select(AuditEntry.action)).all()
+
+    # The police officer signs in with the new password but reaches no case until re-seated.
+    client.post("/logout")
+    client.post("/login", data={"username": police.username, "password": "reset by the admin!"})
+    assert client.get(f"/cases/{old_report}").status_code == 404
+    login_as(colleague)
+    client.post("/desks/seat", data={"desk_id": _desk_id(ward, "police"), "user_id": police.id})
+    client.post("/logout")
+    client.post("/login", data={"username": police.username, "password": "reset by the admin!"})
+    assert "Sầm Thị Hạnh" in client.get(f"/cases/{old_report}").get_data(as_text=True)
+
+    # The leader's old report is sealed to his old key: the page says so; new ones work.
+    client.post("/logout")
+    client.post("/login", data={"username": leader.username, "password": "reset by the admin!"})
+    page = client.get(f"/reports/{old_report}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Sầm Thị Hạnh" not in text and "đặt lại" in text

@@ -2,9 +2,10 @@
 
 import os
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from incidents.accounts.models import ROLE_CODES, User
+from incidents.accounts.sessions import end_sessions_of
 from incidents.audit.service import record
 from incidents.crypto import DecryptionError
 from incidents.crypto.keys import (
@@ -19,7 +20,7 @@ from incidents.crypto.keys import (
 from incidents.crypto.passwords import Argon2Params, hash_password, needs_rehash, verify_password
 from incidents.extensions import db
 from incidents.timeutil import utcnow
-from incidents.wards.models import ResidentialGroup, Ward
+from incidents.wards.models import DeskMember, ResidentialGroup, Ward
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128
@@ -168,6 +169,30 @@ def restore_with_recovery_key(
     _wrap_personal_key(user, seed, new_password, params)
     record("account.restore", actor=actor, target=f"user:{user.id}")
     db.session.flush()
+
+
+def reset_with_new_key(actor, user: User, new_password: str, params: Argon2Params) -> int:
+    """A new password and a new key pair, for a member whose key cannot be restored.
+
+    Everything sealed to the old key is lost to him: his seats (to be granted again by a
+    desk member or with the recovery key) and the reports he filed. Returns how many seats
+    he lost.
+    """
+    check_password_rules(new_password)
+    seed = new_seed()
+    user.public_key = public_key(seed)
+    user.recovery_sealed_key = seal_to(
+        user.ward.recovery_public_key, seed, recovery_info(user.id, user.ward_id)
+    )
+    user.password_hash = hash_password(new_password, params)
+    _wrap_personal_key(user, seed, new_password, params)
+    lost = len(user.seats)
+    db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
+    db.session.expire(user, ["seats"])
+    end_sessions_of(user.id)
+    record("account.key_reset", actor=actor, target=f"user:{user.id}", detail=f"seats:{lost}")
+    db.session.flush()
+    return lost
 
 
 # Verified against when the username is unknown, so both failures cost the same time.

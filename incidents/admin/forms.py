@@ -37,3 +37,20 @@ class NewUserForm(Form):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class ResetForm(Form):
+    """A new password for a member, with a new key pair."""
+
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(_l("Enter a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("The password must have 12 to 128 characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from incidents import access
 from incidents.accounts import service
 from incidents.accounts.models import User
-from incidents.admin.forms import NewUserForm
+from incidents.admin.forms import NewUserForm, ResetForm
 from incidents.extensions import db
 from incidents.forms import as_choices
 from incidents.web import argon2_params
@@ -58,3 +58,27 @@ def new_user():
             flash(_("The account was created."), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/new_user.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/reset", methods=["GET", "POST"])
+def reset(user_id: int):
+    """Reset a forgotten password with a new key pair (when the recovery key is not at hand)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.ward_id != current_user.ward_id:
+        abort(404)
+    form = ResetForm()
+    if form.validate_on_submit():
+        lost = service.reset_with_new_key(current_user, user, form.password.data, argon2_params())
+        db.session.commit()
+        flash(
+            _(
+                "%(name)s has a new password and a new key. %(seats)s desk seats must be "
+                "granted again by a desk member; the reports he filed can no longer be shown "
+                "to him.",
+                name=user.display_name,
+                seats=lost,
+            ),
+            "success",
+        )
+        return redirect(url_for("admin.users"))
+    return render_template("admin/reset.html", form=form, user=user)

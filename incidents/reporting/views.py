@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from incidents import access
 from incidents.cases import service
+from incidents.cases.keys import KeyUnavailable
 from incidents.cases.models import Case
+from incidents.crypto import DecryptionError
 from incidents.extensions import db
 from incidents.reporting.forms import ReportForm
 from incidents.transaction import commit_with_retry
@@ -62,13 +64,21 @@ def my_reports():
 def my_report(case_id: str):
     """One of the leader's own reports, as he filed it."""
     case = get_case_or_404(current_user, case_id, "case.track")
-    content = None
+    content, sealed_to_old_key = None, False
     if access.can(current_user, "case.read", case):
-        content = service.read_case(current_user, case, keyring())
-        db.session.commit()
+        try:
+            content = service.read_case(current_user, case, keyring())
+            db.session.commit()
+        except KeyUnavailable:
+            raise
+        except DecryptionError:
+            # Sealed to the key he had before a reset: lost to him, not to the desks.
+            db.session.rollback()
+            sealed_to_old_key = True
     return render_template(
         "reporting/my_report.html",
         case=case,
         content=content,
+        sealed_to_old_key=sealed_to_old_key,
         readback_days=current_app.config["REPORTER_READBACK_DAYS"],
     )
