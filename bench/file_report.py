@@ -92,6 +92,7 @@ def main(count: int) -> None:
             role="reporter",
             password=PASSWORD,
             params=argon2_params(),
+            chosen_by_owner=True,
             groups=[group],
         )
         db.session.commit()

@@ -115,6 +115,7 @@ def main(count: int) -> None:
                 role=role,
                 password=PASSWORD,
                 params=argon2_params(),
+                chosen_by_owner=True,
                 groups=[group] if role == "reporter" else [],
             )
             if role == "police":

@@ -125,12 +125,8 @@ def add_group(ward_code: str, name: str, kind: str | None):
 
 
 def _read_recovery_key(from_stdin: bool) -> bytes:
-    if from_stdin:
-        text = sys.stdin.readline()
-    elif os.environ.get("INCIDENTS_RECOVERY_KEY"):
-        text = os.environ["INCIDENTS_RECOVERY_KEY"]
-    else:
-        text = click.prompt("Recovery key", hide_input=True)
+    # Never from the environment: it would linger in shell history, /proc and CI logs.
+    text = sys.stdin.readline() if from_stdin else click.prompt("Recovery key", hide_input=True)
     try:
         return parse_recovery_key(text)
     except ValueError as error:
@@ -148,7 +144,7 @@ def desk_cli():
 @click.option("--username", required=True)
 @click.option("--recovery-key-stdin", is_flag=True, help="Read the recovery key from stdin.")
 def grant_desk(ward_code, kind, username, recovery_key_stdin):
-    """Seat a user at a desk with the ward's recovery key (INCIDENTS_RECOVERY_KEY, stdin)."""
+    """Seat a user at a desk with the ward's recovery key (typed at the prompt, or stdin)."""
     ward = _ward_or_fail(ward_code)
     member = _user_or_fail(username, ward)
     recovery_seed = _read_recovery_key(recovery_key_stdin)
@@ -217,7 +213,7 @@ def create_user(ward_code, username, display_name, role, group_names, password_s
 def restore_user(ward_code, username, recovery_key_stdin):
     """Give a member who forgot his password a new one (INCIDENTS_PASSWORD), keeping his key.
 
-    Needs the ward's recovery key (INCIDENTS_RECOVERY_KEY, or stdin's first line).
+    Needs the ward's recovery key (typed at the prompt, or stdin's first line).
     """
     ward = _ward_or_fail(ward_code)
     user = _user_or_fail(username, ward)
@@ -236,20 +232,21 @@ def restore_user(ward_code, username, recovery_key_stdin):
 @click.option("--ward", "ward_code", required=True)
 @click.option("--username", required=True)
 def reset_user(ward_code, username):
-    """A new password (INCIDENTS_PASSWORD) and a new key pair, when no recovery key is at hand.
+    """A temporary password (INCIDENTS_PASSWORD) and no key, when no recovery key is at hand.
 
     The member loses his seats (to be granted again) and the reports he filed.
     """
     ward = _ward_or_fail(ward_code)
     user = _user_or_fail(username, ward)
     try:
-        lost = accounts.reset_with_new_key(None, user, _read_password(False), argon2_params())
+        lost = accounts.reset_password(None, user, _read_password(False), argon2_params())
     except accounts.AccountError as error:
         _fail(str(error))
     db.session.commit()
     click.echo(
-        f"{user.username} has a new key: {lost} desk seats must be granted again, and the "
-        "reports he filed can no longer be shown to him"
+        f"{user.username} has a temporary password and no key: at his next sign-in he "
+        f"chooses his own, which makes a new key; {lost} desk seats must be granted again, "
+        "and the reports he filed can no longer be shown to him"
     )
 
 
@@ -273,6 +270,7 @@ def seed_demo():
                 password=password,
                 params=argon2_params(),
                 groups=[groups[i] for i in group_indexes],
+                chosen_by_owner=True,  # development only: the demo passwords are public
             )
             if role in DESK_KINDS:
                 desk = ward.desk(role)

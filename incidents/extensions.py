@@ -1,9 +1,9 @@
 """Flask extensions, created unbound and bound to the app in create_app()."""
 
+import flask_login
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -24,6 +24,14 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class LoginManager(flask_login.LoginManager):
+    """Flask-Login without "remember me": a remember_token cookie signed with SECRET_KEY
+    would let whoever holds that secret sign in as anyone, past every other check."""
+
+    def _load_user_from_remember_cookie(self, cookie):
+        return None
 
 
 db = SQLAlchemy(model_class=Base)

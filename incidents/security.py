@@ -1,6 +1,6 @@
 """Deny by default, security headers on every response, and the audit's client address."""
 
-from flask import Flask, current_app, flash, request, session
+from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -11,6 +11,8 @@ from incidents.extensions import login_manager
 
 # The only endpoints an anonymous visitor may reach; every other one needs a session.
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "accounts.set_language", "static"})
+# All an account with someone else's password can do: choose its own (or sign out).
+OWN_PASSWORD_ENDPOINTS = frozenset({"accounts.choose_password", "accounts.logout"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -57,6 +59,8 @@ def configure_security(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
+        if current_user.needs_own_password and request.endpoint not in OWN_PASSWORD_ENDPOINTS:
+            return redirect(url_for("accounts.choose_password"))
         return None
 
     @app.after_request

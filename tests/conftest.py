@@ -150,6 +150,7 @@ def make_user(db, ward, recovery_keys):
             password=PASSWORD,
             params=argon2_params(),
             groups=groups or [],
+            chosen_by_owner=True,
         )
         if seated and role in DESK_KINDS:
             desk = home.desk(role)

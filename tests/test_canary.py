@@ -196,6 +196,7 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app):
                 role=role,
                 password=PASSWORD,
                 params=argon2_params(),
+                chosen_by_owner=True,
                 groups=[group] if role == "reporter" else [],
             )
             for role in ("reporter", "police", "officer", "chairman")

@@ -9,9 +9,11 @@ from conftest import PASSWORD, make_test_app
 from sqlalchemy import func, select
 
 from incidents.accounts.models import User
+from incidents.accounts.service import choose_own_password
 from incidents.audit.models import AuditEntry
 from incidents.wards.models import ResidentialGroup, Ward
 from incidents.wards.service import ward_by_code
+from incidents.web import argon2_params
 
 DEMO_LINE = re.compile(r"demo account: (\S+) (\S+) (\S+)")
 STAFF_ROLES = ("police", "officer", "chairman", "admin")
@@ -326,12 +328,14 @@ def test_desk_grant_needs_the_recovery_key(db, cli, client, monkeypatch):
         cli("user", "create", "--ward", "RK", "--username", "ca1", "--role", "police").exit_code
         == 0
     )
+    grant = ("desk", "grant", "--ward", "RK", "--desk", "police", "--username", "ca1")
+    # the operator typed his first password: no key until he chooses his own
+    assert_refused(cli(*grant, "--recovery-key-stdin", input=key + "\n"), "own password")
+    choose_own_password(user_named(db, "ca1"), "only ca1 knows this", argon2_params())
+    db.session.commit()
     wrong = "A" * 5 + key[5:]
     for bad, message in ((wrong, "mistyped"), ("not a key", "recovery key")):
-        monkeypatch.setenv("INCIDENTS_RECOVERY_KEY", bad)
-        assert_refused(
-            cli("desk", "grant", "--ward", "RK", "--desk", "police", "--username", "ca1"), message
-        )
+        assert_refused(cli(*grant, "--recovery-key-stdin", input=bad + "\n"), message)
     assert user_named(db, "ca1").seats == []
     result = cli(
         "desk", "grant", "--ward", "RK", "--desk", "police", "--username", "ca1",
@@ -339,22 +343,23 @@ def test_desk_grant_needs_the_recovery_key(db, cli, client, monkeypatch):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert [seat.desk.kind for seat in user_named(db, "ca1").seats] == ["police"]
-    monkeypatch.setenv("INCIDENTS_RECOVERY_KEY", key)
     # a police account cannot sit at the chairman's desk
-    assert_refused(
-        cli("desk", "grant", "--ward", "RK", "--desk", "chairman", "--username", "ca1"),
-        "cannot sit",
-    )
+    chairman_desk = ("desk", "grant", "--ward", "RK", "--desk", "chairman", "--username", "ca1")
+    assert_refused(cli(*chairman_desk, "--recovery-key-stdin", input=key + "\n"), "cannot sit")
 
 
 def test_user_restore_gives_a_new_password_to_the_same_key(db, cli, client, monkeypatch):
     ward, key = _created_ward_and_key(cli)
     monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
     cli("user", "create", "--ward", "RK", "--username", "vh1", "--role", "officer")
+    choose_own_password(user_named(db, "vh1"), "only vh1 knows this", argon2_params())
+    db.session.commit()
     before = user_named(db, "vh1").public_key
-    monkeypatch.setenv("INCIDENTS_RECOVERY_KEY", key)
     monkeypatch.setenv("INCIDENTS_PASSWORD", "a new and long password")
-    result = cli("user", "restore", "--ward", "RK", "--username", "vh1")
+    result = cli(
+        "user", "restore", "--ward", "RK", "--username", "vh1", "--recovery-key-stdin",
+        input=key + "\n",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert user_named(db, "vh1").public_key == before
     assert signs_in(client, "vh1", "a new and long password")

@@ -237,6 +237,7 @@ def test_an_https_post_without_referer_passes_csrf_in_production(environ, build,
             role="police",
             password="a long production password",
             params=argon2_params(),
+            chosen_by_owner=True,
         )
         db.session.commit()
     client = app.test_client()

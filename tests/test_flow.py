@@ -187,3 +187,23 @@ def test_reports_filed_at_the_same_moment_are_all_kept(app, db, ward, make_user)
     db.session.expire_all()
     sequences = sorted(db.session.scalars(select(Case.sequence)).all())
     assert sequences == list(range(1, 9))
+
+
+def test_the_desks_notes_are_never_shown_or_opened_for_the_leader(
+    db, client, make_user, file_report, login_as
+):
+    from incidents.cases.keys import MemberKeyring
+    from incidents.cases.service import read_case
+
+    leader, officer = make_user("reporter"), make_user("officer")
+    case_id = file_report(leader)
+    login_as(officer)
+    client.post(f"/cases/{case_id}/notes", data={"text": "Nơi tạm lánh: nhà chị Hoa, Bản 3"})
+    login_as(leader)
+    assert "Nơi tạm lánh" not in client.get(f"/reports/{case_id}").get_data(as_text=True)
+    from conftest import PASSWORD
+
+    from incidents.accounts.service import unlock_personal_key
+
+    keyring = MemberKeyring(leader, unlock_personal_key(leader, PASSWORD))
+    assert read_case(leader, db.session.get(Case, case_id), keyring).notes == []

@@ -189,3 +189,37 @@ def test_the_keys_are_the_hybrid_post_quantum_kind(db, ward, make_user):
     user = make_user("police")
     for public in (user.public_key, ward.recovery_public_key, ward.desk("police").public_key):
         assert len(public) == 1184 + 32  # ML-KEM-768 public key + X25519 public key
+
+
+def test_an_account_the_admin_made_gets_its_key_only_from_its_owner(
+    db, client, ward, make_user, login_as, recovery_keys, file_report
+):
+    admin, leader = make_user("admin"), make_user("reporter")
+    login_as(admin)
+    typed = "the admin typed this one"
+    response = client.post(
+        "/admin/users/new",
+        data={"username": "newpolice", "display_name": "Công an mới", "role": "police",
+              "password": typed},
+    )  # fmt: skip
+    assert response.status_code == 302
+    recruit = db.session.scalar(select(User).where(User.username == "newpolice"))
+    assert recruit.needs_own_password and recruit.public_key is None
+    desk = ward.desk("police")
+    with pytest.raises(WardError):  # nothing to seal a desk key to yet
+        grant_seat(None, desk, recruit, desk_seed_by_recovery(desk, recovery_keys[ward.id]))
+    # The owner signs in with the admin's password and must choose his own first.
+    client.post("/logout")
+    client.post("/login", data={"username": "newpolice", "password": typed})
+    assert client.get("/cases/").headers["Location"] == "/account/own-password"
+    mine = "only the new officer knows"
+    client.post("/account/own-password", data={"new_password": mine, "confirm": mine})
+    db.session.expire_all()
+    recruit = db.session.get(User, recruit.id)
+    assert not recruit.needs_own_password
+    with pytest.raises(DecryptionError):
+        unlock_personal_key(recruit, typed)  # the admin's password derives nothing
+    grant_seat(None, desk, recruit, desk_seed_by_recovery(desk, recovery_keys[ward.id]))
+    db.session.commit()
+    case = db.session.get(Case, file_report(leader, immediate_danger="yes"))
+    assert len(_keyring(recruit, mine).case_key(case)) == 32

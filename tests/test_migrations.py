@@ -188,7 +188,7 @@ def test_flask_db_upgrade_command_builds_the_schema(tmp_path):
 def test_foundation_cases_are_resealed_and_the_server_key_dropped(
     migration_app, monkeypatch, capsys
 ):
-    """0003 re-seals each Foundation case to its desks and reporter; staff are restored."""
+    """0003 re-keys each Foundation case, seals it to its desks; members make their keys."""
     import base64
     import os as _os
     import re
@@ -196,12 +196,14 @@ def test_foundation_cases_are_resealed_and_the_server_key_dropped(
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from incidents.accounts.models import User
-    from incidents.accounts.service import restore_with_recovery_key, unlock_personal_key
+    from incidents.accounts.service import choose_own_password, unlock_personal_key
     from incidents.cases.keys import MemberKeyring
     from incidents.cases.models import Case
-    from incidents.crypto.fields import new_data_key, seal_text
+    from incidents.crypto import DecryptionError
+    from incidents.crypto.fields import new_data_key, open_text, seal_text
     from incidents.crypto.keys import parse_recovery_key
     from incidents.crypto.passwords import hash_password
+    from incidents.wards.service import desk_seed_by_recovery, grant_seat
     from incidents.web import argon2_params
 
     upgrade(revision="0002")
@@ -266,16 +268,17 @@ def test_foundation_cases_are_resealed_and_the_server_key_dropped(
 
     assert "case_keys" not in table_names()  # the server-wrapped keys are gone
     police = db.session.get(User, 2)
-    assert unlock_personal_key(police, "foundation password") is None  # awaits restoration
-    restore_with_recovery_key(None, police, recovery, "restored password!", argon2_params())
+    assert police.needs_own_password and police.public_key is None  # he makes his own key
+    choose_own_password(police, "his very own password", argon2_params())
+    desk = police.ward.desk("police")
+    grant_seat(None, desk, police, desk_seed_by_recovery(desk, recovery))
     db.session.commit()
     case = db.session.get(Case, case_id)
-    keyring = MemberKeyring(police, unlock_personal_key(police, "restored password!"))
-    assert keyring.case_key(case) == data_key
-    leader = db.session.get(User, 1)
-    restore_with_recovery_key(None, leader, recovery, "leader restored pw", argon2_params())
-    assert (
-        MemberKeyring(leader, unlock_personal_key(leader, "leader restored pw")).case_key(case)
-        == data_key
-    )
+    keyring = MemberKeyring(police, unlock_personal_key(police, "his very own password"))
+    new_key = keyring.case_key(case)
+    assert new_key != data_key and case.key_version == 2  # re-keyed, not just re-sealed
+    assert open_text(new_key, case.victim_name, case_id, "victim_name", 2) == "Lò Thị Foundation"
+    with pytest.raises(DecryptionError):  # the old key opens nothing any more
+        open_text(data_key, case.victim_name, case_id, "victim_name", 1)
+    assert "destroy every copy" in printed
     assert {route.desk.kind for route in case.routes} == {"police", "officer", "chairman"}

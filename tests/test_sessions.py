@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, make_test_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from incidents.accounts.models import SessionRecord
 from incidents.crypto import DecryptionError
@@ -192,3 +192,60 @@ def test_purge_deletes_only_expired_sessions(db, app, make_user):
     result = app.test_cli_runner().invoke(args=["sessions", "purge"])
     assert result.exit_code == 0 and "1 expired" in result.output
     assert [record.user_id for record in _records(db)] == [active.id]
+
+
+def test_a_forged_remember_me_cookie_signs_nobody_in(db, app, make_user):
+    # Flask-Login's "remember me" cookie is "<id>|<hmac with SECRET_KEY>": whoever holds
+    # the secret could forge it. The app never honours it.
+    from flask_login.utils import _cookie_digest
+
+    officer = make_user("officer")
+    with app.test_request_context():
+        forged = f"{officer.id}|{_cookie_digest(str(officer.id))}"
+    web = app.test_client()
+    web.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), forged)
+    assert web.get("/cases/").status_code == 302
+
+
+def _saved(app, session) -> str:
+    """Save a session as the end of a request would; returns the Set-Cookie header."""
+    from flask import make_response
+
+    from incidents.accounts.sessions import ServerSessionInterface
+
+    with app.test_request_context():
+        response = make_response("")
+        ServerSessionInterface().save_session(app, session, response)
+    return response.headers.get("Set-Cookie", "")
+
+
+def test_a_request_in_flight_cannot_revive_a_deleted_session(db, client, app, make_user):
+    from incidents.accounts.sessions import ServerSessionInterface
+
+    user = make_user("police")
+    cookie = _sign_in(client, user)
+    with app.test_request_context():
+        loaded = ServerSessionInterface()._load(app, cookie)  # a request begins...
+    db.session.execute(delete(SessionRecord))  # ...and sign-out elsewhere deletes the row
+    db.session.commit()
+    loaded["touched"] = True  # the request changes its session, and saves it at its end
+    header = _saved(app, loaded)
+    assert _records(db) == []  # not re-inserted
+    assert header.startswith(f"{COOKIE}=;")  # and the browser's cookie is removed
+
+
+def test_the_anonymous_cookie_carries_only_its_own_keys_and_expires(db, app, monkeypatch):
+    from incidents.accounts.sessions import ServerSession, ServerSessionInterface
+
+    session = ServerSession({"csrf_token": "t", "_flashes": [("info", "m")], "key": b"k" * 32})
+    session.modified = True
+    value = _saved(app, session).split(";")[0].split("=", 1)[1]
+    assert value.startswith("a.")
+    with app.test_request_context():
+        opened = ServerSessionInterface()._load(app, value)
+    assert dict(opened) == {"csrf_token": "t", "_flashes": [("info", "m")]}
+    # past the session lifetime an anonymous cookie opens nothing either
+    later = utcnow() + app.config["PERMANENT_SESSION_LIFETIME"] + timedelta(seconds=1)
+    monkeypatch.setattr("incidents.accounts.sessions.utcnow", lambda: later)
+    with app.test_request_context():
+        assert ServerSessionInterface()._load(app, value) is None

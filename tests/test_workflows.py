@@ -182,19 +182,27 @@ def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
     assert db.session.get(User, police.id).seats == []
     assert "account.key_reset" in db.session.scalars(select(AuditEntry.action)).all()
 
-    # The police officer signs in with the new password but reaches no case until re-seated.
+    # He signs in with the temporary password, must choose his own (which makes his new
+    # key), and then reaches no case until he is seated again.
     client.post("/logout")
     client.post("/login", data={"username": police.username, "password": "reset by the admin!"})
+    gated = client.get(f"/cases/{old_report}")
+    assert gated.status_code == 302 and gated.headers["Location"] == "/account/own-password"
+    same = {"new_password": "reset by the admin!", "confirm": "reset by the admin!"}
+    assert client.post("/account/own-password", data=same).status_code == 200  # refused
+    own = {"new_password": "only the police knows", "confirm": "only the police knows"}
+    assert client.post("/account/own-password", data=own).status_code == 302
     assert client.get(f"/cases/{old_report}").status_code == 404
     login_as(colleague)
     client.post("/desks/seat", data={"desk_id": _desk_id(ward, "police"), "user_id": police.id})
     client.post("/logout")
-    client.post("/login", data={"username": police.username, "password": "reset by the admin!"})
+    client.post("/login", data={"username": police.username, "password": "only the police knows"})
     assert "Sầm Thị Hạnh" in client.get(f"/cases/{old_report}").get_data(as_text=True)
 
     # The leader's old report is sealed to his old key: the page says so; new ones work.
     client.post("/logout")
     client.post("/login", data={"username": leader.username, "password": "reset by the admin!"})
+    client.post("/account/own-password", data=own)
     page = client.get(f"/reports/{old_report}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)

@@ -55,3 +55,28 @@ class PasswordChangeForm(Form):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class OwnPasswordForm(Form):
+    """The first password of one's own: it makes the account's key."""
+
+    new_password = PasswordField(
+        _l("Your own password"),
+        validators=[
+            DataRequired(_l("Enter a new password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("The password must have 12 to 128 characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

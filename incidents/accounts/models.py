@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, String, Table
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.extensions import db
@@ -37,11 +37,15 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The personal key pair: its private seed wrapped under a key derived from the password
     # (Argon2id, own salt and parameters) and, separately, sealed to the ward's recovery key.
-    public_key: Mapped[bytes] = mapped_column(LargeBinary)
-    key_salt: Mapped[bytes] = mapped_column(LargeBinary)
-    key_params: Mapped[str] = mapped_column(String(32))
+    # An account whose password someone else set (the administrator, at creation or reset)
+    # has no key pair: it is made when the owner first signs in and chooses his own
+    # password, so nobody who knew the first password can derive it.
+    needs_own_password: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_params: Mapped[str | None] = mapped_column(String(32))
     password_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
-    recovery_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    recovery_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     ward: Mapped[Ward] = relationship()
     groups: Mapped[list[ResidentialGroup]] = relationship(

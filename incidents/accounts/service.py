@@ -54,8 +54,13 @@ def create_user(
     password: str,
     params: Argon2Params,
     groups: list[ResidentialGroup] = (),
+    chosen_by_owner: bool = False,
 ) -> User:
-    """Create an account of one role; a reporter leads at least one group of his ward."""
+    """Create an account of one role; a reporter leads at least one group of his ward.
+
+    The password is a first, one-time one unless chosen_by_owner (the development demo
+    and the tests): the key pair is made only when the owner chooses his own password.
+    """
     username = normalise_username(username)
     if not username or len(username) > USERNAME_MAX or not username.isascii():
         raise AccountError("username must be 1–64 ASCII characters")
@@ -71,28 +76,51 @@ def create_user(
     if any(group.ward_id != ward.id for group in groups):
         raise AccountError("every group must belong to the user's ward")
     check_password_rules(password)
-    seed = new_seed()
     user = User(
         username=username,
         display_name=display_name.strip() or username,
         role=role,
         ward_id=ward.id,
+        ward=ward,
         password_hash=hash_password(password, params),
         groups=groups,
-        public_key=public_key(seed),
-        key_salt=b"",
-        key_params="",
-        recovery_sealed_key=b"",
+        needs_own_password=True,
     )
     db.session.add(user)
     db.session.flush()  # the user's id is part of what his keys are bound to
-    user.recovery_sealed_key = seal_to(
-        ward.recovery_public_key, seed, recovery_info(user.id, ward.id)
-    )
-    _wrap_personal_key(user, seed, password, params)
-    db.session.flush()
+    if chosen_by_owner:
+        _new_key_pair(user, password, params)
     record("account.create", actor=actor, target=f"user:{user.id}", detail=role)
     return user
+
+
+def _new_key_pair(user: User, password: str, params: Argon2Params) -> bytes:
+    """Make the user's key pair under his own password; returns the new seed."""
+    seed = new_seed()
+    user.public_key = public_key(seed)
+    user.recovery_sealed_key = seal_to(
+        user.ward.recovery_public_key, seed, recovery_info(user.id, user.ward_id)
+    )
+    _wrap_personal_key(user, seed, password, params)
+    user.needs_own_password = False
+    db.session.flush()
+    return seed
+
+
+def choose_own_password(user: User, new_password: str, params: Argon2Params) -> bytes:
+    """The owner's first password of his own: it makes his key pair. Returns the seed.
+
+    It must differ from the one he was given, which someone else knows.
+    """
+    check_password_rules(new_password)
+    if not user.needs_own_password:
+        raise AccountError("this account already has its own password")
+    if verify_password(new_password, user.password_hash):
+        raise AccountError("choose a password different from the one you were given")
+    user.password_hash = hash_password(new_password, params)
+    seed = _new_key_pair(user, new_password, params)
+    record("account.activate", actor=user, target=f"user:{user.id}")
+    return seed
 
 
 def password_context(user_id: int) -> str:
@@ -157,6 +185,8 @@ def restore_with_recovery_key(
     wrapped under the new password. Nothing else changes.
     """
     check_password_rules(new_password)
+    if user.recovery_sealed_key is None:
+        raise AccountError("this account has no key yet: its owner has to choose a password")
     if public_key(recovery_seed) != user.ward.recovery_public_key:
         raise AccountError("this is not the recovery key of the user's ward")
     try:
@@ -171,21 +201,18 @@ def restore_with_recovery_key(
     db.session.flush()
 
 
-def reset_with_new_key(actor, user: User, new_password: str, params: Argon2Params) -> int:
-    """A new password and a new key pair, for a member whose key cannot be restored.
+def reset_password(actor, user: User, temporary_password: str, params: Argon2Params) -> int:
+    """A temporary password for a member whose key cannot be restored; his key is dropped.
 
-    Everything sealed to the old key is lost to him: his seats (to be granted again by a
-    desk member or with the recovery key) and the reports he filed. Returns how many seats
-    he lost.
+    At his next sign-in he chooses his own password, which makes a new key pair. What was
+    sealed to the old key is lost to him: his seats (to be granted again by a desk member
+    or with the recovery key) and the reports he filed. Returns how many seats he lost.
     """
-    check_password_rules(new_password)
-    seed = new_seed()
-    user.public_key = public_key(seed)
-    user.recovery_sealed_key = seal_to(
-        user.ward.recovery_public_key, seed, recovery_info(user.id, user.ward_id)
-    )
-    user.password_hash = hash_password(new_password, params)
-    _wrap_personal_key(user, seed, new_password, params)
+    check_password_rules(temporary_password)
+    user.password_hash = hash_password(temporary_password, params)
+    user.public_key = user.recovery_sealed_key = None
+    user.key_salt = user.key_params = user.password_wrapped_key = None
+    user.needs_own_password = True
     lost = len(user.seats)
     db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
     db.session.expire(user, ["seats"])

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from werkzeug.datastructures import CallbackDict
 
 from incidents.accounts.models import SessionRecord
@@ -39,6 +39,9 @@ _SERIALIZER = TaggedJSONSerializer()
 
 
 ANONYMOUS_PREFIX = "a."
+# What an anonymous visitor's sealed cookie may carry: the sign-in form's CSRF token and
+# flash messages. Anything else (a key, a user id) is dropped when sealing and opening.
+ANONYMOUS_KEYS = ("csrf_token", "_flashes")
 _ANONYMOUS_CONTEXT = b"incidents/anonymous-session/v1"
 
 
@@ -135,17 +138,19 @@ class ServerSessionInterface(SessionInterface):
             return
         if not signed_in:
             if session.modified:
+                # Only what an anonymous visitor needs, never a key, plus when it was issued.
+                kept = {key: session[key] for key in ANONYMOUS_KEYS if key in session}
+                kept["_issued"] = int(utcnow().timestamp())
                 sealed = seal(
-                    _anonymous_key(app),
-                    _SERIALIZER.dumps(dict(session)).encode(),
-                    _ANONYMOUS_CONTEXT,
+                    _anonymous_key(app), _SERIALIZER.dumps(kept).encode(), _ANONYMOUS_CONTEXT
                 )
                 value = ANONYMOUS_PREFIX + urlsafe_b64encode(sealed).decode()
                 response.set_cookie(name, value, **cookie)
                 response.vary.add("Cookie")
             return
         now = utcnow()
-        if session.token is None:
+        new = session.token is None
+        if new:
             session.token = secrets.token_bytes(TOKEN_BYTES)
             session.secret = secrets.token_bytes(SECRET_BYTES)
             session.created_at = now
@@ -157,18 +162,25 @@ class ServerSessionInterface(SessionInterface):
             _SERIALIZER.dumps(dict(session)).encode(),
             _context(record_id),
         )
-        db.session.merge(
-            SessionRecord(
-                id=record_id,
-                user_id=_user_id(session),
-                created_at=session.created_at,
-                last_seen_at=now,
-                data=sealed,
+        values = {"user_id": _user_id(session), "last_seen_at": now, "data": sealed}
+        if new:
+            db.session.add(SessionRecord(id=record_id, created_at=now, **values))
+        else:
+            # UPDATE, never upsert: a row that sign-out or a password change deleted while
+            # this request ran must stay deleted, and the cookie with it.
+            updated = db.session.execute(
+                update(SessionRecord).where(SessionRecord.id == record_id).values(**values)
             )
-        )
+            if updated.rowcount == 0:
+                db.session.rollback()
+                response.delete_cookie(name, **cookie)
+                return
         db.session.commit()
         response.set_cookie(
-            name, urlsafe_b64encode(session.token + session.secret).decode(), **cookie
+            name,
+            urlsafe_b64encode(session.token + session.secret).decode(),
+            max_age=int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()),
+            **cookie,
         )
         response.vary.add("Cookie")
 
@@ -188,7 +200,11 @@ def _open_anonymous(app, value: str) -> ServerSession | None:
         return None
     if not isinstance(data, dict) or "_user_id" in data:
         return None  # a signed-in session is never carried in a cookie
-    session = ServerSession(data)
+    issued = data.get("_issued")
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    if not isinstance(issued, int) or utcnow().timestamp() - issued > lifetime:
+        return None
+    session = ServerSession({key: data[key] for key in ANONYMOUS_KEYS if key in data})
     session.had_cookie = True
     return session
 

@@ -14,9 +14,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from incidents.accounts import service
-from incidents.accounts.forms import LoginForm, PasswordChangeForm
-from incidents.accounts.sessions import end_sessions_of
+from incidents.accounts.forms import LoginForm, OwnPasswordForm, PasswordChangeForm
+from incidents.accounts.sessions import end_sessions_of, purge_expired
 from incidents.babel_setup import LANGUAGE_COOKIE
+from incidents.crypto import DecryptionError
 from incidents.extensions import db, limiter
 from incidents.forms import EmptyForm
 from incidents.web import PERSONAL_KEY, argon2_params, is_safe_next
@@ -47,13 +48,22 @@ def login():
         user = service.authenticate(form.username.data, form.password.data, argon2_params())
         db.session.commit()  # the audit entry of a failure is kept too
         if user is not None:
+            # Sealed seeds must not outlive their sessions: expired rows go at every sign-in.
+            purge_expired(
+                current_app.config["SESSION_IDLE_TIMEOUT"],
+                current_app.config["PERMANENT_SESSION_LIFETIME"],
+            )
             # A new session id at sign-in, and nothing from before survives into it.
             session.clear()
             session.regenerate()
             login_user(user)
             # The personal key stays in the server-side session only, sealed under the
             # secret its cookie holds; it opens the desks' keys, and theirs the cases'.
-            personal_key = service.unlock_personal_key(user, form.password.data)
+            try:
+                personal_key = service.unlock_personal_key(user, form.password.data)
+            except DecryptionError:  # a wrap out of step with the hash: no key, no crash
+                current_app.logger.error("personal key did not open for user=%s", user.id)
+                personal_key = None
             if personal_key is not None:
                 session[PERSONAL_KEY] = personal_key
             elif user.role != "admin":
@@ -80,11 +90,13 @@ def login():
 def logout():
     """End the session (POST with a CSRF token, so no link can sign someone out)."""
     form = EmptyForm()
-    if form.validate_on_submit():
-        service.record_logout(current_user)
-        db.session.commit()
-        logout_user()
-        session.clear()  # the server-side record is deleted with it
+    if not form.validate_on_submit():
+        flash(_("You are still signed in: the sign-out did not go through. Try again."), "error")
+        return redirect(url_for("accounts.home"))
+    service.record_logout(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()  # the server-side record is deleted with it
     response = redirect(url_for("accounts.login"))
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
@@ -132,3 +144,28 @@ def account():
             flash(_("Your password was changed. You were signed out everywhere else."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form)
+
+
+@bp.route("/account/own-password", methods=["GET", "POST"], endpoint="choose_password")
+def choose_own_password():
+    """An account's first password of its own, which makes its key pair."""
+    if not current_user.needs_own_password:
+        return redirect(url_for("accounts.home"))
+    form = OwnPasswordForm()
+    if form.validate_on_submit():
+        try:
+            seed = service.choose_own_password(
+                current_user, form.new_password.data, argon2_params()
+            )
+        except service.AccountError:
+            form.new_password.errors.append(
+                _("Choose a password different from the one you were given.")
+            )
+        else:
+            end_sessions_of(current_user.id)
+            session.regenerate()
+            session[PERSONAL_KEY] = seed
+            db.session.commit()
+            flash(_("Your password is set, and with it your key."), "success")
+            return redirect(url_for("accounts.home"))
+    return render_template("accounts/own_password.html", form=form)

@@ -40,10 +40,10 @@ class NewUserForm(Form):
 
 
 class ResetForm(Form):
-    """A new password for a member, with a new key pair."""
+    """A temporary password for a member; his own password will make his new key."""
 
     password = PasswordField(
-        _l("New password"),
+        _l("Temporary password"),
         validators=[
             DataRequired(_l("Enter a password.")),
             Length(

@@ -68,13 +68,13 @@ def reset(user_id: int):
         abort(404)
     form = ResetForm()
     if form.validate_on_submit():
-        lost = service.reset_with_new_key(current_user, user, form.password.data, argon2_params())
+        lost = service.reset_password(current_user, user, form.password.data, argon2_params())
         db.session.commit()
         flash(
             _(
-                "%(name)s has a new password and a new key. %(seats)s desk seats must be "
-                "granted again by a desk member; the reports he filed can no longer be shown "
-                "to him.",
+                "%(name)s has a temporary password. At the next sign-in they choose their own, "
+                "which makes a new key; %(seats)s desk seats must then be granted again, and "
+                "the reports they filed can no longer be shown to them.",
                 name=user.display_name,
                 seats=lost,
             ),

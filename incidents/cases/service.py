@@ -239,9 +239,11 @@ def read_case(user, case: Case, keyring: MemberKeyring) -> CaseContent:
         for name in SEALED_FIELDS
         if getattr(case, name) is not None
     }
+    # Notes are the desks' working record (a shelter's address, say): never the leader's.
     notes = [
         (note, open_text(data_key, note.body, case.id, f"note:{note.id}", case.key_version))
         for note in case.notes
+        if user.role != "reporter"
     ]
     record("case.read", actor=user, target=case.id)
     db.session.flush()
@@ -282,10 +284,16 @@ def allowed_transitions(user, case: Case) -> tuple[str, ...]:
     return TRANSITIONS[case.status]
 
 
-def change_status(user, case: Case, new_status: str, close_reason: str | None = None) -> None:
-    """Move a case along the workflow; closing needs a reason from the list."""
+def change_status(
+    user, case: Case, new_status: str, keyring: MemberKeyring, close_reason: str | None = None
+) -> None:
+    """Move a case along the workflow; closing needs a reason from the list.
+
+    The keyring must open the case's key: a write needs the same proof as a read.
+    """
     if not access.can(user, "case.change_status", case):
         raise NotAllowed("case.change_status")
+    keyring.case_key(case)
     if new_status not in TRANSITIONS[case.status]:
         raise CaseError("status")
     if new_status == "closed":

@@ -104,7 +104,7 @@ def change_status(case_id: str):
     if form.validate_on_submit():
         try:
             service.change_status(
-                current_user, case, form.status.data, form.close_reason.data or None
+                current_user, case, form.status.data, keyring(), form.close_reason.data or None
             )
         except service.CaseError as error:
             flash(_status_error(str(error)), "error")

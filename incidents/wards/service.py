@@ -94,6 +94,8 @@ def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
     desk_seed comes from someone who can already open the desk (a member's keyring) or
     from the recovery key: the administrator, who has neither, cannot grant.
     """
+    if member.public_key is None:
+        raise WardError(f"{member.username} has to choose his own password first (no key yet)")
     if member.ward_id != desk.ward_id or member.role != desk.kind:
         raise WardError(f"a {member.role} cannot sit at the {desk.kind} desk of this ward")
     if public_key(desk_seed) != desk.public_key:

@@ -4,19 +4,21 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01
 
-Reviewed by hand. The Foundation wrapped every case key under one server key; this
-revision re-seals each existing case's key with HPKE to the desks it is routed to and to
-its reporter, then drops the server-wrapped keys: afterwards the server holds no key that
-opens a case. For that it reads the Foundation's SERVER_KEY (the environment, else the
-instance folder's server_key file), needed only when cases exist.
+Reviewed by hand. The Foundation wrapped every case key under one server key. This
+revision gives every existing case a NEW data key (its fields and notes re-encrypted,
+key_version + 1), seals it with HPKE to the desks the case is routed to, and drops the
+server-wrapped keys: afterwards the server key opens nothing, not even an old backup's
+copy of a current ciphertext. It reads the Foundation's SERVER_KEY (the environment, else
+the instance folder's server_key file, which it then deletes) and checks that the key
+opens every case before it changes anything.
 
 Existing wards get a recovery key, printed here once and stored nowhere. Existing users
-get key pairs sealed to it; as their passwords are unknown here, each must be restored
-once with `flask user restore` (the recovery key and a new password). Staff are seated at
-their role's desk.
+get no key pair: each makes his own by choosing his own password at his next sign-in; the
+officer or the chairman then seats the staff with the recovery key. Reports filed before
+the upgrade cannot be read back by their leaders (no key of theirs existed).
 
 downgrade() restores the Foundation's tables but cannot re-wrap case keys under a server
-key: cases filed before it stay unreadable afterwards.
+key: cases stay unreadable afterwards.
 """
 
 import base64
@@ -27,6 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from incidents.crypto.fields import new_data_key, open_text, seal_text
 from incidents.crypto.keys import format_recovery_key, new_seed, public_key, seal_to
 
 revision = "0003"
@@ -37,17 +40,46 @@ depends_on = None
 DESK_KINDS = ("police", "officer", "chairman")
 
 
+def _server_key_file() -> Path | None:
+    try:
+        from flask import current_app
+    except ImportError:
+        return None
+    try:
+        return Path(current_app.instance_path) / "server_key"
+    except RuntimeError:
+        return None
+
+
 def _server_key() -> bytes | None:
     encoded = os.environ.get("SERVER_KEY")
-    if not encoded:
-        try:
-            from flask import current_app
-
-            path = Path(current_app.instance_path) / "server_key"
-            encoded = path.read_text().strip() if path.exists() else None
-        except RuntimeError:
-            encoded = None
+    path = _server_key_file()
+    if not encoded and path is not None and path.exists():
+        encoded = path.read_text().strip()
     return base64.b64decode(encoded) if encoded else None
+
+
+def _foundation_data_keys(bind) -> dict[str, bytes]:
+    """Every existing case's data key, opened with the server key, before any change."""
+    cases = bind.execute(sa.text("SELECT id, key_version FROM cases")).all()
+    if not cases:
+        return {}
+    server_key = _server_key()
+    if server_key is None:
+        raise RuntimeError(
+            "cases exist: set SERVER_KEY (the Foundation's) so they can be re-sealed"
+        )
+    keys = {}
+    for case_id, version in cases:
+        wrapped = bind.execute(
+            sa.text(
+                "SELECT wrapped FROM case_keys "
+                "WHERE case_id = :case AND holder = 'server' AND key_version = :version"
+            ),
+            {"case": case_id, "version": version},
+        ).scalar_one()
+        keys[case_id] = _unwrap_foundation_key(server_key, wrapped, case_id, version)
+    return keys
 
 
 def _unwrap_foundation_key(server_key: bytes, wrapped: bytes, case_id: str, version: int) -> bytes:
@@ -57,6 +89,8 @@ def _unwrap_foundation_key(server_key: bytes, wrapped: bytes, case_id: str, vers
 
 
 def upgrade():
+    # First open every case with the server key: if one fails, nothing has changed yet.
+    old_keys = _foundation_data_keys(op.get_bind())
     op.create_table(
         "desks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -100,6 +134,9 @@ def upgrade():
         batch_op.add_column(sa.Column("key_params", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("password_wrapped_key", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("recovery_sealed_key", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(
+            sa.Column("needs_own_password", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reporter_sealed_key", sa.LargeBinary(), nullable=True))
     # The Foundation's routes name a desk kind; the new ones a desk, with its sealed key.
@@ -130,35 +167,36 @@ def upgrade():
         sa.PrimaryKeyConstraint("case_id", "desk_id", name=op.f("pk_case_routes")),
     )
 
-    _reseal_existing_data(old_routes)
+    _reseal_existing_data(old_routes, old_keys)
 
     op.drop_table("case_keys")
     with op.batch_alter_table("case_routes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_routes_desk_id"), ["desk_id"], unique=False)
     with op.batch_alter_table("wards", schema=None) as batch_op:
         batch_op.alter_column("recovery_public_key", nullable=False)
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        for column in ("public_key", "key_salt", "key_params", "recovery_sealed_key"):
-            batch_op.alter_column(column, nullable=False)
+    path = _server_key_file()
+    if old_keys or (path is not None and path.exists()):
+        if path is not None and path.exists():
+            path.unlink()
+        print(
+            "The Foundation's SERVER_KEY opens nothing any more: destroy every copy of it, "
+            "and the backups taken before this upgrade (they hold the old ciphertexts)."
+        )
 
 
-def _reseal_existing_data(old_routes):
+def _reseal_existing_data(old_routes, old_keys: dict[str, bytes]):
     bind = op.get_bind()
     meta = sa.MetaData()
-    wards, users, desks, seats, cases, new_routes, case_keys = (
+    wards, desks, cases, notes, new_routes = (
         sa.Table(name, meta, autoload_with=bind)
-        for name in (
-            "wards", "users", "desks", "desk_members", "cases", "case_routes", "case_keys",
-        )
+        for name in ("wards", "desks", "cases", "case_notes", "case_routes")
     )
-    desk_seeds: dict[tuple[int, str], tuple[int, bytes]] = {}
-    recovery_public: dict[int, bytes] = {}
+    desk_public: dict[tuple[int, str], tuple[int, bytes]] = {}
     for ward in bind.execute(sa.select(wards.c.id, wards.c.code)).all():
         recovery = new_seed()
-        recovery_public[ward.id] = public_key(recovery)
+        recovery_public = public_key(recovery)
         bind.execute(
-            wards.update().where(wards.c.id == ward.id)
-            .values(recovery_public_key=recovery_public[ward.id])
+            wards.update().where(wards.c.id == ward.id).values(recovery_public_key=recovery_public)
         )
         print(f"RECOVERY KEY of ward {ward.code} (shown once): {format_recovery_key(recovery)}")
         for kind in DESK_KINDS:
@@ -172,78 +210,50 @@ def _reseal_existing_data(old_routes):
             bind.execute(
                 desks.update().where(desks.c.id == desk_id).values(
                     recovery_sealed_key=seal_to(
-                        recovery_public[ward.id], seed,
-                        f"incidents/desk-key/v1|{desk_id}|recovery:{ward.id}",
+                        recovery_public, seed, f"incidents/desk-key/v1|{desk_id}|recovery:{ward.id}"
                     )
                 )
             )
-            desk_seeds[(ward.id, kind)] = (desk_id, seed)
+            desk_public[(ward.id, kind)] = (desk_id, public_key(seed))
 
-    user_public: dict[int, bytes] = {}
-    for user in bind.execute(sa.select(users.c.id, users.c.ward_id, users.c.role)).all():
-        seed = new_seed()
-        user_public[user.id] = public_key(seed)
+    sealed_fields = [
+        column.name for column in cases.columns
+        if isinstance(column.type, sa.LargeBinary) and column.name != "reporter_sealed_key"
+    ]
+    for case in bind.execute(sa.select(cases)).mappings().all():
+        old_key, old_version = old_keys[case["id"]], case["key_version"]
+        new_key, version = new_data_key(), old_version + 1
+
+        def rekey(sealed, field):
+            if sealed is None:
+                return None
+            text = open_text(old_key, sealed, case["id"], field, old_version)
+            return seal_text(new_key, text, case["id"], field, version)
+
         bind.execute(
-            users.update().where(users.c.id == user.id).values(
-                public_key=user_public[user.id],
-                key_salt=b"",
-                key_params="",
-                password_wrapped_key=None,  # restored with the recovery key (see above)
-                recovery_sealed_key=seal_to(
-                    recovery_public[user.ward_id], seed,
-                    f"incidents/user-key/v1|{user.id}|recovery:{user.ward_id}",
-                ),
+            cases.update().where(cases.c.id == case["id"]).values(
+                key_version=version,
+                **{field: rekey(case[field], field) for field in sealed_fields},
             )
         )
-        if user.role in DESK_KINDS:
-            desk_id, desk_seed = desk_seeds[(user.ward_id, user.role)]
+        for note in bind.execute(
+            sa.select(notes.c.id, notes.c.body).where(notes.c.case_id == case["id"])
+        ).all():
             bind.execute(
-                seats.insert().values(
-                    desk_id=desk_id, user_id=user.id, granted_at=sa.func.now(),
-                    sealed_key=seal_to(
-                        user_public[user.id], desk_seed,
-                        f"incidents/desk-key/v1|{desk_id}|user:{user.id}",
-                    ),
-                )
+                notes.update().where(notes.c.id == note.id)
+                .values(body=rekey(note.body, f"note:{note.id}"))
             )
-
-    rows = bind.execute(
-        sa.select(cases.c.id, cases.c.ward_id, cases.c.reporter_id, cases.c.key_version)
-    ).all()
-    if not rows:
-        return
-    server_key = _server_key()
-    if server_key is None:
-        raise RuntimeError(
-            "cases exist: set SERVER_KEY (the Foundation's) so they can be re-sealed"
-        )
-    for case in rows:
-        wrapped = bind.execute(
-            sa.select(case_keys.c.wrapped).where(
-                case_keys.c.case_id == case.id, case_keys.c.holder == "server",
-                case_keys.c.key_version == case.key_version,
-            )
-        ).scalar_one()
-        data_key = _unwrap_foundation_key(server_key, wrapped, case.id, case.key_version)
-        for route in (route for route in old_routes if route.case_id == case.id):
-            desk_id, _ = desk_seeds[(case.ward_id, route.desk)]
+        for route in (route for route in old_routes if route.case_id == case["id"]):
+            desk_id, desk_key = desk_public[(case["ward_id"], route.desk)]
             bind.execute(
                 new_routes.insert().values(
-                    case_id=case.id, desk_id=desk_id, routed_at=route.routed_at,
+                    case_id=case["id"], desk_id=desk_id, routed_at=route.routed_at,
                     sealed_key=seal_to(
-                        public_key(desk_seeds[(case.ward_id, route.desk)][1]), data_key,
-                        f"incidents/case-key/v1|{case.id}|{case.key_version}|desk:{desk_id}",
+                        desk_key, new_key,
+                        f"incidents/case-key/v1|{case['id']}|{version}|desk:{desk_id}",
                     ),
                 )
             )
-        bind.execute(
-            cases.update().where(cases.c.id == case.id).values(
-                reporter_sealed_key=seal_to(
-                    user_public[case.reporter_id], data_key,
-                    f"incidents/case-key/v1|{case.id}|{case.key_version}|user:{case.reporter_id}",
-                )
-            )
-        )
 
 
 def downgrade():
@@ -293,7 +303,8 @@ def downgrade():
         batch_op.drop_column("reporter_sealed_key")
     with op.batch_alter_table("users", schema=None) as batch_op:
         for column in (
-            "recovery_sealed_key", "password_wrapped_key", "key_params", "key_salt", "public_key"
+            "needs_own_password", "recovery_sealed_key", "password_wrapped_key", "key_params",
+            "key_salt", "public_key",
         ):
             batch_op.drop_column(column)
     with op.batch_alter_table("wards", schema=None) as batch_op:
