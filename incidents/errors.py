@@ -1,8 +1,10 @@
 """Generic error pages: no stack trace, no detail, in the visitor's language."""
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from incidents.audit.service import record
 from incidents.cases.keys import KeyUnavailable
 from incidents.crypto import DecryptionError
 from incidents.extensions import db
@@ -26,9 +28,16 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DecryptionError)
     def undecryptable(error):
-        # Never show partial plaintext: the whole page is refused.
+        # Never show partial plaintext: the whole page is refused. A key or value that
+        # fails to open may be tampered with: the failure is audited.
         db.session.rollback()
         app.logger.error("a case could not be decrypted: %s", type(error).__name__)
+        record(
+            "case.decrypt_failure",
+            actor=current_user if current_user.is_authenticated else None,
+            target=(request.view_args or {}).get("case_id"),
+        )
+        db.session.commit()
         return render_template("errors/error.html", code=500, undecryptable=True), 500
 
     @app.errorhandler(Exception)

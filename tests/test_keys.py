@@ -223,3 +223,29 @@ def test_an_account_the_admin_made_gets_its_key_only_from_its_owner(
     db.session.commit()
     case = db.session.get(Case, file_report(leader, immediate_danger="yes"))
     assert len(_keyring(recruit, mine).case_key(case)) == 32
+
+
+def test_a_tampered_sealed_key_gets_a_generic_page_changes_nothing_and_is_audited(
+    db, client, make_user, file_report, login_as
+):
+    from incidents.audit.models import AuditEntry
+
+    leader, officer = make_user("reporter"), make_user("officer")
+    case_id = file_report(leader, victim_name="Lò Văn Tampered")
+    case = db.session.get(Case, case_id)
+    route = next(route for route in case.routes if route.desk.kind == "officer")
+    tampered = bytearray(route.sealed_key)
+    tampered[40] ^= 0xFF
+    route.sealed_key = bytes(tampered)
+    db.session.commit()
+    login_as(officer)
+    page = client.get(f"/cases/{case_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 500 and "Lò Văn Tampered" not in text
+    assert "Traceback" not in text
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "case.decrypt_failure")
+    ).one()
+    assert (entry.actor_id, entry.target) == (officer.id, case_id)
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "new"
