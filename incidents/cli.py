@@ -4,6 +4,7 @@ Non-interactive use: passwords come from the INCIDENTS_PASSWORD environment vari
 with --password-stdin, from the first line of standard input.
 """
 
+import base64
 import hashlib
 import os
 import sys
@@ -18,8 +19,9 @@ from incidents.accounts import service as accounts
 from incidents.accounts.models import User
 from incidents.accounts.sessions import purge_expired
 from incidents.audit.service import client_address
-from incidents.crypto.keys import format_recovery_key, parse_recovery_key, public_key
+from incidents.crypto.keys import format_recovery_key, new_seed, parse_recovery_key, public_key
 from incidents.extensions import db
+from incidents.timeutil import utcnow
 from incidents.wards import service as wards
 from incidents.wards.models import DESK_KINDS, Ward
 from incidents.web import argon2_params
@@ -74,16 +76,28 @@ def ward_cli():
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the recovery key as a printable page with a QR code (HTML) to this file.",
 )
-def create_ward(code: str, name: str, groups: tuple[str, ...], recovery_page: str | None):
+@click.option(
+    "--recovery-public-key",
+    "public_key_file",
+    type=click.File("r"),
+    help="Use a recovery key made offline ('recovery-key new'): the server never sees it.",
+)
+def create_ward(code, name, groups, recovery_page, public_key_file):
     """Create a ward with its residential groups and desks; prints its recovery key once."""
     try:
-        ward, recovery_seed = wards.create_ward(None, code=code, name=name)
+        offline_key = _read_public_key(public_key_file) if public_key_file else None
+        ward, recovery_seed = wards.create_ward(
+            None, code=code, name=name, recovery_public_key=offline_key
+        )
         for group in groups:
             wards.add_group(None, ward, name=group)
-    except wards.WardError as error:
+    except (wards.WardError, ValueError) as error:
         _fail(str(error))
     db.session.commit()
     click.echo(f"ward {ward.code}: {ward.name} with {len(groups)} groups")
+    if recovery_seed is None:
+        click.echo("its recovery key is the one made offline: the server never saw it")
+        return
     click.echo(
         "RECOVERY KEY of this ward — shown this once and stored nowhere. Write it down or "
         "print it, and keep it offline with the chairman and the officer:"
@@ -92,6 +106,40 @@ def create_ward(code: str, name: str, groups: tuple[str, ...], recovery_page: st
     if recovery_page:
         _write_recovery_page(recovery_page, ward, format_recovery_key(recovery_seed))
         click.echo(f"printable page written to {recovery_page}: print it, then delete the file")
+
+
+def _read_public_key(handle) -> bytes:
+    try:
+        return base64.b64decode(handle.read().strip(), validate=True)
+    except ValueError as error:
+        raise ValueError("the recovery public key file is not base64") from error
+
+
+@click.group("recovery-key", cls=AppGroup)
+def recovery_cli():
+    """The ward's recovery key, made on a machine that is not the server."""
+
+
+@recovery_cli.command("new")
+@click.option(
+    "--public-out", type=click.File("w"), required=True, help="The public half, for the server."
+)
+@click.option("--ward-name", default="", help="The ward's name, for the printable page.")
+@click.option("--page", type=click.Path(dir_okay=False, writable=True), help="A printable page.")
+def new_recovery_key(public_out, ward_name, page):
+    """Make a recovery key offline: prints it, writes its public half for 'ward create'.
+
+    Needs no database: run it where the chairman and the officer keep the key, then give
+    the server only the public file ('ward create --recovery-public-key FILE').
+    """
+    seed = new_seed()
+    public_out.write(base64.b64encode(public_key(seed)).decode() + "\n")
+    key = format_recovery_key(seed)
+    click.echo(f"recovery key: {key}")
+    if page:
+        offline_ward = Ward(code="", name=ward_name, created_at=utcnow())
+        _write_recovery_page(page, offline_ward, key)
+        click.echo(f"printable page written to {page}: print it, then delete the file")
 
 
 def _write_recovery_page(path: str, ward: Ward, key: str) -> None:
@@ -311,6 +359,6 @@ def purge_sessions():
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
 
-    for command in (ward_cli, desk_cli, user_cli, sessions_cli, seed_demo):
+    for command in (ward_cli, desk_cli, user_cli, sessions_cli, recovery_cli, seed_demo):
         app.cli.add_command(command)
     client_address.set("cli")

@@ -382,3 +382,26 @@ def test_ward_create_writes_a_printable_recovery_page(db, cli, tmp_path):
     assert key in html and "Phường In" in html and '<html lang="vi">' in html
     expected_qr = segno.make(key, error="m").svg_inline(scale=4, omitsize=True, title="QR")
     assert expected_qr in html  # the QR code encodes exactly the printed key
+
+
+def test_a_recovery_key_made_offline_never_reaches_the_server(db, cli, tmp_path, monkeypatch):
+    public = tmp_path / "recovery.pub"
+    made = cli("recovery-key", "new", "--public-out", str(public), "--ward-name", "Phường X")
+    assert made.exit_code == 0, made.output
+    key = re.search(r"^recovery key: (\S+)$", made.output, re.M).group(1)
+    created = cli("ward", "create", "--code", "OF", "--name", "Phường X",
+                  "--recovery-public-key", str(public))  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert "recovery key:" not in created.output and key not in created.output
+    monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
+    cli("user", "create", "--ward", "OF", "--username", "of1", "--role", "officer")
+    choose_own_password(user_named(db, "of1"), "only of1 knows this", argon2_params())
+    db.session.commit()
+    seated = cli("desk", "grant", "--ward", "OF", "--desk", "officer", "--username", "of1",
+                 "--recovery-key-stdin", input=key + "\n")  # fmt: skip
+    assert seated.exit_code == 0, seated.output
+    public.write_text("not base64 at all!")
+    assert_refused(
+        cli("ward", "create", "--code", "OG", "--name", "Y", "--recovery-public-key", str(public)),
+        "base64",
+    )

@@ -22,21 +22,32 @@ class WardError(ValueError):
 
 
 def create_ward(
-    actor, *, code: str, name: str, recovery_seed: bytes | None = None
-) -> tuple[Ward, bytes]:
+    actor,
+    *,
+    code: str,
+    name: str,
+    recovery_seed: bytes | None = None,
+    recovery_public_key: bytes | None = None,
+) -> tuple[Ward, bytes | None]:
     """Create a ward with its three desks; returns it with its recovery key's seed.
 
     The recovery seed is returned once, to be shown to the people setting the ward up,
     and is never stored: only its public half is (the demo passes a fixed one). Each
     desk's private key is sealed to it, so the recovery key can seat a desk's first member.
+    Given only recovery_public_key (a key made offline), the server never sees the seed,
+    and None is returned in its place.
     """
     code = code.strip().upper()
     if not code.isascii() or not code.isalnum() or len(code) > 16:
         raise WardError("ward code must be 1–16 letters or digits")
     if db.session.scalar(select(Ward.id).where(Ward.code == code)) is not None:
         raise WardError(f"ward code {code!r} is taken")
-    recovery_seed = recovery_seed or new_seed()
-    ward = Ward(code=code, name=name.strip(), recovery_public_key=public_key(recovery_seed))
+    if recovery_public_key is None:
+        recovery_seed = recovery_seed or new_seed()
+        recovery_public_key = public_key(recovery_seed)
+    elif len(recovery_public_key) != len(public_key(new_seed())):
+        raise WardError("this is not a recovery public key")
+    ward = Ward(code=code, name=name.strip(), recovery_public_key=recovery_public_key)
     db.session.add(ward)
     db.session.flush()
     for kind in DESK_KINDS:
