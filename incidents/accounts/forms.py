@@ -1,4 +1,4 @@
-"""Sign-in form."""
+"""Sign-in and password forms."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
@@ -6,6 +6,34 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from incidents.accounts.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
 from incidents.forms import Form
+
+
+def new_password_field(label, missing=None) -> PasswordField:
+    """A password being set: 12 to 128 characters (the length is checked before hashing)."""
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(missing or _l("Enter a new password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("The password must have 12 to 128 characters."),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def confirm_field() -> PasswordField:
+    """The new password typed again, which must match the field 'new_password'."""
+    return PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class LoginForm(Form):
@@ -35,48 +63,12 @@ class PasswordChangeForm(Form):
         validators=[DataRequired(_l("Enter your current password.")), Length(max=PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(_l("Enter a new password.")),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=_l("The password must have 12 to 128 characters."),
-            ),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[
-            DataRequired(_l("Enter the new password again.")),
-            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = new_password_field(_l("New password"))
+    confirm = confirm_field()
 
 
 class OwnPasswordForm(Form):
     """The first password of one's own: it makes the account's key."""
 
-    new_password = PasswordField(
-        _l("Your own password"),
-        validators=[
-            DataRequired(_l("Enter a new password.")),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=_l("The password must have 12 to 128 characters."),
-            ),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[
-            DataRequired(_l("Enter the new password again.")),
-            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = new_password_field(_l("Your own password"))
+    confirm = confirm_field()

@@ -1,10 +1,11 @@
 """Account creation by the administrator."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from incidents.accounts.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
+from incidents.accounts.forms import new_password_field
+from incidents.accounts.service import USERNAME_MAX
 from incidents.forms import Form, as_choices
 from incidents.reporting.forms import MultiCheckboxField
 from incidents.vocab import ROLES
@@ -25,32 +26,10 @@ class NewUserForm(Form):
     groups = MultiCheckboxField(
         _l("Residential groups led (group leaders only)"), coerce=int, choices=[]
     )
-    password = PasswordField(
-        _l("Initial password"),
-        validators=[
-            DataRequired(_l("Enter a password.")),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=_l("The password must have 12 to 128 characters."),
-            ),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field(_l("Initial password"), _l("Enter a password."))
 
 
 class ResetForm(Form):
     """A temporary password for a member; his own password will make his new key."""
 
-    password = PasswordField(
-        _l("Temporary password"),
-        validators=[
-            DataRequired(_l("Enter a password.")),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=_l("The password must have 12 to 128 characters."),
-            ),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field(_l("Temporary password"), _l("Enter a password."))
