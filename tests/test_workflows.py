@@ -207,3 +207,25 @@ def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Sầm Thị Hạnh" not in text and "đặt lại" in text
+
+
+def test_deactivation_ends_every_session_at_once(app, db, client, make_user, login_as):
+    officer, admin = make_user("officer"), make_user("admin")
+    phone = app.test_client()
+    login_as(officer, on=phone)
+    assert phone.get("/cases/").status_code == 200
+    login_as(admin)
+    assert client.post(f"/admin/users/{officer.id}/active", data={"active": "0"}).status_code == 302
+    assert phone.get("/cases/").status_code == 302  # signed out on his phone at once
+    refused = phone.post("/login", data={"username": officer.username, "password": PASSWORD})
+    assert refused.status_code == 200
+    client.post(f"/admin/users/{admin.id}/active", data={"active": "0"})  # not himself
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).active
+    client.post(f"/admin/users/{officer.id}/active", data={"active": "1"})
+    assert (
+        phone.post("/login", data={"username": officer.username, "password": PASSWORD}).status_code
+        == 302
+    )
+    actions = db.session.scalars(select(AuditEntry.action)).all()
+    assert "account.deactivate" in actions and "account.activate_again" in actions

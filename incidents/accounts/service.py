@@ -259,6 +259,21 @@ def authenticate(username: str, password: str, params: Argon2Params) -> User | N
     return user
 
 
+def set_active(actor, user: User, active: bool) -> None:
+    """Deactivate (every session ends at once) or reactivate an account."""
+    if actor is not None and actor.id == user.id:
+        raise AccountError("an administrator cannot deactivate his own account")
+    user.active = active
+    if not active:
+        end_sessions_of(user.id)
+    record(
+        "account.activate_again" if active else "account.deactivate",
+        actor=actor,
+        target=f"user:{user.id}",
+    )
+    db.session.flush()
+
+
 def record_refused_login() -> None:
     """Audit a sign-in whose form was refused before any password was checked."""
     record("login.failure", detail="form refused")

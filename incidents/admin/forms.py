@@ -1,8 +1,8 @@
 """Account creation by the administrator."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length
 
 from incidents.accounts.forms import new_password_field
 from incidents.accounts.service import USERNAME_MAX
@@ -33,3 +33,9 @@ class ResetForm(Form):
     """A temporary password for a member; his own password will make his new key."""
 
     password = new_password_field(_l("Temporary password"), _l("Enter a password."))
+
+
+class ActiveForm(Form):
+    """The deactivate / reactivate button: "1" to activate, "0" to deactivate."""
+
+    active = HiddenField(validators=[AnyOf(("0", "1"))])

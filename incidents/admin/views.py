@@ -8,7 +8,7 @@ from sqlalchemy import select
 from incidents import access
 from incidents.accounts import service
 from incidents.accounts.models import User
-from incidents.admin.forms import NewUserForm, ResetForm
+from incidents.admin.forms import ActiveForm, NewUserForm, ResetForm
 from incidents.extensions import db
 from incidents.forms import as_choices
 from incidents.web import argon2_params
@@ -29,7 +29,9 @@ def users():
     accounts = db.session.scalars(
         select(User).where(User.ward_id == current_user.ward_id).order_by(User.role, User.username)
     ).all()
-    return render_template("admin/users.html", users=accounts)
+    return render_template(
+        "admin/users.html", users=accounts, active_form=ActiveForm(formdata=None)
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -82,3 +84,28 @@ def reset(user_id: int):
         )
         return redirect(url_for("admin.users"))
     return render_template("admin/reset.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def set_active(user_id: int):
+    """Deactivate or reactivate an account (a POST button with a CSRF token)."""
+    user = db.session.get(User, user_id)
+    form = ActiveForm()
+    if user is None or user.ward_id != current_user.ward_id:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            service.set_active(current_user, user, form.active.data == "1")
+        except service.AccountError:
+            flash(_("You cannot deactivate your own account."), "error")
+        else:
+            db.session.commit()
+            flash(
+                _("%(name)s can sign in again.", name=user.display_name)
+                if user.active
+                else _(
+                    "%(name)s is deactivated and signed out everywhere.", name=user.display_name
+                ),
+                "success",
+            )
+    return redirect(url_for("admin.users"))
