@@ -18,7 +18,10 @@ from sqlalchemy import select
 from incidents.accounts import service as accounts
 from incidents.accounts.models import User
 from incidents.accounts.sessions import purge_expired
-from incidents.audit.service import client_address
+from incidents.audit.chain import verify as verify_chain
+from incidents.audit.checkpoint import Checkpoint, load_verified, new_signing_key, sign
+from incidents.audit.models import AuditEntry
+from incidents.audit.service import chain_head, client_address, stream_chain
 from incidents.crypto.keys import format_recovery_key, new_seed, parse_recovery_key, public_key
 from incidents.extensions import db
 from incidents.timeutil import utcnow
@@ -356,9 +359,86 @@ def purge_sessions():
     click.echo(f"{count} expired sessions deleted")
 
 
+@click.group("audit", cls=AppGroup)
+def audit_cli():
+    """The audit trail: verify its chain, sign checkpoints of its head."""
+
+
+@audit_cli.command("keygen")
+@click.option("--private-out", type=click.Path(dir_okay=False), required=True)
+@click.option("--public-out", type=click.File("wb"), required=True)
+def audit_keygen(private_out, public_out):
+    """Make the Ed25519 key that signs checkpoints; keep the private file off the database."""
+    private, public = new_signing_key()
+    descriptor = os.open(private_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(private)
+    public_out.write(public)
+    click.echo(f"signing key written to {private_out} (keep it off this database's backups)")
+
+
+@audit_cli.command("checkpoint")
+@click.option("--key", "key_file", type=click.File("rb"), required=True, help="Private key.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+def audit_checkpoint(key_file, out):
+    """Write a signed checkpoint of the chain's head to a file the ward keeps elsewhere."""
+    seq, digest = chain_head()
+    at = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        text = sign(Checkpoint(seq, digest, at), key_file.read())
+    except ValueError as error:
+        _fail(str(error))
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+    click.echo(f"checkpoint of entry {seq} written to {out}; fingerprint {digest.hex()[:16]}")
+
+
+@audit_cli.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.File("r"))
+@click.option("--public-key", "public_file", type=click.File("rb"))
+def audit_verify(checkpoint_file, public_file):
+    """Check the whole chain (exit 0 when intact); with a checkpoint, its tail too."""
+    checkpoint = None
+    if checkpoint_file is not None:
+        if public_file is None:
+            raise click.ClickException("--checkpoint needs --public-key, the signer's key")
+        try:
+            checkpoint = load_verified(checkpoint_file.read(), public_file.read())
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    entries = stream_chain()
+    try:
+        verdict = verify_chain(entries)
+    finally:
+        entries.close()
+    if not verdict.ok:
+        click.echo(f"audit chain BROKEN at entry {verdict.bad_seq}: {verdict.reason}")
+        sys.exit(1)
+    seq, digest = chain_head()
+    if (seq, digest) != (verdict.last_seq, verdict.last_hash):
+        click.echo(f"audit chain BROKEN: it ends at entry {verdict.last_seq}, its head says {seq}")
+        sys.exit(1)
+    if checkpoint is not None:
+        if verdict.last_seq < checkpoint.seq:
+            click.echo(
+                f"audit chain BROKEN: it ends at entry {verdict.last_seq}, but the checkpoint "
+                f"of {checkpoint.at} saw entry {checkpoint.seq}: its tail was cut off"
+            )
+            sys.exit(2)
+        if _hash_at(checkpoint.seq) != checkpoint.hash:
+            click.echo(f"audit chain BROKEN: entry {checkpoint.seq} differs from the checkpoint")
+            sys.exit(2)
+    click.echo(f"audit chain intact: {verdict.count} entries, head {verdict.last_hash.hex()[:16]}")
+
+
+def _hash_at(seq: int) -> bytes | None:
+    value = db.session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
+    return bytes(value) if value is not None else None
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
 
-    for command in (ward_cli, desk_cli, user_cli, sessions_cli, recovery_cli, seed_demo):
+    for command in (ward_cli, desk_cli, user_cli, sessions_cli, recovery_cli, audit_cli, seed_demo):
         app.cli.add_command(command)
     client_address.set("cli")

@@ -5,6 +5,7 @@ one (postgresql+psycopg://...). With CI=true PostgreSQL is required, not skipped
 """
 
 import os
+from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import count
 
@@ -16,6 +17,8 @@ from sqlalchemy import MetaData
 from config import TestingConfig
 from incidents import create_app
 from incidents.accounts.service import create_user
+from incidents.audit.chain import GENESIS
+from incidents.audit.models import AuditHead
 from incidents.extensions import db as _db
 from incidents.wards.models import DESK_KINDS
 from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
@@ -72,6 +75,25 @@ def make_test_app(database_url: str, instance_path: str, **overrides):
     return application
 
 
+@contextmanager
+def audit_triggers_suspended(connection):
+    """Let a test empty (or tamper with) the append-only audit table, then restore it."""
+    if connection.dialect.name == "sqlite":
+        triggers = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'trigger' AND tbl_name = 'audit_entries'"
+        ).all()
+        for name, _sql in triggers:
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+        yield
+        for _name, sql in triggers:
+            connection.exec_driver_sql(sql)
+    else:
+        connection.exec_driver_sql("SET session_replication_role = replica")
+        yield
+        connection.exec_driver_sql("SET session_replication_role = origin")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request, tmp_path_factory):
     """The application on one backend, its schema built by the migrations."""
@@ -91,8 +113,10 @@ def db(app):
         _db.session.rollback()
         _db.session.remove()
         with _db.engine.begin() as connection:
-            for table in reversed(_db.metadata.sorted_tables):
-                connection.execute(table.delete())
+            with audit_triggers_suspended(connection):
+                for table in reversed(_db.metadata.sorted_tables):
+                    connection.execute(table.delete())
+            connection.execute(AuditHead.__table__.insert().values(id=1, seq=0, hash=GENESIS))
 
 
 @pytest.fixture()

@@ -1,8 +1,8 @@
-"""Audit entries. First cut: append-only by convention; the hash chain comes next."""
+"""Audit entries, hash-chained (see chain.py); the database refuses UPDATE and DELETE."""
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from incidents.extensions import db
@@ -15,6 +15,8 @@ class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The position in the chain: 1, 2, 3, ... without gaps (ids may have gaps).
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_role: Mapped[str | None] = mapped_column(String(16))
@@ -23,3 +25,15 @@ class AuditEntry(db.Model):
     client_address: Mapped[str | None] = mapped_column(String(64))
     # Codes or escaped identifiers only (e.g. an attempted username): never case content.
     detail: Mapped[str | None] = mapped_column(String(255))
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHead(db.Model):
+    """The chain's head: one row, locked by every append so that appends form one line."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -3,9 +3,10 @@
 import re
 from contextvars import ContextVar
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
-from incidents.audit.models import AuditEntry
+from incidents.audit.chain import FIELDS, entry_hash
+from incidents.audit.models import AuditEntry, AuditHead
 from incidents.extensions import db
 from incidents.timeutil import utcnow
 
@@ -15,6 +16,15 @@ client_address: ContextVar[str | None] = ContextVar("client_address", default=No
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 DETAIL_MAX = 255
 _INSERT = insert(AuditEntry.__table__)
+# Taking the next number locks the head row until the transaction ends: concurrent appends
+# wait for one another, so the chain never forks.
+_NEXT = (
+    update(AuditHead.__table__)
+    .where(AuditHead.__table__.c.id == 1)
+    .values(seq=AuditHead.__table__.c.seq + 1)
+    .returning(AuditHead.__table__.c.seq, AuditHead.__table__.c.hash)
+)
+_ADVANCE = update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
 
 
 def escape_control(text: str) -> str:
@@ -26,17 +36,38 @@ def record(action: str, actor=None, target: str | None = None, detail: str | Non
     """Append one audit entry to the current transaction."""
     if detail is not None:
         detail = escape_control(detail)[:DETAIL_MAX]
-    # A plain INSERT on the session's connection, in its transaction: entries are only
+    # Plain statements on the session's connection, in its transaction: entries are only
     # ever appended, never loaded as objects to change, and this skips the ORM's flush.
-    db.session.connection().execute(
-        _INSERT,
-        {
-            "at": utcnow(),
-            "action": action,
-            "actor_id": actor.id if actor is not None else None,
-            "actor_role": actor.role if actor is not None else None,
-            "target": target,
-            "client_address": client_address.get(),
-            "detail": detail,
-        },
-    )
+    connection = db.session.connection()
+    seq, previous = connection.execute(_NEXT).one()
+    entry = {
+        "seq": seq,
+        "at": utcnow(),
+        "action": action,
+        "actor_id": actor.id if actor is not None else None,
+        "actor_role": actor.role if actor is not None else None,
+        "target": target,
+        "client_address": client_address.get(),
+        "detail": detail,
+    }
+    digest = entry_hash(bytes(previous), entry)
+    connection.execute(_INSERT, {**entry, "prev_hash": bytes(previous), "hash": digest})
+    connection.execute(_ADVANCE, {"hash": digest})
+
+
+_CHAIN_COLUMNS = (*FIELDS, "prev_hash", "hash")
+
+
+def stream_chain(batch: int = 10_000):
+    """Every entry in chain order, streamed in batches (flat memory on a long chain)."""
+    table = AuditEntry.__table__
+    connection = db.session.connection().execution_options(stream_results=True, yield_per=batch)
+    statement = select(*(table.c[name] for name in _CHAIN_COLUMNS)).order_by(table.c.seq)
+    with connection.execute(statement) as result:  # closes the server-side cursor early too
+        yield from result.mappings()
+
+
+def chain_head() -> tuple[int, bytes]:
+    """The head's (seq, hash)."""
+    head = db.session.get(AuditHead, 1)
+    return head.seq, bytes(head.hash)
