@@ -137,12 +137,13 @@ def register_blueprints(app: Flask) -> None:
     """Mount each feature's views."""
     from incidents.accounts.views import bp as accounts_bp
     from incidents.admin.views import bp as admin_bp
+    from incidents.audit.views import bp as audit_bp
     from incidents.reporting.views import bp as reporting_bp
     from incidents.stats.views import bp as stats_bp
     from incidents.triage.views import bp as triage_bp
     from incidents.wards.views import bp as desks_bp
 
-    for blueprint in (accounts_bp, reporting_bp, triage_bp, stats_bp, admin_bp, desks_bp):
+    for blueprint in (accounts_bp, reporting_bp, triage_bp, stats_bp, admin_bp, desks_bp, audit_bp):
         app.register_blueprint(blueprint)
 
 

@@ -53,6 +53,7 @@ GLOBAL_ACTIONS = {
     "stats.view": {"officer", "chairman"},
     "accounts.manage": {"admin"},
     "desk.view": {"police", "officer", "chairman"},
+    "audit.view": {"officer", "chairman"},
     "account.own": {"reporter", "police", "officer", "chairman", "admin"},
 }
 

@@ -78,6 +78,8 @@ MATRIX = {
     "/desks/": {"police", "officer", "chairman"},
     "/account": {"reporter", "police", "officer", "chairman", "admin"},
     "/admin/users/{user}/reset": {"admin"},
+    "/audit/": {"officer", "chairman"},
+    "/audit/export.csv": {"officer", "chairman"},
 }
 
 

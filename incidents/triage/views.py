@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import case as sql_case
 
 from incidents import access
+from incidents.audit.viewer import access_log
 from incidents.cases import service
 from incidents.cases.models import Case
 from incidents.extensions import db
@@ -57,6 +58,7 @@ def _render_case(case: Case, note_form: NoteForm, status: int = 200):
         status_form=status_form,
         note_form=note_form,
         route_form=_route_form(case, submitted=False),
+        access_log=access_log(case),
         close_reasons=CLOSE_REASONS,
     )
     return page, status

@@ -1,0 +1,113 @@
+"""Reading the audit trail: filtered queries for the viewer, its CSV, and a case's log."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
+
+from incidents import access
+from incidents.accounts.models import User
+from incidents.audit.models import AuditEntry
+from incidents.audit.service import record
+from incidents.cases.models import Case
+from incidents.extensions import db
+from incidents.timeutil import format_datetime, local_day_bounds
+
+PAGE_SIZE = 50
+# What counts as touching a case, for its access log.
+CASE_ACTIONS = ("case.file", "case.read", "case.status", "case.note", "case.route")
+
+
+@dataclass
+class AuditFilter:
+    """The viewer's filters; None means any."""
+
+    actor: str | None = None
+    action: str | None = None
+    case_reference: str | None = None
+    first: date | None = None
+    last: date | None = None
+
+
+def _scoped(viewer, chosen: AuditFilter):
+    """Entries of the viewer's ward (by their actor), or of no one (commands, failures)."""
+    ward_users = select(User.id).where(User.ward_id == viewer.ward_id)
+    statement = select(AuditEntry).where(
+        or_(AuditEntry.actor_id.is_(None), AuditEntry.actor_id.in_(ward_users))
+    )
+    if chosen.actor:
+        actor_ids = select(User.id).where(User.username == chosen.actor.strip().lower())
+        statement = statement.where(AuditEntry.actor_id.in_(actor_ids))
+    if chosen.action:
+        statement = statement.where(AuditEntry.action == chosen.action.strip())
+    if chosen.case_reference:
+        case_ids = select(Case.id).where(
+            Case.reference == chosen.case_reference.strip().upper(),
+            Case.ward_id == viewer.ward_id,
+        )
+        statement = statement.where(AuditEntry.target.in_(case_ids))
+    if chosen.first or chosen.last:
+        start, end = local_day_bounds(
+            chosen.first or date(2000, 1, 1), chosen.last or date(2100, 1, 1)
+        )
+        statement = statement.where(AuditEntry.at >= start, AuditEntry.at < end)
+    return statement
+
+
+def page_of(viewer, chosen: AuditFilter, page: int) -> tuple[list[AuditEntry], int]:
+    """One page of entries, newest first, and the number of pages; the view is audited."""
+    if not access.can(viewer, "audit.view"):
+        raise PermissionError("audit.view")
+    statement = _scoped(viewer, chosen)
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
+    entries = db.session.scalars(
+        statement.order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    record("audit.view", actor=viewer, detail=f"page {page}")
+    db.session.flush()
+    return entries, max(1, -(-total // PAGE_SIZE))
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run: formulas are neutralised with a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(viewer, chosen: AuditFilter) -> str:
+    """All entries matching the filters as CSV, oldest first; the export is audited."""
+    if not access.can(viewer, "audit.view"):
+        raise PermissionError("audit.view")
+    names = dict(db.session.execute(select(User.id, User.username)).all())
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(["seq", "time", "actor", "role", "action", "target", "address", "detail"])
+    for entry in db.session.scalars(_scoped(viewer, chosen).order_by(AuditEntry.seq)):
+        writer.writerow(
+            _cell(value)
+            for value in (
+                entry.seq,
+                format_datetime(entry.at),
+                names.get(entry.actor_id, ""),
+                entry.actor_role,
+                entry.action,
+                entry.target,
+                entry.client_address,
+                entry.detail,
+            )
+        )
+    record("audit.export", actor=viewer, detail=chosen.action or "all")
+    db.session.flush()
+    return output.getvalue()
+
+
+def access_log(case: Case) -> list[AuditEntry]:
+    """Who did what with this case, and when (for its desks' members), newest first."""
+    return db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target == case.id, AuditEntry.action.in_(CASE_ACTIONS))
+        .order_by(AuditEntry.seq.desc())
+        .limit(200)
+    ).all()
