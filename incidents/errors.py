@@ -16,6 +16,12 @@ def register_error_handlers(app: Flask) -> None:
     """Render every handled status with the same small template."""
 
     def render_error(error: HTTPException):
+        if request.endpoint == "accounts.login" and request.method == "POST":
+            # A sign-in refused before the view ran (CSRF, the rate limit) is a failed
+            # sign-in too, and is audited even though the request fails.
+            db.session.rollback()
+            record("login.failure", detail=f"refused {error.code}")
+            db.session.commit()
         return render_template("errors/error.html", code=error.code), error.code
 
     for code in HANDLED:

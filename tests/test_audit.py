@@ -74,3 +74,21 @@ def test_a_refused_sign_in_form_is_audited_too(db, client, make_user):
     assert [(entry.action, entry.detail) for entry in refused] == [
         ("login.failure", "form refused")
     ] * 3
+
+
+def test_a_sign_in_refused_before_the_view_is_audited(app, db, tmp_path):
+    from conftest import make_test_app
+
+    csrf_app = make_test_app(
+        app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path), WTF_CSRF_ENABLED=True
+    )
+    response = csrf_app.test_client().post(
+        "/login", data={"username": "someone", "password": "no token sent"}
+    )
+    assert response.status_code == 400
+    entries = _entries(db)
+    assert [(entry.action, entry.detail) for entry in entries] == [("login.failure", "refused 400")]
+    with csrf_app.app_context():
+        from incidents.extensions import db as csrf_db
+
+        csrf_db.engine.dispose()
