@@ -26,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select  # noqa: E402
 
-from config import TestingConfig  # noqa: E402
-from incidents import create_app  # noqa: E402
+from bench.common import bench_app  # noqa: E402
 from incidents.audit.chain import GENESIS, entry_hash, verify  # noqa: E402
 from incidents.audit.models import AuditEntry, AuditHead  # noqa: E402
 from incidents.audit.service import record, stream_chain  # noqa: E402
@@ -36,12 +35,7 @@ from incidents.timeutil import utcnow  # noqa: E402
 
 
 def make_app(folder: str):
-    class BenchConfig(TestingConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder}/audit.sqlite3"
-        ENVIRONMENT_KEYS = {}
-        LOG_TO_INSTANCE = False
-
-    return create_app(BenchConfig, instance_path=folder)
+    return bench_app(folder, LOG_TO_INSTANCE=False)
 
 
 def peak_rss_mib() -> float:

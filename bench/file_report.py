@@ -21,7 +21,6 @@ percentiles and the ratio of the full path to each baseline.
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,8 +29,7 @@ from flask import redirect  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
-from config import TestingConfig  # noqa: E402
-from incidents import create_app  # noqa: E402
+from bench.common import PASSWORD, bench_app, percentile, timed  # noqa: E402
 from incidents.accounts.service import create_user  # noqa: E402
 from incidents.cases.models import SEALED_FIELDS, Case, new_case_id  # noqa: E402
 from incidents.crypto.fields import new_data_key, seal_text  # noqa: E402
@@ -40,33 +38,11 @@ from incidents.wards.service import add_group, create_ward  # noqa: E402
 from incidents.web import argon2_params  # noqa: E402
 from tests.conftest import report_form  # noqa: E402
 
-PASSWORD = "benchmark password 2026"
-
-
-def percentile(values, fraction):
-    """The value below which the given fraction of the sorted values lie."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
-def timed(count, action):
-    """Run action count times; return the list of durations in seconds."""
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return times
-
 
 def main(count: int) -> None:
     folder = tempfile.mkdtemp(prefix="bench-file-report-")
 
-    class BenchConfig(TestingConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder}/bench.sqlite3"
-        ENVIRONMENT_KEYS = {}
-
-    app = create_app(BenchConfig, instance_path=folder)
+    app = bench_app(folder)
     clear_row: dict = {}
     numbers = iter(range(100_000, 10_000_000))
 

@@ -26,8 +26,8 @@ from flask_login import current_user  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from config import ProductionConfig, TestingConfig  # noqa: E402
-from incidents import create_app  # noqa: E402
+from bench.common import PASSWORD, bench_app, timed  # noqa: E402
+from config import ProductionConfig  # noqa: E402
 from incidents.accounts.service import create_user  # noqa: E402
 from incidents.audit.service import record  # noqa: E402
 from incidents.cases.models import SEALED_FIELDS, Case, new_case_id  # noqa: E402
@@ -44,30 +44,16 @@ from incidents.wards.service import (  # noqa: E402
 from incidents.web import argon2_params, get_case_or_404  # noqa: E402
 from tests.conftest import report_form  # noqa: E402
 
-PASSWORD = "benchmark password 2026"
-
-
-def timed(count, action):
-    """Durations in seconds of count runs of action."""
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return times
-
 
 def main(count: int) -> None:
     folder = tempfile.mkdtemp(prefix="bench-keys-")
 
-    class BenchConfig(TestingConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder}/bench.sqlite3"
-        ENVIRONMENT_KEYS = {}
-        ARGON2_MEMORY_KIB = ProductionConfig.ARGON2_MEMORY_KIB
-        ARGON2_ITERATIONS = ProductionConfig.ARGON2_ITERATIONS
-        ARGON2_LANES = ProductionConfig.ARGON2_LANES
-
-    app = create_app(BenchConfig, instance_path=folder)
+    app = bench_app(
+        folder,
+        ARGON2_MEMORY_KIB=ProductionConfig.ARGON2_MEMORY_KIB,
+        ARGON2_ITERATIONS=ProductionConfig.ARGON2_ITERATIONS,
+        ARGON2_LANES=ProductionConfig.ARGON2_LANES,
+    )
     clear_row: dict = {}
     plain_values: dict = {}
 

@@ -1,0 +1,28 @@
+"""What the benchmark scripts share: the app on a fresh SQLite file, timing helpers."""
+
+import time
+
+from tests.conftest import make_test_app
+
+PASSWORD = "benchmark password 2026"
+
+
+def bench_app(folder: str, **overrides):
+    """A testing app on a new SQLite file (WAL, synchronous=FULL) in folder."""
+    return make_test_app(f"sqlite:///{folder}/bench.sqlite3", folder, **overrides)
+
+
+def timed(count, action) -> list[float]:
+    """Durations in seconds of count runs of action."""
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def percentile(values, fraction):
+    """The value below which the given fraction of the sorted values lie."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
