@@ -15,14 +15,20 @@ from flask import Flask, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from incidents import access
 from incidents.accounts import service as accounts
 from incidents.accounts.models import User
-from incidents.accounts.sessions import purge_expired
+from incidents.accounts.sessions import end_sessions_of, purge_expired
 from incidents.audit.chain import verify as verify_chain
 from incidents.audit.checkpoint import Checkpoint, load_verified, new_signing_key, sign
 from incidents.audit.models import AuditEntry
-from incidents.audit.service import chain_head, client_address, stream_chain
+from incidents.audit.service import chain_head, client_address, record, stream_chain
+from incidents.cases import service as cases
+from incidents.cases.keys import MemberKeyring
+from incidents.cases.models import Case
+from incidents.crypto import DecryptionError
 from incidents.crypto.keys import format_recovery_key, new_seed, parse_recovery_key, public_key
+from incidents.crypto.passwords import verify_password
 from incidents.extensions import db
 from incidents.timeutil import utcnow
 from incidents.wards import service as wards
@@ -301,6 +307,63 @@ def reset_user(ward_code, username):
     )
 
 
+@user_cli.command("password")
+@click.option("--ward", "ward_code", required=True)
+@click.option("--username", required=True)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read current, then new, from stdin.")
+def change_user_password(ward_code, username, from_stdin):
+    """Change one's own password: the key is re-wrapped, nothing else changes."""
+    user = _user_or_fail(username, _ward_or_fail(ward_code))
+    if from_stdin:
+        current, new = sys.stdin.readline().rstrip("\n"), sys.stdin.readline().rstrip("\n")
+    else:
+        current = click.prompt("Current password", hide_input=True)
+        new = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        accounts.change_password(user, current, new, argon2_params())
+        end_sessions_of(user.id)
+    except accounts.AccountError as error:
+        _fail(str(error))
+    db.session.commit()
+    click.echo(f"password of {user.username} changed; his sessions ended")
+
+
+@click.group("case", cls=AppGroup)
+def case_cli():
+    """Cases, as one of their readers."""
+
+
+@case_cli.command("route")
+@click.option("--ward", "ward_code", required=True)
+@click.option("--reference", required=True, help="e.g. QT-2026-0007")
+@click.option("--desk", "kind", required=True, type=click.Choice(["police", "officer", "chairman"]))
+@click.option("--username", required=True, help="A member who can read the case.")
+@click.option("--password-stdin", is_flag=True, help="Read his password from stdin.")
+def route_case(ward_code, reference, kind, username, password_stdin):
+    """Send a case to one more desk: a reader's key opens it and seals it to that desk."""
+    ward = _ward_or_fail(ward_code)
+    user = _user_or_fail(username, ward)
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else click.prompt("Password", hide_input=True)
+    )
+    case = db.session.scalar(
+        select(Case).where(Case.reference == reference.strip().upper(), Case.ward_id == ward.id)
+    )
+    if case is None or not access.can(user, "case.route", case):
+        _fail(f"{user.username} cannot route {reference} (no such case, or not his to read)")
+    if not verify_password(password, user.password_hash):
+        _fail("the password is not correct")
+    keyring = MemberKeyring(user, accounts.unlock_personal_key(user, password))
+    try:
+        cases.route_to_desk(user, case, ward.desk(kind), keyring)
+    except (cases.CaseError, DecryptionError) as error:
+        _fail(f"not routed: {type(error).__name__}")
+    db.session.commit()
+    click.echo(f"{case.reference} now also goes to the {kind} desk")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():
@@ -390,6 +453,9 @@ def audit_checkpoint(key_file, out):
         _fail(str(error))
     with open(out, "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
+    # The trail itself remembers that a checkpoint was taken, for the periodic report.
+    record("audit.checkpoint", detail=f"{seq}:{digest.hex()[:16]}")
+    db.session.commit()
     click.echo(f"checkpoint of entry {seq} written to {out}; fingerprint {digest.hex()[:16]}")
 
 
@@ -439,6 +505,7 @@ def _hash_at(seq: int) -> bytes | None:
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
 
-    for command in (ward_cli, desk_cli, user_cli, sessions_cli, recovery_cli, audit_cli, seed_demo):
+    commands = (ward_cli, desk_cli, user_cli, case_cli, sessions_cli, recovery_cli, audit_cli)
+    for command in (*commands, seed_demo):
         app.cli.add_command(command)
     client_address.set("cli")

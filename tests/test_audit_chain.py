@@ -124,3 +124,18 @@ def test_concurrent_appends_never_fork_the_chain(app, db, cli):
     result = cli("audit", "verify")
     assert result.exit_code == 0, result.output
     assert "30 entries" in result.output
+
+
+def test_the_statistics_page_shows_the_latest_checkpoint(
+    db, chain, cli, client, make_user, login_as, tmp_path
+):
+    login_as(make_user("officer"))
+    assert "Chưa có" in client.get("/stats/").get_data(as_text=True)  # none taken yet
+    cli("audit", "keygen", "--private-out", str(tmp_path / "k.pem"),
+        "--public-out", str(tmp_path / "k.pub"))  # fmt: skip
+    made = cli(
+        "audit", "checkpoint", "--key", str(tmp_path / "k.pem"), "--out", str(tmp_path / "c")
+    )
+    fingerprint = made.output.rsplit("fingerprint ", 1)[1].strip()
+    assert fingerprint in client.get("/stats/").get_data(as_text=True)
+    assert cli("audit", "verify").exit_code == 0  # the checkpoint's own entry is chained too

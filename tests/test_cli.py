@@ -405,3 +405,25 @@ def test_a_recovery_key_made_offline_never_reaches_the_server(db, cli, tmp_path,
         cli("ward", "create", "--code", "OG", "--name", "Y", "--recovery-public-key", str(public)),
         "base64",
     )
+
+
+def test_a_reader_routes_a_case_and_changes_his_password_from_the_command_line(
+    db, cli, ward, make_user, file_report, client
+):
+    from incidents.cases.models import Case
+
+    leader, officer = make_user("reporter"), make_user("officer")
+    case = db.session.get(Case, file_report(leader))  # officer and chairman only
+    route = ("case", "route", "--ward", ward.code, "--reference", case.reference,
+             "--desk", "police", "--password-stdin")  # fmt: skip
+    assert_refused(cli(*route, "--username", leader.username, input=PASSWORD + "\n"), "cannot")
+    assert_refused(cli(*route, "--username", officer.username, input="wrong one\n"), "not correct")
+    result = cli(*route, "--username", officer.username, input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).desks == {"officer", "chairman", "police"}
+
+    change = ("user", "password", "--ward", ward.code, "--username", officer.username, "--stdin")
+    assert_refused(cli(*change, input="wrong\na brand new password\n"), "not correct")
+    assert cli(*change, input=f"{PASSWORD}\na brand new password\n").exit_code == 0
+    assert signs_in(client, officer.username, "a brand new password")

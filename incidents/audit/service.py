@@ -67,6 +67,16 @@ def stream_chain(batch: int = 10_000):
         yield from result.mappings()
 
 
+def latest_checkpoint() -> AuditEntry | None:
+    """The entry that recorded the latest signed checkpoint (its detail: seq:fingerprint)."""
+    return db.session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.action == "audit.checkpoint")
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    )
+
+
 def chain_head() -> tuple[int, bytes]:
     """The head's (seq, hash)."""
     head = db.session.get(AuditHead, 1)

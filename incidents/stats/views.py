@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
 from incidents import access
+from incidents.audit.service import latest_checkpoint
 from incidents.extensions import db
 from incidents.stats import service
 from incidents.stats.forms import PeriodForm
@@ -32,4 +33,9 @@ def dashboard():
             current_app.config["STATS_SUPPRESSION_THRESHOLD"],
         )
         db.session.commit()
-    return render_template("stats/dashboard.html", form=form, statistics=statistics)
+    return render_template(
+        "stats/dashboard.html",
+        form=form,
+        statistics=statistics,
+        checkpoint=latest_checkpoint(),
+    )
