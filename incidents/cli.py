@@ -444,8 +444,18 @@ def audit_keygen(private_out, public_out):
 @click.option("--key", "key_file", type=click.File("rb"), required=True, help="Private key.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 def audit_checkpoint(key_file, out):
-    """Write a signed checkpoint of the chain's head to a file the ward keeps elsewhere."""
-    seq, digest = chain_head()
+    """Write a signed checkpoint of the chain's head to a file the ward keeps elsewhere.
+
+    It signs what the verifier finds, and refuses a chain that does not verify.
+    """
+    entries = stream_chain()
+    try:
+        verdict = verify_chain(entries)
+    finally:
+        entries.close()
+    if not verdict.ok or (verdict.last_seq, verdict.last_hash) != chain_head():
+        _fail(f"the audit chain does not verify (entry {verdict.bad_seq}): no checkpoint")
+    seq, digest = verdict.last_seq, verdict.last_hash
     at = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         text = sign(Checkpoint(seq, digest, at), key_file.read())

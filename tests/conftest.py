@@ -81,7 +81,7 @@ def audit_triggers_suspended(connection):
     if connection.dialect.name == "sqlite":
         triggers = connection.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'trigger' AND tbl_name = 'audit_entries'"
+            "WHERE type = 'trigger' AND tbl_name IN ('audit_entries', 'audit_head')"
         ).all()
         for name, _sql in triggers:
             connection.exec_driver_sql(f"DROP TRIGGER {name}")

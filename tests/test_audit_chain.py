@@ -139,3 +139,38 @@ def test_the_statistics_page_shows_the_latest_checkpoint(
     fingerprint = made.output.rsplit("fingerprint ", 1)[1].strip()
     assert fingerprint in client.get("/stats/").get_data(as_text=True)
     assert cli("audit", "verify").exit_code == 0  # the checkpoint's own entry is chained too
+
+
+def test_replacing_an_entry_or_moving_the_head_back_is_refused(db, chain):
+    victim = chain[2]
+    if db.engine.dialect.name == "sqlite":
+        replace = text(
+            "INSERT OR REPLACE INTO audit_entries (id, seq, at, action, prev_hash, hash) "
+            "VALUES (:id, :seq, :at, 'logout', :prev, :hash)"
+        )
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(
+                replace,
+                {"id": victim.id, "seq": victim.seq, "at": victim.at,
+                 "prev": victim.prev_hash, "hash": victim.hash},
+            )  # fmt: skip
+        db.session.rollback()
+    for values in ({"seq": victim.seq}, {"seq": chain[-1].seq + 5}):
+        with pytest.raises(DBAPIError, match="only moves forward"):
+            db.session.execute(update(AuditHead).values(**values))
+        db.session.rollback()
+    with pytest.raises(DBAPIError, match="only moves forward"):
+        db.session.execute(delete(AuditHead))
+    db.session.rollback()
+    assert db.session.get(AuditEntry, victim.id).action == victim.action
+
+
+def test_no_checkpoint_is_signed_for_a_broken_chain(db, chain, cli, tmp_path):
+    cli("audit", "keygen", "--private-out", str(tmp_path / "k.pem"),
+        "--public-out", str(tmp_path / "k.pub"))  # fmt: skip
+    _tamper(db, update(AuditEntry).where(AuditEntry.id == chain[1].id).values(detail="x"))
+    result = cli(
+        "audit", "checkpoint", "--key", str(tmp_path / "k.pem"), "--out", str(tmp_path / "c")
+    )
+    assert result.exit_code != 0 and "does not verify" in result.output
+    assert not (tmp_path / "c").exists()

@@ -35,7 +35,7 @@ def test_filters_find_who_read_a_case(db, client, make_user, file_report, login_
 
 def test_the_csv_export_is_audited_and_runs_no_formula(db, client, make_user, login_as):
     officer = make_user("officer")
-    record("test.entry", detail='=HYPERLINK("http://evil")')
+    record("test.entry", detail='=HYPERLINK("http://evil")', ward_id=officer.ward_id)
     db.session.commit()
     login_as(officer)
     response = client.get("/audit/export.csv")
@@ -71,7 +71,7 @@ def test_the_case_page_shows_who_has_seen_the_case(db, client, make_user, file_r
 def test_the_pages_page_through(db, client, make_user, login_as):
     officer = make_user("officer")
     for number in range(60):
-        record("test.entry", detail=f"n{number}")
+        record("test.entry", detail=f"n{number}", ward_id=officer.ward_id)
     db.session.commit()
     login_as(officer)
     first = client.get("/audit/?action=test.entry").get_data(as_text=True)
@@ -79,3 +79,18 @@ def test_the_pages_page_through(db, client, make_user, login_as):
     assert "n59" in first and "n0<" not in first
     assert "n0<" in second
     assert client.get("/audit/?page=0").status_code == 200  # refused quietly, not a 500
+
+
+def test_another_wards_trail_stays_out_of_sight(
+    db, client, make_ward, make_user, file_report, login_as
+):
+    leader = make_user("reporter")
+    case_id = file_report(leader, immediate_danger="yes")  # writes an actorless case.route
+    reference = db.session.get(Case, case_id).reference
+    elsewhere = make_ward(code="XB")
+    chairman_elsewhere = make_user("chairman", in_ward=elsewhere)
+    login_as(chairman_elsewhere)
+    page = client.get("/audit/").get_data(as_text=True)
+    assert reference not in page and case_id not in page and "case.route" not in page
+    csv_text = client.get("/audit/export.csv").get_data(as_text=True)
+    assert case_id not in csv_text and leader.username not in csv_text

@@ -90,7 +90,7 @@ def create_user(
     db.session.flush()  # the user's id is part of what his keys are bound to
     if chosen_by_owner:
         _new_key_pair(user, password, params)
-    record("account.create", actor=actor, target=f"user:{user.id}", detail=role)
+    record("account.create", actor=actor, target=f"user:{user.id}", detail=role, ward_id=ward.id)
     return user
 
 
@@ -197,7 +197,7 @@ def restore_with_recovery_key(
         raise AccountError("the user's key cannot be opened with this recovery key") from error
     user.password_hash = hash_password(new_password, params)
     _wrap_personal_key(user, seed, new_password, params)
-    record("account.restore", actor=actor, target=f"user:{user.id}")
+    record("account.restore", actor=actor, target=f"user:{user.id}", ward_id=user.ward_id)
     db.session.flush()
 
 
@@ -217,7 +217,13 @@ def reset_password(actor, user: User, temporary_password: str, params: Argon2Par
     db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
     db.session.expire(user, ["seats"])
     end_sessions_of(user.id)
-    record("account.key_reset", actor=actor, target=f"user:{user.id}", detail=f"seats:{lost}")
+    record(
+        "account.key_reset",
+        actor=actor,
+        target=f"user:{user.id}",
+        detail=f"seats:{lost}",
+        ward_id=user.ward_id,
+    )
     db.session.flush()
     return lost
 
@@ -244,8 +250,14 @@ def authenticate(username: str, password: str, params: Argon2Params) -> User | N
     if user is None:
         # The attempted name is kept only if it is a real account: a mistyped password
         # in the username box must not land in the log.
-        known = db.session.scalar(select(User.id).where(User.username == username))
-        record("login.failure", target=f"user:{known}" if known else None)
+        known = db.session.execute(
+            select(User.id, User.ward_id).where(User.username == username)
+        ).first()
+        record(
+            "login.failure",
+            target=f"user:{known.id}" if known else None,
+            ward_id=known.ward_id if known else None,
+        )
         db.session.flush()
         return None
     if needs_rehash(user.password_hash, params):

@@ -18,7 +18,17 @@ from datetime import UTC, datetime
 
 GENESIS = bytes(32)
 # The fields an entry's hash covers, in this order.
-FIELDS = ("seq", "at", "actor_id", "actor_role", "action", "target", "client_address", "detail")
+FIELDS = (
+    "seq",
+    "at",
+    "ward_id",
+    "actor_id",
+    "actor_role",
+    "action",
+    "target",
+    "client_address",
+    "detail",
+)
 
 
 def _time(moment: datetime) -> str:

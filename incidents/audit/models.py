@@ -18,10 +18,12 @@ class AuditEntry(db.Model):
     # The position in the chain: 1, 2, 3, ... without gaps (ids may have gaps).
     seq: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # The ward the entry belongs to (its viewers' ward); None for installation-wide ones.
+    ward_id: Mapped[int | None] = mapped_column(Integer, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_role: Mapped[str | None] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(48), index=True)
-    target: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(64), index=True)
     client_address: Mapped[str | None] = mapped_column(String(64))
     # Codes or escaped identifiers only (e.g. an attempted username): never case content.
     detail: Mapped[str | None] = mapped_column(String(255))

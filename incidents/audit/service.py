@@ -13,7 +13,8 @@ from incidents.timeutil import utcnow
 # Set by the web layer for each request ("cli" for commands), so services stay Flask-free.
 client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and the Unicode ones that reorder or break a line when displayed.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 DETAIL_MAX = 255
 _INSERT = insert(AuditEntry.__table__)
 # Taking the next number locks the head row until the transaction ends: concurrent appends
@@ -32,10 +33,23 @@ def escape_control(text: str) -> str:
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
-def record(action: str, actor=None, target: str | None = None, detail: str | None = None) -> None:
-    """Append one audit entry to the current transaction."""
+def record(
+    action: str,
+    actor=None,
+    target: str | None = None,
+    detail: str | None = None,
+    ward_id: int | None = None,
+) -> None:
+    """Append one audit entry to the current transaction; its ward is the actor's unless
+    given (an entry with no actor names its ward, or is the installation's)."""
     if detail is not None:
         detail = escape_control(detail)[:DETAIL_MAX]
+    if target is not None:
+        target = escape_control(target)[:64]
+    if ward_id is None and actor is not None:
+        ward_id = actor.ward_id
+    # Pending ORM changes go first, so the head row is always the last lock taken.
+    db.session.flush()
     # Plain statements on the session's connection, in its transaction: entries are only
     # ever appended, never loaded as objects to change, and this skips the ORM's flush.
     connection = db.session.connection()
@@ -43,6 +57,7 @@ def record(action: str, actor=None, target: str | None = None, detail: str | Non
     entry = {
         "seq": seq,
         "at": utcnow(),
+        "ward_id": ward_id,
         "action": action,
         "actor_id": actor.id if actor is not None else None,
         "actor_role": actor.role if actor is not None else None,
@@ -61,9 +76,14 @@ _CHAIN_COLUMNS = (*FIELDS, "prev_hash", "hash")
 def stream_chain(batch: int = 10_000):
     """Every entry in chain order, streamed in batches (flat memory on a long chain)."""
     table = AuditEntry.__table__
-    connection = db.session.connection().execution_options(stream_results=True, yield_per=batch)
-    statement = select(*(table.c[name] for name in _CHAIN_COLUMNS)).order_by(table.c.seq)
-    with connection.execute(statement) as result:  # closes the server-side cursor early too
+    # Options on the statement, not the connection: the connection is the session's, and
+    # what runs on it next (an append) must not become a streamed cursor.
+    statement = (
+        select(*(table.c[name] for name in _CHAIN_COLUMNS))
+        .order_by(table.c.seq)
+        .execution_options(stream_results=True, yield_per=batch)
+    )
+    with db.session.connection().execute(statement) as result:  # closes the server-side cursor early too
         yield from result.mappings()
 
 

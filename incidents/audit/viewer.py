@@ -5,7 +5,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from incidents import access
 from incidents.accounts.models import User
@@ -32,11 +32,8 @@ class AuditFilter:
 
 
 def _scoped(viewer, chosen: AuditFilter):
-    """Entries of the viewer's ward (by their actor), or of no one (commands, failures)."""
-    ward_users = select(User.id).where(User.ward_id == viewer.ward_id)
-    statement = select(AuditEntry).where(
-        or_(AuditEntry.actor_id.is_(None), AuditEntry.actor_id.in_(ward_users))
-    )
+    """Entries of the viewer's ward only (installation-wide ones are not his)."""
+    statement = select(AuditEntry).where(AuditEntry.ward_id == viewer.ward_id)
     if chosen.actor:
         actor_ids = select(User.id).where(User.username == chosen.actor.strip().lower())
         statement = statement.where(AuditEntry.actor_id.in_(actor_ids))
@@ -70,10 +67,13 @@ def page_of(viewer, chosen: AuditFilter, page: int) -> tuple[list[AuditEntry], i
     return entries, max(1, -(-total // PAGE_SIZE))
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def _cell(value) -> str:
     """A CSV cell a spreadsheet will not run: formulas are neutralised with a quote."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text.lstrip(" ").startswith(_FORMULA_STARTS) else text
 
 
 def export_csv(viewer, chosen: AuditFilter) -> str:
@@ -82,7 +82,7 @@ def export_csv(viewer, chosen: AuditFilter) -> str:
         raise PermissionError("audit.view")
     names = dict(db.session.execute(select(User.id, User.username)).all())
     output = io.StringIO()
-    writer = csv.writer(output)
+    writer = csv.writer(output, quoting=csv.QUOTE_ALL)  # ';' never splits a cell
     writer.writerow(["seq", "time", "actor", "role", "action", "target", "address", "detail"])
     for entry in db.session.scalars(_scoped(viewer, chosen).order_by(AuditEntry.seq)):
         writer.writerow(
@@ -98,7 +98,10 @@ def export_csv(viewer, chosen: AuditFilter) -> str:
                 entry.detail,
             )
         )
-    record("audit.export", actor=viewer, detail=chosen.action or "all")
+    filters = ", ".join(
+        f"{name}={value}" for name, value in vars(chosen).items() if value is not None
+    )
+    record("audit.export", actor=viewer, detail=filters or "all")
     db.session.flush()
     return output.getvalue()
 

@@ -40,7 +40,11 @@ def entries():
     actors = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
     targets = {entry.target for entry in found if entry.target}
     references = dict(
-        db.session.execute(select(Case.id, Case.reference).where(Case.id.in_(targets))).all()
+        db.session.execute(
+            select(Case.id, Case.reference).where(
+                Case.id.in_(targets), Case.ward_id == current_user.ward_id
+            )
+        ).all()
     )
     query = {key: value for key, value in request.args.items() if key != "page"}
     return render_template(

@@ -217,7 +217,7 @@ def file_report(leader, data: ReportData) -> Case:
         ],
     )
     record("case.file", actor=leader, target=case.id)
-    record("case.route", actor=None, target=case.id, detail=",".join(rule.desks))
+    record("case.route", target=case.id, detail=",".join(rule.desks), ward_id=leader.ward_id)
     return case
 
 

@@ -58,7 +58,7 @@ def create_ward(
         desk.recovery_sealed_key = seal_to(
             ward.recovery_public_key, desk_seed, desk_key_info_for_recovery(desk.id, ward.id)
         )
-    record("ward.create", actor=actor, target=f"ward:{ward.id}")
+    record("ward.create", actor=actor, target=f"ward:{ward.id}", ward_id=ward.id)
     db.session.flush()
     return ward, recovery_seed
 
@@ -76,7 +76,7 @@ def add_group(actor, ward: Ward, *, name: str, kind: str | None = None) -> Resid
     group = ResidentialGroup(ward=ward, name=name, kind=kind)
     db.session.add(group)
     db.session.flush()
-    record("group.create", actor=actor, target=f"group:{group.id}")
+    record("group.create", actor=actor, target=f"group:{group.id}", ward_id=ward.id)
     return group
 
 
@@ -122,7 +122,13 @@ def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
         granted_by_id=actor.id if actor is not None else None,
     )
     db.session.add(seat)
-    record("desk.grant", actor=actor, target=f"user:{member.id}", detail=f"desk:{desk.id}")
+    record(
+        "desk.grant",
+        actor=actor,
+        target=f"user:{member.id}",
+        detail=f"desk:{desk.id}",
+        ward_id=desk.ward_id,
+    )
     db.session.flush()
     return seat
 
@@ -132,6 +138,7 @@ def record_refused_grant(actor, desk: Desk, member) -> None:
     record(
         "desk.grant.refused",
         actor=actor,
+        ward_id=desk.ward_id,
         target=f"user:{member.id}" if member is not None else None,
         detail=f"desk:{desk.id}",
     )
