@@ -32,9 +32,10 @@ FIELDS = (
 
 
 def _time(moment: datetime) -> str:
-    if moment.tzinfo is None:  # SQLite gives naive UTC back
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # e.g. 2026-12-01T09:02:03.000456Z; isoformat is several times cheaper than strftime.
+    if moment.tzinfo is not None:  # SQLite gives naive UTC back, PostgreSQL aware
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def canonical(entry) -> bytes:
