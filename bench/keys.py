@@ -4,7 +4,7 @@
   which hashes twice (the login check and the key-encryption key) and unwraps the key;
 - the case page of a case with 10 encrypted values (9 fields and a note), against the
   same page rendering the same values already in the clear (a route this script adds:
-  same lookup, same template, same audit entry, no decryption);
+  same lookup, same template, same audit entry and access log, no decryption);
 - filing a report sealed to three desks and the reporter, against a bare insert of the
   same clear row over the same HTTP path (see bench/file_report.py for more baselines).
 
@@ -30,6 +30,7 @@ from bench.common import PASSWORD, bench_app, timed  # noqa: E402
 from config import ProductionConfig  # noqa: E402
 from incidents.accounts.service import create_user  # noqa: E402
 from incidents.audit.service import record  # noqa: E402
+from incidents.audit.viewer import access_log  # noqa: E402
 from incidents.cases.models import SEALED_FIELDS, Case, new_case_id  # noqa: E402
 from incidents.cases.service import CaseContent  # noqa: E402
 from incidents.extensions import db  # noqa: E402
@@ -74,6 +75,7 @@ def main(count: int) -> None:
             status_form=StatusForm(formdata=None),
             note_form=NoteForm(formdata=None),
             route_form=None,
+            access_log=access_log(case),
             close_reasons=CLOSE_REASONS,
         )
 

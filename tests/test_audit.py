@@ -37,7 +37,6 @@ def test_a_scripted_scenario_writes_exactly_the_expected_entries(db, client, mak
         ("login.failure", None, f"user:{leader.id}"),
         ("login.success", leader.id, f"user:{leader.id}"),
         ("case.file", leader.id, case_id),
-        ("case.route", None, case_id),
         ("logout", leader.id, f"user:{leader.id}"),
         ("login.success", officer.id, f"user:{officer.id}"),
         ("case.read", officer.id, case_id),

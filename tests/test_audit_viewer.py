@@ -85,7 +85,7 @@ def test_another_wards_trail_stays_out_of_sight(
     db, client, make_ward, make_user, file_report, login_as
 ):
     leader = make_user("reporter")
-    case_id = file_report(leader, immediate_danger="yes")  # writes an actorless case.route
+    case_id = file_report(leader, immediate_danger="yes")
     reference = db.session.get(Case, case_id).reference
     elsewhere = make_ward(code="XB")
     chairman_elsewhere = make_user("chairman", in_ward=elsewhere)

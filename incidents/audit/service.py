@@ -83,7 +83,9 @@ def stream_chain(batch: int = 10_000):
         .order_by(table.c.seq)
         .execution_options(stream_results=True, yield_per=batch)
     )
-    with db.session.connection().execute(statement) as result:  # closes the server-side cursor early too
+    with db.session.connection().execute(
+        statement
+    ) as result:  # closes the server-side cursor early too
         yield from result.mappings()
 
 

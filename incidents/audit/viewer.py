@@ -107,10 +107,10 @@ def export_csv(viewer, chosen: AuditFilter) -> str:
 
 
 def access_log(case: Case) -> list[AuditEntry]:
-    """Who did what with this case, and when (for its desks' members), newest first."""
+    """Who did what with this case, and when (for its desks' members): the latest 50."""
     return db.session.scalars(
         select(AuditEntry)
         .where(AuditEntry.target == case.id, AuditEntry.action.in_(CASE_ACTIONS))
         .order_by(AuditEntry.seq.desc())
-        .limit(200)
+        .limit(50)
     ).all()

@@ -216,8 +216,8 @@ def file_report(leader, data: ReportData) -> Case:
             },
         ],
     )
-    record("case.file", actor=leader, target=case.id)
-    record("case.route", target=case.id, detail=",".join(rule.desks), ward_id=leader.ward_id)
+    # One entry: the case filed and the desks it went to (a later routing gets its own).
+    record("case.file", actor=leader, target=case.id, detail=",".join(rule.desks))
     return case
 
 
