@@ -67,12 +67,9 @@ def _reaches(user, case: Case, action: str) -> bool:
     if user.role == "reporter":
         if case.reporter_id != user.id:
             return False
-        return action != "case.read" or utcnow() - as_utc(case.received_at) <= _readback()
+        age = utcnow() - as_utc(case.received_at)
+        return action != "case.read" or age <= SETTINGS.reporter_readback
     return any(route.desk_id in user.desk_ids for route in case.routes)
-
-
-def _readback() -> timedelta:
-    return SETTINGS.reporter_readback
 
 
 def can(user, action: str, case: Case | None = None) -> bool:
@@ -95,6 +92,7 @@ def case_scope(user, action: str = "case.read"):
     if user.role == "reporter":
         if action != "case.read":
             return Case.reporter_id == user.id
-        return and_(Case.reporter_id == user.id, Case.received_at >= utcnow() - _readback())
+        since = utcnow() - SETTINGS.reporter_readback
+        return and_(Case.reporter_id == user.id, Case.received_at >= since)
     seats = select(DeskMember.desk_id).where(DeskMember.user_id == user.id)
     return Case.id.in_(select(CaseRoute.case_id).where(CaseRoute.desk_id.in_(seats)))

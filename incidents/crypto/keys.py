@@ -35,6 +35,7 @@ from incidents.crypto.passwords import Argon2Params
 
 SEED_BYTES = 32
 MLKEM_PUBLIC_BYTES = 1184
+PUBLIC_KEY_BYTES = MLKEM_PUBLIC_BYTES + 32  # followed by the X25519 public key
 SUITE = Suite(KEM.MLKEM768_X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 _KEYPAIR_INFO = b"incidents/hpke-keypair/v1"
 
@@ -64,7 +65,7 @@ def public_key(seed: bytes) -> bytes:
 
 def seal_to(public: bytes, plaintext: bytes, info: str) -> bytes:
     """Seal plaintext so that only the holder of public's seed can open it, bound to info."""
-    if len(public) != MLKEM_PUBLIC_BYTES + 32:
+    if len(public) != PUBLIC_KEY_BYTES:
         raise ValueError("not a public key of this scheme")
     recipient = MLKEM768X25519PublicKey(
         mlkem.MLKEM768PublicKey.from_public_bytes(public[:MLKEM_PUBLIC_BYTES]),

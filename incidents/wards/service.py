@@ -5,7 +5,7 @@ from sqlalchemy import select
 from incidents.audit.service import record
 from incidents.cases.keys import desk_key_info_for_member, desk_key_info_for_recovery
 from incidents.crypto import DecryptionError
-from incidents.crypto.keys import new_seed, open_with, public_key, seal_to
+from incidents.crypto.keys import PUBLIC_KEY_BYTES, new_seed, open_with, public_key, seal_to
 from incidents.extensions import db
 from incidents.wards.models import (
     DESK_KINDS,
@@ -45,7 +45,7 @@ def create_ward(
     if recovery_public_key is None:
         recovery_seed = recovery_seed or new_seed()
         recovery_public_key = public_key(recovery_seed)
-    elif len(recovery_public_key) != len(public_key(new_seed())):
+    elif len(recovery_public_key) != PUBLIC_KEY_BYTES:
         raise WardError("this is not a recovery public key")
     ward = Ward(code=code, name=name.strip(), recovery_public_key=recovery_public_key)
     db.session.add(ward)
