@@ -57,7 +57,18 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
-    LOGIN_RATE_LIMIT = "10 per minute"
+    # Sign-in attempts from one address (a ward office shares one), and failed attempts
+    # on one account from anywhere: a guesser is slowed without locking anyone else out.
+    LOGIN_RATE_LIMIT = "30 per minute"
+    LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;30 per hour"
+
+    # Exports, seat grants and security settings need a password (and code) this recent.
+    REAUTH_WINDOW = timedelta(minutes=5)
+    # How long an administrator's activation code works, and the warning before idle sign-out.
+    ACTIVATION_CODE_LIFETIME = timedelta(hours=72)
+    SESSION_WARNING = timedelta(minutes=2)
+    # The name the authenticator app shows: neutral, like the page titles.
+    TOTP_ISSUER = "Dich vu phuong"
 
     LOG_TO_INSTANCE = True
 

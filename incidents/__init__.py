@@ -170,7 +170,12 @@ def register_template_helpers(app: Flask) -> None:
         # which may be the very body that an error page (413) is reporting.
         if not getattr(current_user, "is_authenticated", False):  # or no request at all
             return {}
-        return {"logout_form": EmptyForm(formdata=None)}
+        config = app.config
+        return {
+            "logout_form": EmptyForm(formdata=None),
+            "idle_seconds": int(config["SESSION_IDLE_TIMEOUT"].total_seconds()),
+            "warning_seconds": int(config["SESSION_WARNING"].total_seconds()),
+        }
 
 
 def register_cli(app: Flask) -> None:

@@ -58,6 +58,16 @@ GLOBAL_ACTIONS = {
 }
 
 
+# The ward's staff (everyone but the group leaders). Their accounts open survivors'
+# files or run the accounts: they sign in with a second factor (TOTP).
+STAFF_ROLES = frozenset({"police", "officer", "chairman", "admin"})
+
+
+def needs_second_factor(user) -> bool:
+    """Whether the account must sign in with an authenticator code as well."""
+    return user.role in STAFF_ROLES
+
+
 def _active(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.active
 

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 import sys
+import time
 
 import click
 import segno
@@ -16,6 +17,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from incidents import access
+from incidents.accounts import factors
 from incidents.accounts import service as accounts
 from incidents.accounts.models import User
 from incidents.accounts.sessions import end_sessions_of, purge_expired
@@ -29,6 +31,7 @@ from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
 from incidents.crypto.keys import format_recovery_key, new_seed, parse_recovery_key, public_key
 from incidents.crypto.passwords import verify_password
+from incidents.crypto.totp import code_at, secret_text, step_at
 from incidents.extensions import db
 from incidents.timeutil import utcnow
 from incidents.wards import service as wards
@@ -41,6 +44,8 @@ DEMO_GROUPS = ("Tổ dân phố số 1", "Bản 1", "Bản 2", "Bản 3", "Bản
 # Development-only accounts: seed-demo refuses to run where ALLOW_DEMO_SEED is off.
 # Development only, like the passwords: a fixed recovery key so the demo can be restored.
 DEMO_RECOVERY_SEED = hashlib.sha256(b"incidents demo ward recovery key, development only").digest()
+# The authenticator secret of every demo staff account: public, like the demo passwords.
+DEMO_TOTP_SECRET = hashlib.sha256(b"incidents demo authenticator, development only").digest()[:20]
 DEMO_ACCOUNTS = (
     ("reporter", "totruong1", "Tổ trưởng Tổ dân phố số 1", "demo-totruong-2026", (0, 1)),
     ("reporter", "truongban2", "Trưởng Bản 2", "demo-truongban-2026", (2,)),
@@ -390,6 +395,12 @@ def seed_demo():
                 desk = ward.desk(role)
                 seed = wards.desk_seed_by_recovery(desk, DEMO_RECOVERY_SEED)
                 wards.grant_seat(None, desk, user, seed)
+            if access.needs_second_factor(user):
+                # Enrolled with a code from a minute ago, so that the current one still works.
+                then = time.time() - 60
+                first_code = code_at(DEMO_TOTP_SECRET, step_at(then))
+                personal = accounts.unlock_personal_key(user, password)
+                factors.enrol(user, personal, DEMO_TOTP_SECRET, first_code, then)
         db.session.commit()
         click.echo(f"seeded the demo ward {name} ({code})")
     elif db.session.scalar(select(User.id).where(User.username == DEMO_ACCOUNTS[0][1])) is None:
@@ -406,6 +417,19 @@ def seed_demo():
         )
         return
     click.echo(f"demo recovery key: {format_recovery_key(DEMO_RECOVERY_SEED)}")
+    click.echo(
+        f"demo authenticator key of the staff accounts: {secret_text(DEMO_TOTP_SECRET)} "
+        "(add it to an authenticator app, or run 'flask --app wsgi demo-code')"
+    )
+
+
+@click.command("demo-code")
+@with_appcontext
+def demo_code():
+    """The code the demo staff accounts' authenticator shows now (development only)."""
+    if not current_app.config.get("ALLOW_DEMO_SEED"):
+        raise click.ClickException("demo-code is for development only; refused here")
+    click.echo(code_at(DEMO_TOTP_SECRET, step_at(time.time())))
 
 
 @click.group("sessions", cls=AppGroup)
@@ -516,6 +540,6 @@ def register(app: Flask) -> None:
     """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
 
     commands = (ward_cli, desk_cli, user_cli, case_cli, sessions_cli, recovery_cli, audit_cli)
-    for command in (*commands, seed_demo):
+    for command in (*commands, seed_demo, demo_code):
         app.cli.add_command(command)
     client_address.set("cli")

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from incidents.access import needs_second_factor
 from incidents.accounts.sessions import ServerSessionInterface
 from incidents.audit.service import client_address
 from incidents.extensions import login_manager
@@ -12,7 +13,13 @@ from incidents.extensions import login_manager
 # The only endpoints an anonymous visitor may reach; every other one needs a session.
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "accounts.set_language", "static"})
 # All an account with someone else's password can do: choose its own (or sign out).
-OWN_PASSWORD_ENDPOINTS = frozenset({"accounts.choose_password", "accounts.logout"})
+OWN_PASSWORD_ENDPOINTS = frozenset(
+    {"accounts.choose_password", "accounts.logout", "accounts.keep_alive"}
+)
+# All a staff account without its authenticator app can do: enrol one (or sign out).
+ENROLMENT_ENDPOINTS = frozenset(
+    {"accounts.second_factor", "accounts.logout", "accounts.keep_alive"}
+)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -59,9 +66,14 @@ def configure_security(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if current_user.needs_own_password and request.endpoint not in OWN_PASSWORD_ENDPOINTS:
-            return redirect(url_for("accounts.choose_password"))
-        return None
+        # First one's own password (it makes the key), then the authenticator app.
+        if current_user.needs_own_password:
+            allowed, gate = OWN_PASSWORD_ENDPOINTS, "accounts.choose_password"
+        elif needs_second_factor(current_user) and not current_user.has_second_factor:
+            allowed, gate = ENROLMENT_ENDPOINTS, "accounts.second_factor"
+        else:
+            return None
+        return None if request.endpoint in allowed else redirect(url_for(gate))
 
     @app.after_request
     def set_security_headers(response):

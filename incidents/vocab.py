@@ -164,6 +164,16 @@ ROLES = (
     ("admin", _l("Administrator")),
 )
 
+# What an account's sign-in history shows (audit actions, in the owner's words).
+SIGN_IN_EVENTS = (
+    ("login.success", _l("Signed in")),
+    ("login.failure", _l("Failed sign-in")),
+    ("logout", _l("Signed out")),
+    ("account.reauth", _l("Confirmed identity")),
+    ("account.reauth_failure", _l("Failed identity confirmation")),
+    ("account.recovery_code_used", _l("Used a recovery code")),
+)
+
 
 def codes(choices) -> tuple[str, ...]:
     """Return the codes of a choice list."""

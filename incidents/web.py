@@ -1,9 +1,11 @@
 """Small helpers the views share: the keyring, hash parameters, safe redirects, case lookup."""
 
 import re
+import time
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, session
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access
@@ -17,6 +19,8 @@ CASE_ID = re.compile(r"[0-9a-f]{32}")
 
 # The session key under which sign-in leaves the member's personal seed (server-side).
 PERSONAL_KEY = "personal_key"
+# When the member last proved who he is (sign-in or re-authentication), as Unix time.
+AUTHENTICATED_AT = "authenticated_at"
 
 
 def keyring() -> MemberKeyring:
@@ -54,3 +58,31 @@ def get_case_or_404(user, case_id: str, action: str = "case.read") -> Case:
     if case is None or not access.can(user, action, case):
         abort(404)
     return case
+
+
+def mark_authenticated() -> None:
+    """Note in the session that its owner has just proved who he is."""
+    session[AUTHENTICATED_AT] = int(time.time())
+
+
+def recently_authenticated() -> bool:
+    """Whether the owner proved who he is within REAUTH_WINDOW."""
+    at = session.get(AUTHENTICATED_AT)
+    window = current_app.config["REAUTH_WINDOW"].total_seconds()
+    return isinstance(at, int) and 0 <= time.time() - at <= window
+
+
+def confirm_first(back: str | None = None):
+    """None when the owner re-authenticated lately; else a redirect to do so.
+
+    Exports, seat grants and security settings call this after their access check. A GET
+    comes back to itself; a POST, whose input cannot be replayed, to the page named back.
+    """
+    if recently_authenticated():
+        return None
+    flash(_("For this step, confirm that it is you."), "info")
+    if request.method == "GET":
+        target = request.full_path.rstrip("?")
+    else:
+        target = url_for(back or "accounts.home")
+    return redirect(url_for("accounts.confirm", next=target))

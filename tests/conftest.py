@@ -4,7 +4,10 @@ The suite runs on a real SQLite file, and also on PostgreSQL when TEST_DATABASE_
 one (postgresql+psycopg://...). With CI=true PostgreSQL is required, not skipped.
 """
 
+import base64
 import os
+import re
+import time
 from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import count
@@ -12,13 +15,17 @@ from itertools import count
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, update
 
 from config import TestingConfig
 from incidents import create_app
-from incidents.accounts.service import create_user
+from incidents.access import STAFF_ROLES
+from incidents.accounts import factors
+from incidents.accounts.models import User
+from incidents.accounts.service import create_user, unlock_personal_key
 from incidents.audit.chain import GENESIS
 from incidents.audit.models import AuditHead
+from incidents.crypto.totp import code_at, new_secret, step_at
 from incidents.extensions import db as _db
 from incidents.wards.models import DESK_KINDS
 from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
@@ -157,11 +164,74 @@ def ward(make_ward):
     return make_ward(code="QT")
 
 
-@pytest.fixture()
-def make_user(db, ward, recovery_keys):
-    """Factory: an account of one role (reporters lead the given groups, default the first)."""
+# The authenticator secret of each enrolled staff account the current test made, by id.
+TOTP_SECRETS: dict[int, bytes] = {}
 
-    def factory(role, *, in_ward=None, groups=None, username=None, seated=True):
+
+@pytest.fixture()
+def totp_secrets():
+    """TOTP_SECRETS, emptied for each test."""
+    TOTP_SECRETS.clear()
+    yield TOTP_SECRETS
+    TOTP_SECRETS.clear()
+
+
+def login_data(user, password=PASSWORD, **extra) -> dict:
+    """The sign-in form of a test account: its password and, for enrolled staff, a code.
+
+    A test signs the same member in many times within one 30-second step, which the
+    replay rule would refuse: the account's last used step is forgotten first. The
+    replay rule itself is tested without this (tests/test_second_factor.py).
+    """
+    form = {"username": user.username, "password": password, **extra}
+    if user.id in TOTP_SECRETS:
+        _db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+        _db.session.commit()
+        form["code"] = code_at(TOTP_SECRETS[user.id], step_at(time.time()))
+    return form
+
+
+_SECRET_ON_PAGE = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')
+
+
+def enrol_on_page(web, user) -> bytes:
+    """Set up an authenticator app as its owner does, on the enrolment page; its secret."""
+    page = web.get("/account/second-factor").get_data(as_text=True)
+    text = _SECRET_ON_PAGE.search(page).group(1).replace(" ", "")
+    secret = base64.b32decode(text + "=" * (-len(text) % 8))
+    code = code_at(secret, step_at(time.time()))
+    response = web.post("/account/second-factor", data={"code": code})
+    assert response.status_code == 200 and 'class="codes"' in response.get_data(as_text=True)
+    TOTP_SECRETS[user.id] = secret
+    return secret
+
+
+_ACTIVATION_CODE = re.compile(r'<p class="codes"><strong>([A-Z2-7-]+)</strong>')
+
+
+def activation_code_on(response) -> str:
+    """The one-time activation code the administrator's page shows."""
+    return _ACTIVATION_CODE.search(response.get_data(as_text=True)).group(1)
+
+
+@pytest.fixture()
+def totp_code(totp_secrets):
+    """The code a staff member's authenticator app shows now (or steps from now)."""
+
+    def code(user, steps=0):
+        return code_at(totp_secrets[user.id], step_at(time.time()) + steps)
+
+    return code
+
+
+@pytest.fixture()
+def make_user(db, ward, recovery_keys, totp_secrets):
+    """Factory: an account of one role (reporters lead the given groups, default the first).
+
+    Staff accounts have an authenticator app unless enrolled=False.
+    """
+
+    def factory(role, *, in_ward=None, groups=None, username=None, seated=True, enrolled=True):
         home = in_ward or ward
         if role == "reporter" and groups is None:
             groups = [home.groups[0]]
@@ -179,6 +249,11 @@ def make_user(db, ward, recovery_keys):
         if seated and role in DESK_KINDS:
             desk = home.desk(role)
             grant_seat(None, desk, user, desk_seed_by_recovery(desk, recovery_keys[home.id]))
+        if enrolled and role in STAFF_ROLES:
+            secret, now = new_secret(), time.time()
+            seed = unlock_personal_key(user, PASSWORD)
+            assert factors.enrol(user, seed, secret, code_at(secret, step_at(now)), now)
+            totp_secrets[user.id] = secret
         _db.session.commit()
         return user
 
@@ -186,13 +261,13 @@ def make_user(db, ward, recovery_keys):
 
 
 @pytest.fixture()
-def login_as(client):
+def login_as(client, totp_secrets):
     """Sign a user in on the shared client (signing out whoever was signed in)."""
 
     def sign_in(user, on=None):
         web = on or client
         web.post("/logout")
-        response = web.post("/login", data={"username": user.username, "password": PASSWORD})
+        response = web.post("/login", data=login_data(user))
         assert response.status_code == 302, "sign-in failed"
         return web
 

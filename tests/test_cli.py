@@ -5,12 +5,13 @@ import re
 from collections import Counter
 
 import pytest
-from conftest import PASSWORD, make_test_app
+from conftest import PASSWORD, login_data, make_test_app
 from sqlalchemy import func, select
 
 from incidents.accounts.models import User
 from incidents.accounts.service import choose_own_password
 from incidents.audit.models import AuditEntry
+from incidents.extensions import db as _db
 from incidents.wards.models import ResidentialGroup, Ward
 from incidents.wards.service import ward_by_code
 from incidents.web import argon2_params
@@ -52,10 +53,17 @@ def user_named(db, username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def signs_in(client, username: str, password: str) -> bool:
-    """True when the password opens a session over HTTP (the client is signed out after)."""
+def signs_in(client, username: str, password: str, code: str | None = None) -> bool:
+    """True when the password opens a session over HTTP (the client is signed out after).
+
+    Staff made by the tests' make_user get their code from it; others may be given one.
+    """
     client.post("/logout")
-    response = client.post("/login", data={"username": username, "password": password})
+    user = user_named(_db, username)
+    form = login_data(user, password) if user else {"username": username, "password": password}
+    if code is not None:
+        form["code"] = code
+    response = client.post("/login", data=form)
     if response.status_code != 302:
         return False
     landed = client.get("/")
@@ -256,7 +264,13 @@ def test_seed_demo_seeds_the_demo_ward_and_lists_one_account_per_role(db, cli, c
         assert bool(user.groups) == (role == "reporter")
         desks = ["police", "officer", "chairman"]
         assert [seat.desk.kind for seat in user.seats] == ([role] if role in desks else [])
-        assert signs_in(client, username, password), username
+        # Staff sign in with the demo authenticator's current code, as printed by demo-code.
+        code = cli("demo-code").output.strip() if role in STAFF_ROLES else None
+        assert role not in STAFF_ROLES or re.fullmatch(r"[0-9]{6}", code), code
+        assert signs_in(client, username, password, code), username
+        if role in STAFF_ROLES:
+            assert not signs_in(client, username, password), "a staff sign-in without a code"
+    assert "demo authenticator key" in result.output
 
 
 def test_seed_demo_twice_seeds_nothing_new(db, cli, client):
@@ -291,6 +305,7 @@ def test_seed_demo_refused_where_demo_seeding_is_off(app, db, tmp_path):
     try:
         with guarded.app_context():
             result = guarded.test_cli_runner().invoke(args=["seed-demo"])
+            code = guarded.test_cli_runner().invoke(args=["demo-code"])
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -299,6 +314,7 @@ def test_seed_demo_refused_where_demo_seeding_is_off(app, db, tmp_path):
             handler.close()
 
     assert_refused(result, "refused")
+    assert_refused(code, "refused")
     assert demo_accounts(result.output) == []
     assert counts(db) == {"wards": 0, "residential_groups": 0, "users": 0, "audit_entries": 0}
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, activation_code_on
 from sqlalchemy import LargeBinary, MetaData, select
 
 from incidents.accounts.models import User
@@ -196,19 +196,18 @@ def test_an_account_the_admin_made_gets_its_key_only_from_its_owner(
 ):
     admin, leader = make_user("admin"), make_user("reporter")
     login_as(admin)
-    typed = "the admin typed this one"
     response = client.post(
         "/admin/users/new",
-        data={"username": "newpolice", "display_name": "Công an mới", "role": "police",
-              "password": typed},
-    )  # fmt: skip
-    assert response.status_code == 302
+        data={"username": "newpolice", "display_name": "Công an mới", "role": "police"},
+    )
+    assert response.status_code == 200
+    typed = activation_code_on(response)
     recruit = db.session.scalar(select(User).where(User.username == "newpolice"))
     assert recruit.needs_own_password and recruit.public_key is None
     desk = ward.desk("police")
     with pytest.raises(WardError):  # nothing to seal a desk key to yet
         grant_seat(None, desk, recruit, desk_seed_by_recovery(desk, recovery_keys[ward.id]))
-    # The owner signs in with the admin's password and must choose his own first.
+    # The owner signs in with the admin's activation code and must choose his own first.
     client.post("/logout")
     client.post("/login", data={"username": "newpolice", "password": typed})
     assert client.get("/cases/").headers["Location"] == "/account/own-password"
@@ -218,7 +217,7 @@ def test_an_account_the_admin_made_gets_its_key_only_from_its_owner(
     recruit = db.session.get(User, recruit.id)
     assert not recruit.needs_own_password
     with pytest.raises(DecryptionError):
-        unlock_personal_key(recruit, typed)  # the admin's password derives nothing
+        unlock_personal_key(recruit, typed)  # the admin's code derives nothing
     grant_seat(None, desk, recruit, desk_seed_by_recovery(desk, recovery_keys[ward.id]))
     db.session.commit()
     case = db.session.get(Case, file_report(leader, immediate_danger="yes"))

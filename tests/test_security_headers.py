@@ -5,7 +5,7 @@ import secrets
 from html.parser import HTMLParser
 
 import pytest
-from conftest import PASSWORD, make_test_app, report_form
+from conftest import PASSWORD, login_data, make_test_app, report_form
 from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
@@ -260,7 +260,7 @@ def test_no_page_has_inline_script_or_style(client, make_user, login_as, file_re
     pages["stats"] = (get(client, "/stats/", 200), 'class="total"')
     login_as(admin)
     pages["admin users"] = (get(client, "/admin/users", 200), admin.username)
-    pages["admin new user"] = (get(client, "/admin/users/new", 200), 'name="password"')
+    pages["admin new user"] = (get(client, "/admin/users/new", 200), 'name="username"')
     pages["error"] = (get(client, "/no-such-page", 404), "<h1>404</h1>")
 
     for name, (response, marker) in pages.items():
@@ -328,7 +328,7 @@ def test_csrf_refuses_sign_in_without_a_token(db, csrf_app, make_user):
     user = make_user("police")
     web = csrf_app.test_client()
     before = row_counts(db)
-    credentials = {"username": user.username, "password": PASSWORD}
+    credentials = login_data(user)
 
     for data in (credentials, {**credentials, "csrf_token": "forged"}):
         response = web.post("/login", data=data)
@@ -341,7 +341,8 @@ def test_csrf_refuses_sign_in_without_a_token(db, csrf_app, make_user):
 
     # Control: with the form's token the same credentials sign in.
     token = csrf_token(web, "/login")
-    assert web.post("/login", data={**credentials, "csrf_token": token}).status_code == 302
+    signed_in = web.post("/login", data=login_data(user, csrf_token=token))
+    assert signed_in.status_code == 302
     get(web, "/cases/", 200)
 
 

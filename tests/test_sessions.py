@@ -6,7 +6,7 @@ from base64 import urlsafe_b64decode
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, make_test_app
+from conftest import login_data, make_test_app
 from sqlalchemy import delete, func, select, update
 
 from incidents.accounts.models import SessionRecord
@@ -24,7 +24,7 @@ def _cookie(client) -> str | None:
 
 
 def _sign_in(client, user):
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    response = client.post("/login", data=login_data(user))
     assert response.status_code == 302
     return _cookie(client)
 
@@ -67,9 +67,7 @@ def csrf_web(app, db, tmp_path):
 def _csrf_sign_in(web, user):
     page = web.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = web.post(
-        "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token}
-    )
+    response = web.post("/login", data=login_data(user, csrf_token=token))
     assert response.status_code == 302
     return _cookie(web)
 

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from conftest import PASSWORD
+from conftest import PASSWORD, activation_code_on, enrol_on_page, login_data
 from sqlalchemy import select, update
 
 from incidents.accounts.models import SessionRecord, User
@@ -119,12 +119,16 @@ def test_a_password_change_keeps_access_and_ends_other_sessions(
     login_as(officer, on=elsewhere)
     login_as(officer)
     wrong = client.post(
-        "/account",
-        data={"current_password": "wrong one!!", "new_password": "x" * 14, "confirm": "x" * 14},
+        "/account/password",
+        data={
+            "current_password": "wrong one!!",
+            "new_password": "a different long password",
+            "confirm": "a different long password",
+        },
     )
     assert wrong.status_code == 200 and "không đúng" in wrong.get_data(as_text=True)
     changed = client.post(
-        "/account",
+        "/account/password",
         data={
             "current_password": PASSWORD,
             "new_password": "a fresh long password",
@@ -137,11 +141,9 @@ def test_a_password_change_keeps_access_and_ends_other_sessions(
     db.session.expire_all()
     assert len(db.session.scalars(select(SessionRecord)).all()) == 1
     client.post("/logout")
-    bad = client.post("/login", data={"username": officer.username, "password": PASSWORD})
+    bad = client.post("/login", data=login_data(officer))
     assert bad.status_code == 200
-    good = client.post(
-        "/login", data={"username": officer.username, "password": "a fresh long password"}
-    )
+    good = client.post("/login", data=login_data(officer, "a fresh long password"))
     assert good.status_code == 302
     assert client.get(f"/cases/{case_id}").status_code == 200
 
@@ -173,35 +175,43 @@ def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
     admin = make_user("admin")
     old_report = file_report(leader, immediate_danger="yes", victim_name="Sầm Thị Hạnh")
     login_as(admin)
+    codes = {}
     for user in (police, leader):
-        response = client.post(
-            f"/admin/users/{user.id}/reset", data={"password": "reset by the admin!"}
-        )
-        assert response.status_code == 302
+        response = client.post(f"/admin/users/{user.id}/reset")
+        assert response.status_code == 200
+        codes[user.id] = activation_code_on(response)
     db.session.expire_all()
     assert db.session.get(User, police.id).seats == []
     assert "account.key_reset" in db.session.scalars(select(AuditEntry.action)).all()
 
-    # He signs in with the temporary password, must choose his own (which makes his new
-    # key), and then reaches no case until he is seated again.
+    # He signs in with the activation code, must choose his own password (which makes his
+    # new key) and set up his authenticator again, and then reaches no case until he is
+    # seated again.
     client.post("/logout")
-    client.post("/login", data={"username": police.username, "password": "reset by the admin!"})
+    code = codes[police.id].lower().replace("-", " ")  # as typed on a phone
+    assert (
+        client.post("/login", data={"username": police.username, "password": code}).status_code
+        == 302
+    )
     gated = client.get(f"/cases/{old_report}")
     assert gated.status_code == 302 and gated.headers["Location"] == "/account/own-password"
-    same = {"new_password": "reset by the admin!", "confirm": "reset by the admin!"}
+    normalised = codes[police.id].replace("-", "")
+    same = {"new_password": normalised, "confirm": normalised}
     assert client.post("/account/own-password", data=same).status_code == 200  # refused
     own = {"new_password": "only the police knows", "confirm": "only the police knows"}
     assert client.post("/account/own-password", data=own).status_code == 302
+    assert client.get(f"/cases/{old_report}").headers["Location"] == "/account/second-factor"
+    enrol_on_page(client, police)
     assert client.get(f"/cases/{old_report}").status_code == 404
     login_as(colleague)
     client.post("/desks/seat", data={"desk_id": _desk_id(ward, "police"), "user_id": police.id})
     client.post("/logout")
-    client.post("/login", data={"username": police.username, "password": "only the police knows"})
+    client.post("/login", data=login_data(police, "only the police knows"))
     assert "Sầm Thị Hạnh" in client.get(f"/cases/{old_report}").get_data(as_text=True)
 
     # The leader's old report is sealed to his old key: the page says so; new ones work.
     client.post("/logout")
-    client.post("/login", data={"username": leader.username, "password": "reset by the admin!"})
+    client.post("/login", data={"username": leader.username, "password": codes[leader.id]})
     client.post("/account/own-password", data=own)
     page = client.get(f"/reports/{old_report}")
     assert page.status_code == 200
@@ -217,15 +227,12 @@ def test_deactivation_ends_every_session_at_once(app, db, client, make_user, log
     login_as(admin)
     assert client.post(f"/admin/users/{officer.id}/active", data={"active": "0"}).status_code == 302
     assert phone.get("/cases/").status_code == 302  # signed out on his phone at once
-    refused = phone.post("/login", data={"username": officer.username, "password": PASSWORD})
+    refused = phone.post("/login", data=login_data(officer))
     assert refused.status_code == 200
     client.post(f"/admin/users/{admin.id}/active", data={"active": "0"})  # not himself
     db.session.expire_all()
     assert db.session.get(User, admin.id).active
     client.post(f"/admin/users/{officer.id}/active", data={"active": "1"})
-    assert (
-        phone.post("/login", data={"username": officer.username, "password": PASSWORD}).status_code
-        == 302
-    )
+    assert phone.post("/login", data=login_data(officer)).status_code == 302
     actions = db.session.scalars(select(AuditEntry.action)).all()
     assert "account.deactivate" in actions and "account.activate_again" in actions

@@ -1,9 +1,10 @@
 """Sign-in and password forms."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
+from incidents.accounts.factors import CODE_MAX
 from incidents.accounts.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
 from incidents.forms import Form
 
@@ -36,6 +37,25 @@ def confirm_field() -> PasswordField:
     )
 
 
+def code_field(label, description=None, required=False) -> StringField:
+    """An authenticator code (6 digits) or a recovery code: short, no autofill, no memory."""
+    return StringField(
+        label,
+        description=description,
+        validators=[
+            DataRequired(_l("Enter the 6-digit code from your authenticator app."))
+            if required
+            else Optional(),
+            Length(max=CODE_MAX, message=_l("The code is too long.")),
+        ],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+        },
+    )
+
+
 class LoginForm(Form):
     """Username and password. Lengths are checked before any hashing."""
 
@@ -52,6 +72,38 @@ class LoginForm(Form):
         _l("Password"),
         validators=[DataRequired(_l("Enter your password.")), Length(max=PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
+    )
+    code = code_field(
+        _l("Code (ward staff)"),
+        _l(
+            "The 6 digits your authenticator app shows now, or one of your recovery codes. "
+            "Group leaders leave this empty."
+        ),
+    )
+
+
+class ConfirmForm(Form):
+    """Re-authentication before a sensitive step: the password, and for staff a code."""
+
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = code_field(_l("Code from your authenticator app"))
+
+
+class SecondFactorForm(Form):
+    """The first code of a newly added authenticator app, which proves it works."""
+
+    code = code_field(_l("Code from your authenticator app"), required=True)
+
+
+class EndSessionForm(Form):
+    """Sign out one other device ("others": every other one)."""
+
+    which = HiddenField(
+        validators=[DataRequired(), Regexp(r"^([0-9a-f]{64}|others)$")],
     )
 
 

@@ -3,7 +3,17 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, String, Table, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Table,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.extensions import db
@@ -46,6 +56,13 @@ class User(UserMixin, db.Model):
     key_params: Mapped[str | None] = mapped_column(String(32))
     password_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     recovery_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A first password from the administrator is a one-time activation code that expires.
+    activation_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The second factor: the TOTP secret sealed under the personal seed, and the last time
+    # step whose code was accepted (a code is never accepted twice).
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     ward: Mapped[Ward] = relationship()
     groups: Mapped[list[ResidentialGroup]] = relationship(
@@ -59,6 +76,11 @@ class User(UserMixin, db.Model):
     def desk_ids(self) -> set[int]:
         """The desks this user sits at."""
         return {seat.desk_id for seat in self.seats}
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Whether the account has enrolled an authenticator app."""
+        return self.totp_secret_sealed is not None
 
     @property
     def is_active(self) -> bool:
@@ -82,3 +104,18 @@ class SessionRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # Shown to the owner on his account page, so he can tell his devices apart.
+    client_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(160))
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app (only its digest is kept)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

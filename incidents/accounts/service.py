@@ -1,10 +1,16 @@
 """Account operations: create users and their key pairs, passwords, sign-in bookkeeping."""
 
+import logging
 import os
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from incidents.access import STAFF_ROLES, needs_second_factor
+from incidents.accounts import factors
 from incidents.accounts.models import ROLE_CODES, User
+from incidents.accounts.password_policy import is_common
 from incidents.accounts.sessions import end_sessions_of
 from incidents.audit.service import record
 from incidents.crypto import DecryptionError
@@ -18,17 +24,28 @@ from incidents.crypto.keys import (
     wrap_seed,
 )
 from incidents.crypto.passwords import Argon2Params, hash_password, needs_rehash, verify_password
+from incidents.crypto.totp import new_one_time_code, normalise_one_time_code
 from incidents.extensions import db
-from incidents.timeutil import utcnow
+from incidents.timeutil import as_utc, utcnow
 from incidents.wards.models import DeskMember, ResidentialGroup, Ward
+
+log = logging.getLogger(__name__)
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128
 USERNAME_MAX = 64
+# What an account waiting for an activation code has instead of a password hash: no
+# password verifies against it.
+NO_PASSWORD = "!"  # noqa: S105
 
 
 class AccountError(ValueError):
-    """An account request the rules refuse; the message says which rule."""
+    """An account request the rules refuse; the message says which rule, in English for
+    the command line, and reason names it for pages that speak the user's language."""
+
+    def __init__(self, message: str, reason: str = "other"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def normalise_username(username: str) -> str:
@@ -36,12 +53,18 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse passwords outside 12–128 characters (checked before any hashing)."""
+def check_password_rules(password: str, username: str | None = None) -> None:
+    """Refuse passwords outside 12–128 characters, or too common (checked before hashing)."""
     if len(password) < PASSWORD_MIN:
         raise AccountError(f"password must have at least {PASSWORD_MIN} characters")
     if len(password) > PASSWORD_MAX:
         raise AccountError(f"password must have at most {PASSWORD_MAX} characters")
+    if is_common(password, username):
+        raise CommonPassword("this password is too common or too easy to guess")
+
+
+class CommonPassword(AccountError):
+    """A password of the right length that is on the list of common ones, or like one."""
 
 
 def create_user(
@@ -51,7 +74,7 @@ def create_user(
     username: str,
     display_name: str,
     role: str,
-    password: str,
+    password: str | None,
     params: Argon2Params,
     groups: list[ResidentialGroup] = (),
     chosen_by_owner: bool = False,
@@ -60,29 +83,32 @@ def create_user(
 
     The password is a first, one-time one unless chosen_by_owner (the development demo
     and the tests): the key pair is made only when the owner chooses his own password.
+    Without a password, the caller gives the account an activation code (see
+    new_activation_code).
     """
     username = normalise_username(username)
     if not username or len(username) > USERNAME_MAX or not username.isascii():
-        raise AccountError("username must be 1–64 ASCII characters")
+        raise AccountError("username must be 1–64 ASCII characters", "username")
     if role not in ROLE_CODES:
         raise AccountError(f"unknown role {role!r}")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AccountError(f"username {username!r} is taken")
+        raise AccountError(f"username {username!r} is taken", "taken")
     groups = list(groups)
     if role == "reporter" and not groups:
-        raise AccountError("a group leader must lead at least one residential group")
+        raise AccountError("a group leader must lead at least one residential group", "no_group")
     if role != "reporter" and groups:
-        raise AccountError("only group leaders lead residential groups")
+        raise AccountError("only group leaders lead residential groups", "groups")
     if any(group.ward_id != ward.id for group in groups):
         raise AccountError("every group must belong to the user's ward")
-    check_password_rules(password)
+    if password is not None:
+        check_password_rules(password, username)
     user = User(
         username=username,
         display_name=display_name.strip() or username,
         role=role,
         ward_id=ward.id,
         ward=ward,
-        password_hash=hash_password(password, params),
+        password_hash=NO_PASSWORD if password is None else hash_password(password, params),
         groups=groups,
         needs_own_password=True,
     )
@@ -112,12 +138,13 @@ def choose_own_password(user: User, new_password: str, params: Argon2Params) -> 
 
     It must differ from the one he was given, which someone else knows.
     """
-    check_password_rules(new_password)
+    check_password_rules(new_password, user.username)
     if not user.needs_own_password:
         raise AccountError("this account already has its own password")
     if verify_password(new_password, user.password_hash):
         raise AccountError("choose a password different from the one you were given")
     user.password_hash = hash_password(new_password, params)
+    user.activation_expires_at = None
     seed = _new_key_pair(user, new_password, params)
     record("account.activate", actor=user, target=f"user:{user.id}")
     return seed
@@ -165,7 +192,7 @@ def change_password(
 
     No case, desk or seat is touched: they are sealed to the personal key, not the password.
     """
-    check_password_rules(new_password)
+    check_password_rules(new_password, user.username)
     if not verify_password(current_password, user.password_hash):
         raise AccountError("the current password is not correct")
     seed = unlock_personal_key(user, current_password)
@@ -184,7 +211,7 @@ def restore_with_recovery_key(
     The ward's recovery key opens the copy of his seed sealed to it; the seed is then
     wrapped under the new password. Nothing else changes.
     """
-    check_password_rules(new_password)
+    check_password_rules(new_password, user.username)
     if user.recovery_sealed_key is None:
         raise AccountError("this account has no key yet: its owner has to choose a password")
     if public_key(recovery_seed) != user.ward.recovery_public_key:
@@ -201,18 +228,38 @@ def restore_with_recovery_key(
     db.session.flush()
 
 
-def reset_password(actor, user: User, temporary_password: str, params: Argon2Params) -> int:
-    """A temporary password for a member whose key cannot be restored; his key is dropped.
+def new_activation_code(user: User, params: Argon2Params, lifetime: timedelta) -> str:
+    """Give the account a one-time activation code that expires; returns it (shown once).
 
-    At his next sign-in he chooses his own password, which makes a new key pair. What was
-    sealed to the old key is lost to him: his seats (to be granted again by a desk member
-    or with the recovery key) and the reports he filed. Returns how many seats he lost.
+    It stands in for a first password: at sign-in it leads only to choosing one's own.
     """
-    check_password_rules(temporary_password)
-    user.password_hash = hash_password(temporary_password, params)
+    code = new_one_time_code()
+    user.password_hash = hash_password(normalise_one_time_code(code), params)
+    user.activation_expires_at = utcnow() + lifetime
+    user.needs_own_password = True
+    db.session.flush()
+    return code
+
+
+def reset_password(actor, user: User, temporary_password: str | None, params: Argon2Params) -> int:
+    """A first password again, for a member whose key cannot be restored; his key is dropped.
+
+    Without temporary_password the caller issues an activation code (new_activation_code).
+    At his next sign-in he chooses his own password, which makes a new key pair, and
+    enrols his authenticator again. What was sealed to the old key is lost to him: his
+    seats (to be granted again by a desk member or with the recovery key) and the reports
+    he filed. Returns how many seats he lost.
+    """
+    if temporary_password is not None:
+        check_password_rules(temporary_password)
+        user.password_hash = hash_password(temporary_password, params)
+    else:
+        user.password_hash = NO_PASSWORD
+    user.activation_expires_at = None
     user.public_key = user.recovery_sealed_key = None
     user.key_salt = user.key_params = user.password_wrapped_key = None
     user.needs_own_password = True
+    factors.remove(user)  # its secret was sealed under the key that is now gone
     lost = len(user.seats)
     db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
     db.session.expire(user, ["seats"])
@@ -222,6 +269,34 @@ def reset_password(actor, user: User, temporary_password: str, params: Argon2Par
         actor=actor,
         target=f"user:{user.id}",
         detail=f"seats:{lost}",
+        ward_id=user.ward_id,
+    )
+    db.session.flush()
+    return lost
+
+
+def change_role(actor, user: User, role: str) -> int:
+    """Give a staff member another staff role: his seats and sessions end with the old one.
+
+    A group leader's account is bound to his groups and a staff account to its desks,
+    so changing between the two means a new account. Returns how many seats he lost.
+    """
+    if role not in STAFF_ROLES or user.role not in STAFF_ROLES:
+        raise AccountError("only staff roles can be changed; make a new account instead")
+    if actor is not None and actor.id == user.id:
+        raise AccountError("an administrator cannot change his own role")
+    if role == user.role:
+        return 0
+    previous, user.role = user.role, role
+    lost = len(user.seats)
+    db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
+    db.session.expire(user, ["seats"])
+    end_sessions_of(user.id)
+    record(
+        "account.role",
+        actor=actor,
+        target=f"user:{user.id}",
+        detail=f"{previous}->{role}",
         ward_id=user.ward_id,
     )
     db.session.flush()
@@ -238,15 +313,64 @@ def _dummy_hash(params: Argon2Params) -> str:
     return _dummy_hashes[params]
 
 
-def authenticate(username: str, password: str, params: Argon2Params) -> User | None:
-    """Return the active user whose password matches, or None; audits success and failure."""
+@dataclass
+class SignIn:
+    """A successful sign-in: the user, his personal seed, and which second factor served."""
+
+    user: User
+    seed: bytes | None
+    second_factor: str | None  # "totp", "recovery", or None (not needed or not enrolled)
+
+
+def _spend_like_unlock(password: str, params: Argon2Params) -> None:
+    """Do the work of opening a personal key, so that every refusal costs the same time."""
+    key_encryption_key(password, b"\0" * 16, params)
+
+
+def _typed_secret(user: User | None, password: str) -> str:
+    """An activation code is compared in its canonical form (dashes and case are free)."""
+    if user is not None and user.activation_expires_at is not None:
+        return normalise_one_time_code(password) or password
+    return password
+
+
+def _activation_expired(user: User) -> bool:
+    expires = user.activation_expires_at
+    return expires is not None and utcnow() > as_utc(expires)
+
+
+def sign_in(
+    username: str, password: str, code: str | None, params: Argon2Params, now: float
+) -> SignIn | None:
+    """Check a username, password and (for staff) code; audits success and failure.
+
+    Every refusal looks the same to the person signing in, and costs the same time: a
+    password hash and a key derivation, whichever check failed.
+    """
     username = normalise_username(username)
-    user = None
+    user, reason = None, "password"
     if len(password) <= PASSWORD_MAX and len(username) <= USERNAME_MAX:
         user = db.session.scalar(select(User).where(User.username == username))
         encoded = user.password_hash if user is not None else _dummy_hash(params)
-        if not verify_password(password, encoded) or user is None or not user.active:
+        if not verify_password(_typed_secret(user, password), encoded):
             user = None
+        elif not user.active:
+            user, reason = None, "deactivated"
+        elif _activation_expired(user):
+            user, reason = None, "activation code expired"
+    seed = None
+    if user is not None and user.password_wrapped_key is not None:
+        try:
+            seed = unlock_personal_key(user, password)
+        except DecryptionError:  # a wrap out of step with the hash: no key, no crash
+            log.error("personal key did not open for user=%s", user.id)
+    else:
+        _spend_like_unlock(password, params)
+    factor = None
+    if user is not None and needs_second_factor(user) and user.has_second_factor:
+        factor = factors.verify(user, seed, code, now)
+        if factor is None:
+            user, reason = None, "second factor"
     if user is None:
         # The attempted name is kept only if it is a real account: a mistyped password
         # in the username box must not land in the log.
@@ -256,19 +380,36 @@ def authenticate(username: str, password: str, params: Argon2Params) -> User | N
         record(
             "login.failure",
             target=f"user:{known.id}" if known else None,
+            detail=reason if known else None,
             ward_id=known.ward_id if known else None,
         )
         db.session.flush()
         return None
-    if needs_rehash(user.password_hash, params):
+    if needs_rehash(user.password_hash, params) and user.activation_expires_at is None:
         user.password_hash = hash_password(password, params)
-        seed = unlock_personal_key(user, password)
         if seed is not None:
             _wrap_personal_key(user, seed, password, params)
     user.last_login_at = utcnow()
-    record("login.success", actor=user, target=f"user:{user.id}")
+    record("login.success", actor=user, target=f"user:{user.id}", detail=factor)
     db.session.flush()
-    return user
+    return SignIn(user=user, seed=seed, second_factor=factor)
+
+
+def reauthenticate(user: User, password: str, code: str | None, seed: bytes | None, now: float):
+    """Confirm, before a sensitive step, that the signed-in person is the account's owner.
+
+    True when the password (and, for staff, a fresh second-factor code) is right; audited.
+    """
+    good = len(password) <= PASSWORD_MAX and verify_password(password, user.password_hash)
+    if good and needs_second_factor(user):
+        good = factors.verify(user, seed, code, now) is not None
+    record(
+        "account.reauth" if good else "account.reauth_failure",
+        actor=user,
+        target=f"user:{user.id}",
+    )
+    db.session.flush()
+    return good
 
 
 def set_active(actor, user: User, active: bool) -> None:
@@ -294,4 +435,10 @@ def record_refused_login() -> None:
 def record_logout(user) -> None:
     """Audit a sign-out."""
     record("logout", actor=user, target=f"user:{user.id}")
+    db.session.flush()
+
+
+def record_sessions_ended(user, count: int) -> None:
+    """Audit a member signing out his other devices."""
+    record("account.sessions_end", actor=user, target=f"user:{user.id}", detail=str(count))
     db.session.flush()

@@ -19,9 +19,10 @@ from datetime import timedelta
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import request
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from werkzeug.datastructures import CallbackDict
 
 from incidents.accounts.models import SessionRecord
@@ -164,7 +165,11 @@ class ServerSessionInterface(SessionInterface):
         )
         values = {"user_id": _user_id(session), "last_seen_at": now, "data": sealed}
         if new:
-            db.session.add(SessionRecord(id=record_id, created_at=now, **values))
+            device = {
+                "client_address": (request.remote_addr or "")[:45] or None,
+                "user_agent": request.user_agent.string[:160] or None,
+            }
+            db.session.add(SessionRecord(id=record_id, created_at=now, **values, **device))
         else:
             # UPDATE, never upsert: a row that sign-out or a password change deleted while
             # this request ran must stay deleted, and the cookie with it.
@@ -224,9 +229,38 @@ def _user_id(session) -> int | None:
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
-def end_sessions_of(user_id: int) -> None:
-    """Delete every session of a user (after a password change, say)."""
-    db.session.execute(delete(SessionRecord).where(SessionRecord.user_id == user_id))
+def end_sessions_of(user_id: int, *, keep: str | None = None) -> int:
+    """Delete every session of a user (after a password change, say), but keep's.
+
+    Returns how many ended.
+    """
+    condition = SessionRecord.user_id == user_id
+    if keep is not None:
+        condition &= SessionRecord.id != keep
+    return db.session.execute(delete(SessionRecord).where(condition)).rowcount
+
+
+def end_session_of(user_id: int, record_id: str) -> bool:
+    """Delete one session of this user (by its row id); False if he has no such session."""
+    ended = db.session.execute(
+        delete(SessionRecord).where(SessionRecord.user_id == user_id, SessionRecord.id == record_id)
+    )
+    return ended.rowcount == 1
+
+
+def sessions_of(user_id: int) -> list[SessionRecord]:
+    """A user's sessions, the most recently used first."""
+    return db.session.scalars(
+        select(SessionRecord)
+        .where(SessionRecord.user_id == user_id)
+        .order_by(SessionRecord.last_seen_at.desc())
+    ).all()
+
+
+def record_id_of(session) -> str | None:
+    """The row id of this request's session (None before its first save)."""
+    token = getattr(session, "token", None)
+    return _record_id(token) if token is not None else None
 
 
 def purge_expired(idle: timedelta, lifetime: timedelta) -> int:

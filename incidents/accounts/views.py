@@ -1,7 +1,11 @@
-"""Sign-in, sign-out, the home redirect and the language switch."""
+"""Sign-in and sign-out, one's own account (password, authenticator, devices), language."""
 
+import time
+
+import segno
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -13,14 +17,35 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from incidents.accounts import service
-from incidents.accounts.forms import LoginForm, OwnPasswordForm, PasswordChangeForm
-from incidents.accounts.sessions import end_sessions_of, purge_expired
+from incidents import access
+from incidents.accounts import factors, service
+from incidents.accounts.forms import (
+    ConfirmForm,
+    EndSessionForm,
+    LoginForm,
+    OwnPasswordForm,
+    PasswordChangeForm,
+    SecondFactorForm,
+)
+from incidents.accounts.sessions import (
+    end_session_of,
+    end_sessions_of,
+    purge_expired,
+    record_id_of,
+    sessions_of,
+)
+from incidents.audit.viewer import sign_in_history
 from incidents.babel_setup import LANGUAGE_COOKIE
-from incidents.crypto import DecryptionError
+from incidents.crypto.totp import new_secret, provisioning_uri, secret_text
 from incidents.extensions import db, limiter
 from incidents.forms import EmptyForm
-from incidents.web import PERSONAL_KEY, argon2_params, is_safe_next
+from incidents.web import (
+    PERSONAL_KEY,
+    argon2_params,
+    confirm_first,
+    is_safe_next,
+    mark_authenticated,
+)
 
 bp = Blueprint("accounts", __name__)
 
@@ -31,58 +56,98 @@ HOME_OF_ROLE = {
     "chairman": "triage.queue",
     "admin": "admin.users",
 }
+# The authenticator secret being enrolled, until its first code proves the app has it.
+PENDING_SECRET = "pending_totp_secret"  # noqa: S105 (a session key's name)
 
 
-def _login_limit() -> str:
+def _address_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _typed_account() -> str:
+    """The throttle's key for one account: the username as typed, known or not, so that
+    an unknown name is throttled exactly like a real one."""
+    return "account:" + service.normalise_username(request.form.get("username", ""))[:64]
+
+
+def _signed_in_account() -> str:
+    return f"account:{current_user.username}"
+
+
+def _refused(response) -> bool:
+    """Only refusals count against an account: its owner signing in costs nothing."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_address_limit, methods=["POST"])
+@limiter.limit(
+    _account_limit,
+    key_func=_typed_account,
+    methods=["POST"],
+    deduct_when=_refused,
+    scope="sign-in-account",
+)
 def login():
     """Show the sign-in form; on success start a fresh session."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = service.authenticate(form.username.data, form.password.data, argon2_params())
+        result = service.sign_in(
+            form.username.data, form.password.data, form.code.data, argon2_params(), time.time()
+        )
         db.session.commit()  # the audit entry of a failure is kept too
-        if user is not None:
-            # Sealed seeds must not outlive their sessions: expired rows go at every sign-in.
-            purge_expired(
-                current_app.config["SESSION_IDLE_TIMEOUT"],
-                current_app.config["PERMANENT_SESSION_LIFETIME"],
-            )
-            # A new session id at sign-in, and nothing from before survives into it.
-            session.clear()
-            session.regenerate()
-            login_user(user)
-            # The personal key stays in the server-side session only, sealed under the
-            # secret its cookie holds; it opens the desks' keys, and theirs the cases'.
-            try:
-                personal_key = service.unlock_personal_key(user, form.password.data)
-            except DecryptionError:  # a wrap out of step with the hash: no key, no crash
-                current_app.logger.error("personal key did not open for user=%s", user.id)
-                personal_key = None
-            if personal_key is not None:
-                session[PERSONAL_KEY] = personal_key
-            elif user.role != "admin":
-                flash(
-                    _(
-                        "Your key must be restored before you can read cases: ask the "
-                        "officer or the chairman, who hold the ward's recovery key."
-                    ),
-                    "error",
-                )
-            current_app.logger.info("sign-in user=%s", user.id)
-            target = request.args.get("next")
-            return redirect(target if is_safe_next(target) else url_for("accounts.home"))
-        flash(_("The username or password is not correct."), "error")
+        if result is not None:
+            return _start_session(result)
+        flash(_("The username, password or code is not correct."), "error")
     elif request.method == "POST":
         # A refused form (empty or over-long fields) is a failed sign-in too.
         service.record_refused_login()
         db.session.commit()
     return render_template("accounts/login.html", form=form)
+
+
+def _start_session(result: service.SignIn):
+    user = result.user
+    # Sealed seeds must not outlive their sessions: expired rows go at every sign-in.
+    purge_expired(
+        current_app.config["SESSION_IDLE_TIMEOUT"],
+        current_app.config["PERMANENT_SESSION_LIFETIME"],
+    )
+    # A new session id at sign-in, and nothing from before survives into it.
+    session.clear()
+    session.regenerate()
+    login_user(user)
+    mark_authenticated()
+    # The personal key stays in the server-side session only, sealed under the secret its
+    # cookie holds; it opens the desks' keys, and theirs the cases'.
+    if result.seed is not None:
+        session[PERSONAL_KEY] = result.seed
+    elif not user.needs_own_password and user.role != "admin":
+        flash(
+            _(
+                "Your key must be restored before you can read cases: ask the "
+                "officer or the chairman, who hold the ward's recovery key."
+            ),
+            "error",
+        )
+    if result.second_factor == "recovery":
+        flash(
+            _(
+                "You signed in with a recovery code; it cannot be used again. "
+                "%(left)s are left: make new ones on your account page.",
+                left=factors.remaining_recovery_codes(user),
+            ),
+            "info",
+        )
+    current_app.logger.info("sign-in user=%s", user.id)
+    target = request.args.get("next")
+    return redirect(target if is_safe_next(target) else url_for("accounts.home"))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -94,9 +159,12 @@ def logout():
         flash(_("You are still signed in: the sign-out did not go through. Try again."), "error")
         return redirect(url_for("accounts.home"))
     service.record_logout(current_user)
+    # Signing out ends every session of the account (SECURITY.md, property 13): a phone
+    # left signed in somewhere is signed out too.
+    end_sessions_of(current_user.id)
     db.session.commit()
     logout_user()
-    session.clear()  # the server-side record is deleted with it
+    session.clear()  # and this one's cookie goes
     response = redirect(url_for("accounts.login"))
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
@@ -125,15 +193,58 @@ def set_language(code: str):
     return response
 
 
-@bp.route("/account", methods=["GET", "POST"])
+@bp.route("/account")
 def account():
-    """One's own account: change the password (the personal key is re-wrapped with it)."""
+    """One's own account: devices signed in, recent sign-ins, links to the security steps."""
+    return render_template(
+        "accounts/account.html",
+        devices=sessions_of(current_user.id),
+        this_device=record_id_of(session),
+        history=sign_in_history(current_user.id, limit=10),
+        end_form=EndSessionForm(formdata=None),
+        codes_form=EmptyForm(formdata=None),
+        codes_left=factors.remaining_recovery_codes(current_user),
+        needs_code=access.needs_second_factor(current_user),
+    )
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@limiter.limit(_account_limit, key_func=_signed_in_account, methods=["POST"], deduct_when=_refused)
+def confirm():
+    """Re-authentication: the password (and, for staff, a code) before a sensitive step."""
+    form = ConfirmForm()
+    target = request.args.get("next")
+    needs_code = access.needs_second_factor(current_user) and current_user.has_second_factor
+    if form.validate_on_submit():
+        good = service.reauthenticate(
+            current_user,
+            form.password.data,
+            form.code.data,
+            session.get(PERSONAL_KEY),
+            time.time(),
+        )
+        db.session.commit()
+        if good:
+            mark_authenticated()
+            return redirect(target if is_safe_next(target) else url_for("accounts.account"))
+        flash(_("The password or code is not correct."), "error")
+    return render_template("accounts/confirm.html", form=form, needs_code=needs_code)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    """Change the password (the personal key is re-wrapped with it)."""
+    # Asked before the form is shown, so that nothing typed into it is lost to the check.
+    if refusal := confirm_first("accounts.change_password"):
+        return refusal
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
             service.change_password(
                 current_user, form.current_password.data, form.new_password.data, argon2_params()
             )
+        except service.CommonPassword:
+            form.new_password.errors.append(_common_password_message())
         except service.AccountError:
             form.current_password.errors.append(_("The current password is not correct."))
         else:
@@ -143,7 +254,14 @@ def account():
             db.session.commit()
             flash(_("Your password was changed. You were signed out everywhere else."), "success")
             return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", form=form)
+    return render_template("accounts/password.html", form=form)
+
+
+def _common_password_message() -> str:
+    return _(
+        "This password is too common or too easy to guess. A sentence only you would "
+        "think of is best."
+    )
 
 
 @bp.route("/account/own-password", methods=["GET", "POST"], endpoint="choose_password")
@@ -157,6 +275,8 @@ def choose_own_password():
             seed = service.choose_own_password(
                 current_user, form.new_password.data, argon2_params()
             )
+        except service.CommonPassword:
+            form.new_password.errors.append(_common_password_message())
         except service.AccountError:
             form.new_password.errors.append(
                 _("Choose a password different from the one you were given.")
@@ -169,3 +289,83 @@ def choose_own_password():
             flash(_("Your password is set, and with it your key."), "success")
             return redirect(url_for("accounts.home"))
     return render_template("accounts/own_password.html", form=form)
+
+
+@bp.route("/account/second-factor", methods=["GET", "POST"], endpoint="second_factor")
+def enrol_second_factor():
+    """Add an authenticator app (staff must before anything else), or replace it."""
+    if not access.needs_second_factor(current_user):
+        abort(404)
+    if current_user.has_second_factor and (refusal := confirm_first("accounts.second_factor")):
+        return refusal
+    seed = session.get(PERSONAL_KEY)
+    if seed is None:
+        return render_template("accounts/second_factor.html", no_key=True), 409
+    secret = session.get(PENDING_SECRET)
+    if not isinstance(secret, bytes):
+        secret = session[PENDING_SECRET] = new_secret()
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        codes = factors.enrol(current_user, seed, secret, form.code.data, time.time())
+        if codes is not None:
+            session.pop(PENDING_SECRET)
+            db.session.commit()
+            flash(_("Your authenticator app is set up."), "success")
+            return render_template("accounts/recovery_codes.html", codes=codes)
+        form.code.errors.append(
+            _(
+                "This code is not the right one. Check that the phone's clock is right "
+                "and type the newest code."
+            )
+        )
+    uri = provisioning_uri(secret, current_user.username, current_app.config["TOTP_ISSUER"])
+    return render_template(
+        "accounts/second_factor.html",
+        form=form,
+        qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
+        secret=secret_text(secret),
+        replacing=current_user.has_second_factor,
+        no_key=False,
+    )
+
+
+@bp.route("/account/recovery-codes", methods=["POST"])
+def new_recovery_codes():
+    """Replace the recovery codes (the old ones stop working)."""
+    if not access.needs_second_factor(current_user) or not current_user.has_second_factor:
+        abort(404)
+    if refusal := confirm_first("accounts.account"):
+        return refusal
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    codes = factors.new_recovery_codes(current_user)
+    db.session.commit()
+    return render_template("accounts/recovery_codes.html", codes=codes)
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+def end_session():
+    """Sign out another device of one's own, or every other one."""
+    form = EndSessionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    this_device = record_id_of(session)
+    if form.which.data == "others":
+        ended = end_sessions_of(current_user.id, keep=this_device)
+    elif form.which.data == this_device:
+        ended = 0  # this device signs out with the sign-out button, like everywhere
+    else:
+        ended = int(end_session_of(current_user.id, form.which.data))
+    service.record_sessions_ended(current_user, ended)
+    db.session.commit()
+    flash(_("Devices signed out: %(count)s.", count=ended), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/account/keep-alive", methods=["POST"])
+def keep_alive():
+    """The idle-timeout warning's "stay signed in": any request resets the idle clock."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    session.modified = True  # saved, so last_seen_at moves on
+    return "", 204

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length
 
-from incidents.accounts.forms import new_password_field
+from incidents.access import STAFF_ROLES
 from incidents.accounts.service import USERNAME_MAX
 from incidents.forms import Form, as_choices
 from incidents.reporting.forms import MultiCheckboxField
@@ -26,13 +26,16 @@ class NewUserForm(Form):
     groups = MultiCheckboxField(
         _l("Residential groups led (group leaders only)"), coerce=int, choices=[]
     )
-    password = new_password_field(_l("Initial password"), _l("Enter a password."))
 
 
-class ResetForm(Form):
-    """A temporary password for a member; his own password will make his new key."""
+class RoleForm(Form):
+    """Another staff role for a staff member."""
 
-    password = new_password_field(_l("Temporary password"), _l("Enter a password."))
+    role = SelectField(
+        _l("New role"),
+        choices=as_choices(choice for choice in ROLES if choice[0] in STAFF_ROLES),
+        validators=[DataRequired()],
+    )
 
 
 class ActiveForm(Form):

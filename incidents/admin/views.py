@@ -1,6 +1,9 @@
-"""Account management for the administrator: list and create accounts."""
+"""Account management for the administrator: accounts, activation codes, roles, sign-ins.
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+Nothing here shows or touches a case: the administrator runs the accounts, not the files.
+"""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -8,9 +11,11 @@ from sqlalchemy import select
 from incidents import access
 from incidents.accounts import service
 from incidents.accounts.models import User
-from incidents.admin.forms import ActiveForm, NewUserForm, ResetForm
+from incidents.admin.forms import ActiveForm, NewUserForm, RoleForm
+from incidents.audit.viewer import sign_in_history
 from incidents.extensions import db
-from incidents.forms import as_choices
+from incidents.forms import EmptyForm, as_choices
+from incidents.timeutil import as_utc, utcnow
 from incidents.web import argon2_params
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -23,6 +28,13 @@ def require_admin():
         abort(404)
 
 
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.ward_id != current_user.ward_id:
+        abort(404)
+    return user
+
+
 @bp.route("/users")
 def users():
     """The ward's accounts."""
@@ -30,69 +42,95 @@ def users():
         select(User).where(User.ward_id == current_user.ward_id).order_by(User.role, User.username)
     ).all()
     return render_template(
-        "admin/users.html", users=accounts, active_form=ActiveForm(formdata=None)
+        "admin/users.html",
+        users=accounts,
+        active_form=ActiveForm(formdata=None),
+        now=utcnow(),
+        as_utc=as_utc,
+        needs_code=access.needs_second_factor,
+    )
+
+
+def _show_activation_code(user: User, code: str, reset: bool):
+    return render_template(
+        "admin/activation_code.html",
+        user=user,
+        code=code,
+        expires=user.activation_expires_at,
+        reset=reset,
     )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
-    """Create an account; the password is typed by the admin and changed by its owner."""
+    """Create an account; its owner activates it with a one-time code shown once here."""
     form = NewUserForm()
     ward = current_user.ward
     form.groups.choices = as_choices((group.id, group.name) for group in ward.groups)
     if form.validate_on_submit():
         chosen = [group for group in ward.groups if group.id in (form.groups.data or [])]
         try:
-            service.create_user(
+            user = service.create_user(
                 current_user,
                 ward=ward,
                 username=form.username.data,
                 display_name=form.display_name.data,
                 role=form.role.data,
-                password=form.password.data,
+                password=None,
                 params=argon2_params(),
                 groups=chosen,
             )
         except service.AccountError as error:
-            form.username.errors.append(str(error))
+            form.username.errors.append(_account_error_message(error))
         else:
+            code = service.new_activation_code(
+                user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
+            )
             db.session.commit()
-            flash(_("The account was created."), "success")
-            return redirect(url_for("admin.users"))
+            return _show_activation_code(user, code, reset=False)
     return render_template("admin/new_user.html", form=form)
+
+
+def _account_error_message(error: service.AccountError) -> str:
+    """The refusal in the administrator's language (the service speaks English)."""
+    messages = {
+        "taken": _("This username is taken."),
+        "username": _("A username has 1 to 64 letters, digits or dots, without accents."),
+        "no_group": _("A group leader must lead at least one residential group."),
+        "groups": _("Only group leaders lead residential groups."),
+    }
+    return messages.get(error.reason) or _("The account could not be created.")
 
 
 @bp.route("/users/<int:user_id>/reset", methods=["GET", "POST"])
 def reset(user_id: int):
     """Reset a forgotten password with a new key pair (when the recovery key is not at hand)."""
-    user = db.session.get(User, user_id)
-    if user is None or user.ward_id != current_user.ward_id:
-        abort(404)
-    form = ResetForm()
+    user = _user_or_404(user_id)
+    form = EmptyForm()
     if form.validate_on_submit():
-        lost = service.reset_password(current_user, user, form.password.data, argon2_params())
+        lost = service.reset_password(current_user, user, None, argon2_params())
+        code = service.new_activation_code(
+            user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
+        )
         db.session.commit()
         flash(
             _(
-                "%(name)s has a temporary password. At the next sign-in they choose their own, "
-                "which makes a new key; %(seats)s desk seats must then be granted again, and "
-                "the reports they filed can no longer be shown to them.",
+                "%(seats)s desk seats of %(name)s ended and must be granted again; the "
+                "reports they filed can no longer be shown to them.",
                 name=user.display_name,
                 seats=lost,
             ),
-            "success",
+            "info",
         )
-        return redirect(url_for("admin.users"))
+        return _show_activation_code(user, code, reset=True)
     return render_template("admin/reset.html", form=form, user=user)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 def set_active(user_id: int):
     """Deactivate or reactivate an account (a POST button with a CSRF token)."""
-    user = db.session.get(User, user_id)
+    user = _user_or_404(user_id)
     form = ActiveForm()
-    if user is None or user.ward_id != current_user.ward_id:
-        abort(404)
     if form.validate_on_submit():
         try:
             service.set_active(current_user, user, form.active.data == "1")
@@ -109,3 +147,35 @@ def set_active(user_id: int):
                 "success",
             )
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["GET", "POST"])
+def change_role(user_id: int):
+    """Give a staff member another staff role (his seats and sessions end)."""
+    user = _user_or_404(user_id)
+    if user.role not in service.STAFF_ROLES or user.id == current_user.id:
+        abort(404)
+    form = RoleForm(data={"role": user.role})
+    if form.validate_on_submit():
+        lost = service.change_role(current_user, user, form.role.data)
+        db.session.commit()
+        flash(
+            _(
+                "%(name)s has the new role and was signed out everywhere; %(seats)s desk "
+                "seats ended and must be granted for the new role.",
+                name=user.display_name,
+                seats=lost,
+            ),
+            "success",
+        )
+        return redirect(url_for("admin.users"))
+    return render_template("admin/role.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/history")
+def history(user_id: int):
+    """An account's sign-ins, failed attempts and sign-outs (the latest 50)."""
+    user = _user_or_404(user_id)
+    return render_template(
+        "admin/history.html", user=user, history=sign_in_history(user.id, limit=50)
+    )

@@ -114,3 +114,23 @@ def access_log(case: Case) -> list[AuditEntry]:
         .order_by(AuditEntry.seq.desc())
         .limit(50)
     ).all()
+
+
+SIGN_IN_ACTIONS = (
+    "login.success",
+    "login.failure",
+    "logout",
+    "account.reauth",
+    "account.reauth_failure",
+    "account.recovery_code_used",
+)
+
+
+def sign_in_history(user_id: int, limit: int = 50) -> list[AuditEntry]:
+    """An account's sign-ins, failures and sign-outs, newest first (never any case)."""
+    return db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target == f"user:{user_id}", AuditEntry.action.in_(SIGN_IN_ACTIONS))
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit)
+    ).all()

@@ -10,6 +10,7 @@ from incidents.audit import viewer
 from incidents.audit.forms import AuditFilterForm
 from incidents.cases.models import Case
 from incidents.extensions import db
+from incidents.web import confirm_first
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -64,6 +65,8 @@ def export():
     """The filtered entries as a CSV file (the export is audited too)."""
     if not access.can(current_user, "audit.view"):
         abort(404)
+    if refusal := confirm_first():
+        return refusal
     _form, chosen = _filters()
     if chosen is None:
         abort(400)

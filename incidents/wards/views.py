@@ -15,7 +15,7 @@ from incidents.vocab import DESKS, label
 from incidents.wards import service
 from incidents.wards.forms import SeatForm
 from incidents.wards.models import DESK_KINDS
-from incidents.web import keyring
+from incidents.web import confirm_first, keyring
 
 bp = Blueprint("desks", __name__, url_prefix="/desks")
 
@@ -59,6 +59,8 @@ def seat():
     """Seal a desk's key to a new member, with the granter's own seat or the recovery key."""
     if not access.can(current_user, "desk.view"):
         abort(404)
+    if refusal := confirm_first("desks.overview"):
+        return refusal
     form = _seat_form(True)
     if not form.validate_on_submit():
         flash(_("Choose a desk and a person from the lists."), "error")
