@@ -15,6 +15,7 @@ from incidents.crypto.passwords import Argon2Params
 from incidents.extensions import db
 
 CASE_ID = re.compile(r"[0-9a-f]{32}")
+UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 # The session key under which sign-in leaves the member's personal seed (server-side).
@@ -40,7 +41,8 @@ def argon2_params() -> Argon2Params:
 
 def is_safe_next(target: str | None) -> bool:
     """Accept only a relative path on this site as a post-login redirect."""
-    if not target:
+    # urlsplit silently drops tabs and line breaks that redirect() would then refuse.
+    if not target or UNSAFE_IN_NEXT.search(target):
         return False
     parts = urlsplit(target)
     return (

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128
 USERNAME_MAX = 64
+# Plain ASCII names that print safely everywhere: pages, CSV exports, terminals.
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # What an account waiting for an activation code has instead of a password hash: no
 # password verifies against it.
 NO_PASSWORD = "!"  # noqa: S105
@@ -87,8 +90,10 @@ def create_user(
     new_activation_code).
     """
     username = normalise_username(username)
-    if not username or len(username) > USERNAME_MAX or not username.isascii():
-        raise AccountError("username must be 1–64 ASCII characters", "username")
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise AccountError(
+            "username must be 1–64 letters, digits, dots, dashes or underscores", "username"
+        )
     if role not in ROLE_CODES:
         raise AccountError(f"unknown role {role!r}")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -141,7 +146,8 @@ def choose_own_password(user: User, new_password: str, params: Argon2Params) -> 
     check_password_rules(new_password, user.username)
     if not user.needs_own_password:
         raise AccountError("this account already has its own password")
-    if verify_password(new_password, user.password_hash):
+    # The activation code counts in any form it may be typed in: the administrator saw it.
+    if verify_password(_typed_secret(user, new_password), user.password_hash):
         raise AccountError("choose a password different from the one you were given")
     user.password_hash = hash_password(new_password, params)
     user.activation_expires_at = None
@@ -389,6 +395,10 @@ def sign_in(
         user.password_hash = hash_password(password, params)
         if seed is not None:
             _wrap_personal_key(user, seed, password, params)
+    if user.activation_expires_at is not None:
+        # An activation code works once: this session chooses the password, or a new
+        # code is needed. (It stays the hash that choose_own_password refuses to reuse.)
+        user.activation_expires_at = min(as_utc(user.activation_expires_at), utcnow())
     user.last_login_at = utcnow()
     record("login.success", actor=user, target=f"user:{user.id}", detail=factor)
     db.session.flush()

@@ -140,7 +140,7 @@ def _start_session(result: service.SignIn):
         flash(
             _(
                 "You signed in with a recovery code; it cannot be used again. "
-                "%(left)s are left: make new ones on your account page.",
+                "Recovery codes left: %(left)s. Make new ones on your account page.",
                 left=factors.remaining_recovery_codes(user),
             ),
             "info",

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
 from incidents.access import STAFF_ROLES
 from incidents.accounts.service import USERNAME_MAX
@@ -16,7 +16,17 @@ class NewUserForm(Form):
 
     username = StringField(
         _l("Username"),
-        validators=[DataRequired(_l("Enter a username.")), Length(max=USERNAME_MAX)],
+        validators=[
+            DataRequired(_l("Enter a username.")),
+            Length(max=USERNAME_MAX),
+            Regexp(
+                r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$",
+                message=_l(
+                    "A username has letters, digits, dots, dashes or underscores, without "
+                    "accents, and starts with a letter or a digit."
+                ),
+            ),
+        ],
         render_kw={"autocomplete": "off", "autocapitalize": "none"},
     )
     display_name = StringField(

@@ -3,7 +3,16 @@
 Nothing here shows or touches a case: the administrator runs the accounts, not the files.
 """
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,16 +25,23 @@ from incidents.audit.viewer import sign_in_history
 from incidents.extensions import db
 from incidents.forms import EmptyForm, as_choices
 from incidents.timeutil import as_utc, utcnow
-from incidents.web import argon2_params
+from incidents.web import argon2_params, confirm_first
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+# Pages that only show; every other one changes an account and needs a recent sign-in.
+READ_ONLY = frozenset({"admin.users", "admin.history"})
+
+
 @bp.before_request
 def require_admin():
-    """Every page here is for the administrator alone."""
+    """Every page here is for the administrator alone, and changes need him confirmed."""
     if not access.can(current_user, "accounts.manage"):
         abort(404)
+    if request.endpoint not in READ_ONLY:
+        return confirm_first("admin.users")
+    return None
 
 
 def _user_or_404(user_id: int) -> User:
@@ -95,7 +111,10 @@ def _account_error_message(error: service.AccountError) -> str:
     """The refusal in the administrator's language (the service speaks English)."""
     messages = {
         "taken": _("This username is taken."),
-        "username": _("A username has 1 to 64 letters, digits or dots, without accents."),
+        "username": _(
+            "A username has letters, digits, dots, dashes or underscores, without "
+            "accents, and starts with a letter or a digit."
+        ),
         "no_group": _("A group leader must lead at least one residential group."),
         "groups": _("Only group leaders lead residential groups."),
     }
@@ -115,8 +134,8 @@ def reset(user_id: int):
         db.session.commit()
         flash(
             _(
-                "%(seats)s desk seats of %(name)s ended and must be granted again; the "
-                "reports they filed can no longer be shown to them.",
+                "The key of %(name)s was reset. Desk seats ended, to be granted again: "
+                "%(seats)s. The reports they filed can no longer be shown to them.",
                 name=user.display_name,
                 seats=lost,
             ),
@@ -155,14 +174,17 @@ def change_role(user_id: int):
     user = _user_or_404(user_id)
     if user.role not in service.STAFF_ROLES or user.id == current_user.id:
         abort(404)
-    form = RoleForm(data={"role": user.role})
+    form = RoleForm() if request.method == "POST" else RoleForm(data={"role": user.role})
     if form.validate_on_submit():
+        if form.role.data == user.role:
+            flash(_("%(name)s already has this role: nothing changed.", name=user.display_name))
+            return redirect(url_for("admin.users"))
         lost = service.change_role(current_user, user, form.role.data)
         db.session.commit()
         flash(
             _(
-                "%(name)s has the new role and was signed out everywhere; %(seats)s desk "
-                "seats ended and must be granted for the new role.",
+                "%(name)s has the new role and was signed out everywhere. Desk seats "
+                "ended: %(seats)s; someone at the desk of the new role seats them there.",
                 name=user.display_name,
                 seats=lost,
             ),
