@@ -57,8 +57,8 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
-    # Sign-in attempts from one address (a ward office shares one), and failed attempts
-    # on one account from anywhere: a guesser is slowed without locking anyone else out.
+    # Sign-in attempts from one address (a ward office shares one), and attempts on one
+    # account from anywhere: a guesser is slowed without locking anyone else out.
     LOGIN_RATE_LIMIT = "30 per minute"
     LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;30 per hour"
 

@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+from flask import request
 from flask_babel import Domain
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto, _is_submitted
 from wtforms.fields.choices import SelectChoice
 
 # A date picker sends yyyy-mm-dd; on a phone without one people type dd/mm/yyyy.
@@ -33,6 +35,14 @@ class Form(FlaskForm):
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return _WTFormsTranslations()
+
+        def wrap_formdata(self, form, formdata):
+            # Form fields only: Flask-WTF would also read uploaded files and JSON bodies
+            # into text fields, where a number or a file crashes a validator (a 500), and
+            # a JSON sign-in would slip past the throttle, which reads the form.
+            if formdata is _Auto:
+                return request.form if _is_submitted() else None
+            return formdata
 
 
 class EmptyForm(Form):

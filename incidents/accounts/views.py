@@ -78,20 +78,11 @@ def _signed_in_account() -> str:
     return f"account:{current_user.username}"
 
 
-def _refused(response) -> bool:
-    """Only refusals count against an account: its owner signing in costs nothing."""
-    return response.status_code != 302
-
-
+# Every attempt counts, its owner's included, and is counted (atomically) before any work:
+# counting only refusals once the answer is known let guesses sent at once all through.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_address_limit, methods=["POST"])
-@limiter.limit(
-    _account_limit,
-    key_func=_typed_account,
-    methods=["POST"],
-    deduct_when=_refused,
-    scope="sign-in-account",
-)
+@limiter.limit(_account_limit, key_func=_typed_account, methods=["POST"], scope="sign-in-account")
 def login():
     """Show the sign-in form; on success start a fresh session."""
     if current_user.is_authenticated:
@@ -209,7 +200,7 @@ def account():
 
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
-@limiter.limit(_account_limit, key_func=_signed_in_account, methods=["POST"], deduct_when=_refused)
+@limiter.limit(_account_limit, key_func=_signed_in_account, methods=["POST"])
 def confirm():
     """Re-authentication: the password (and, for staff, a code) before a sensitive step."""
     form = ConfirmForm()
