@@ -30,6 +30,12 @@ class Config:
 
     # A leader reads back the details of his report for this many days, then its status only.
     REPORTER_READBACK_DAYS = 30
+    # Drafts of reports are deleted this long after they were last saved; a report form
+    # can be sent this long after it was opened (its one-time token expires then).
+    DRAFT_LIFETIME = timedelta(days=7)
+    REPORT_FORM_LIFETIME = timedelta(days=7)
+    # Where "Quick exit" leads: a page anyone might have open.
+    QUICK_EXIT_URL = "https://www.google.com/search?q=th%E1%BB%9Di+ti%E1%BA%BFt"
 
     # Counts from 1 to this minus one are shown as "<k" on the statistics page.
     STATS_SUPPRESSION_THRESHOLD = 5

@@ -2,19 +2,22 @@
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from incidents.access import needs_second_factor
 from incidents.accounts.sessions import ServerSessionInterface
 from incidents.audit.service import client_address
 from incidents.extensions import login_manager
+from incidents.web import SECOND_FACTOR_PASSED
 
 # The only endpoints an anonymous visitor may reach; every other one needs a session.
-PUBLIC_ENDPOINTS = frozenset({"accounts.login", "accounts.set_language", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"accounts.login", "accounts.set_language", "accounts.quick_exit", "static"}
+)
 # All an account with someone else's password can do: choose its own (or sign out).
 OWN_PASSWORD_ENDPOINTS = frozenset(
-    {"accounts.choose_password", "accounts.logout", "accounts.keep_alive"}
+    {"accounts.choose_password", "accounts.logout", "accounts.keep_alive", "accounts.quick_exit"}
 )
 # All a staff account without its authenticator app can do: enrol one (or sign out).
 ENROLMENT_ENDPOINTS = frozenset(
@@ -71,6 +74,12 @@ def configure_security(app: Flask) -> None:
             allowed, gate = OWN_PASSWORD_ENDPOINTS, "accounts.choose_password"
         elif needs_second_factor(current_user) and not current_user.has_second_factor:
             allowed, gate = ENROLMENT_ENDPOINTS, "accounts.second_factor"
+        elif needs_second_factor(current_user) and not session.get(SECOND_FACTOR_PASSED):
+            # Opened with the password alone before the owner enrolled: it ends here.
+            logout_user()
+            session.clear()
+            flash(_l("Sign in again, with the code of your authenticator app."), "info")
+            return redirect(url_for("accounts.login"))
         else:
             return None
         return None if request.endpoint in allowed else redirect(url_for(gate))

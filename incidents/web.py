@@ -22,6 +22,10 @@ UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
 PERSONAL_KEY = "personal_key"
 # When the member last proved who he is (sign-in or re-authentication), as Unix time.
 AUTHENTICATED_AT = "authenticated_at"
+# Set in a staff session once it gave a second factor (at sign-in or by enrolling one): a
+# session opened with the password alone, before the account had an authenticator, must
+# not inherit the authenticator the owner enrols later.
+SECOND_FACTOR_PASSED = "second_factor_passed"
 
 
 def keyring() -> MemberKeyring:

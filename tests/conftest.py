@@ -274,6 +274,23 @@ def login_as(client, totp_secrets):
     return sign_in
 
 
+_SUBMISSION_TOKEN = re.compile(r'name="submission_token" type="hidden" value="([^"]+)"')
+
+
+def submission_token(web) -> str:
+    """A fresh one-time token, from the report form page as the leader's browser gets it."""
+    match = _SUBMISSION_TOKEN.search(web.get("/report/new").get_data(as_text=True))
+    assert match, "the report form carries no submission token"
+    return match.group(1)
+
+
+def post_report(web, data: dict, **kwargs):
+    """Send a report as the leader's browser does, with a fresh token unless data has one."""
+    if "submission_token" not in data:
+        data = {**data, "submission_token": submission_token(web)}
+    return web.post("/report/new", data=data, **kwargs)
+
+
 def report_form(group_id: int, **changes) -> dict:
     """A complete, valid report as the form posts it; changes override fields."""
     form = {
@@ -344,7 +361,7 @@ def file_report(client, login_as):
 
     def filing(leader, **changes):
         login_as(leader)
-        response = client.post("/report/new", data=report_form(leader.groups[0].id, **changes))
+        response = post_report(client, report_form(leader.groups[0].id, **changes))
         assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
         case_id = response.headers["Location"].rsplit("/", 1)[-1]
         assert _db.session.get(Case, case_id) is not None

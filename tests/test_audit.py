@@ -1,6 +1,6 @@
 """Audit, first cut: the scripted actions write the expected entries and no content."""
 
-from conftest import PASSWORD, report_form
+from conftest import PASSWORD, post_report, report_form
 from sqlalchemy import select
 
 from incidents.audit.models import AuditEntry
@@ -19,8 +19,8 @@ def test_a_scripted_scenario_writes_exactly_the_expected_entries(db, client, mak
     client.post("/login", data={"username": leader.username, "password": "wrong password!!"})
     login_as(leader)
     secret = "Nguyễn Thị AUDIT-CANARY"
-    response = client.post(
-        "/report/new", data=report_form(leader.groups[0].id, victim_name=secret, narrative=secret)
+    response = post_report(
+        client, report_form(leader.groups[0].id, victim_name=secret, narrative=secret)
     )
     case_id = response.headers["Location"].rsplit("/", 1)[-1]
     client.post("/logout")

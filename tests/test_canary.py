@@ -20,6 +20,7 @@ from conftest import (
     enrol_on_page,
     login_data,
     make_test_app,
+    post_report,
     report_data,
     report_form,
 )
@@ -223,14 +224,12 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app, totp_secrets):
         free_text = {name: value for name, value in canaries.items() if name != "victim_birth_year"}
         form = report_form(group.id, immediate_danger="yes", **free_text)
         assert set(free_text) | {"victim_birth_year"} == set(SEALED_FIELDS)
-        refused = client.post(
-            "/report/new", data={**form, "victim_birth_year": canaries["victim_birth_year"]}
-        )
+        refused = post_report(client, {**form, "victim_birth_year": canaries["victim_birth_year"]})
         assert refused.status_code == 200
         assert (
-            client.post(
-                "/report/new",
-                data={
+            post_report(
+                client,
+                {
                     **form,
                     "incident_date": (ward_today() + timedelta(days=1)).isoformat(),
                     "narrative": refused_canaries[0],
@@ -238,7 +237,7 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app, totp_secrets):
             ).status_code
             == 200
         )
-        response = client.post("/report/new", data=form)
+        response = post_report(client, form)
         assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
         http_case = response.headers["Location"].rsplit("/", 1)[-1]
         assert client.get(f"/report/filed/{http_case}").status_code == 200

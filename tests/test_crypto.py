@@ -2,6 +2,7 @@
 
 import base64
 import os
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -164,3 +165,25 @@ def test_production_parameters_are_the_documented_cost():
     from config import ProductionConfig
 
     assert (ProductionConfig.ARGON2_MEMORY_KIB, ProductionConfig.ARGON2_ITERATIONS) == (65536, 3)
+
+
+def test_argon2id_calls_from_several_threads_all_finish():
+    # With several lanes, two Argon2id computations at once in one process never return
+    # (cryptography 50 / OpenSSL 4); the threaded development server would hang at two
+    # sign-ins. Daemon threads, so that a regression fails here instead of hanging.
+    params = Argon2Params(memory_kib=8192, iterations=1, lanes=4)
+    encoded = hash_password("a long test password", params)
+    jobs = [
+        lambda: hash_password("another long password", params),
+        lambda: verify_password("a long test password", encoded),
+        lambda: key_encryption_key("a long test password", bytes(16), params),
+    ] * 2
+    finished = []
+    threads = [
+        threading.Thread(target=lambda job=job: finished.append(job()), daemon=True) for job in jobs
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(finished) == len(jobs), "an Argon2id computation never returned"

@@ -2,6 +2,7 @@
 
 import re
 
+from conftest import post_report
 from sqlalchemy import select
 
 from incidents.audit.models import AuditEntry
@@ -175,7 +176,7 @@ def test_reports_filed_at_the_same_moment_are_all_kept(app, db, ward, make_user)
 
     def send(web, form):
         start.wait()
-        statuses.append(web.post("/report/new", data=form).status_code)
+        statuses.append(post_report(web, form).status_code)
 
     threads = [threading.Thread(target=send, args=pair) for pair in clients]
     for thread in threads:

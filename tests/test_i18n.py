@@ -4,6 +4,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from conftest import post_report
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "incidents/translations/vi/LC_MESSAGES/messages.po"
@@ -76,9 +77,7 @@ def test_a_wtforms_message_is_shown_in_vietnamese(db, client, make_user, login_a
 
     leader = make_user("reporter")
     login_as(leader)
-    page = client.post(
-        "/report/new", data=report_form(leader.groups[0].id, incident_date="31/02/2026")
-    )
+    page = post_report(client, report_form(leader.groups[0].id, incident_date="31/02/2026"))
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert vietnamese in text
@@ -96,9 +95,9 @@ def test_a_typed_dd_mm_yyyy_date_is_understood(db, client, make_user, login_as):
     leader = make_user("reporter")
     login_as(leader)
     day = ward_today() - timedelta(days=3)
-    response = client.post(
-        "/report/new",
-        data=report_form(leader.groups[0].id, incident_date=day.strftime("%d/%m/%Y")),
+    response = post_report(
+        client,
+        report_form(leader.groups[0].id, incident_date=day.strftime("%d/%m/%Y")),
     )
     assert response.status_code == 302
     case = db.session.get(Case, response.headers["Location"].rsplit("/", 1)[-1])

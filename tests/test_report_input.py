@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
-from conftest import report_form
+from conftest import post_report, report_form, submission_token
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
@@ -157,7 +157,7 @@ def _assert_refused(db, client, form, field, *, keep_all=False):
     """Posting form re-shows it (200) with an error on field, keeps what was typed, files
     nothing."""
     before = _case_count(db)
-    response = client.post("/report/new", data=form)
+    response = post_report(client, form)
     page = response.get_data(as_text=True)
     assert response.status_code == 200, (field, response.status_code, page[-1500:])
     shown = ShownForm(page)
@@ -187,7 +187,7 @@ def test_over_long_text_gets_its_field_error_and_keeps_what_was_typed(db, client
 @pytest.mark.parametrize("field", sorted(TEXT_LIMITS))
 def test_text_of_exactly_the_maximum_length_is_filed(db, client, leader, field):
     limit = TEXT_LIMITS[field]
-    response = client.post("/report/new", data=_typed_form(leader, **{field: "ễ" * limit}))
+    response = post_report(client, _typed_form(leader, **{field: "ễ" * limit}))
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     assert _case_count(db) == 1
 
@@ -264,7 +264,7 @@ def test_a_malformed_incident_date_gets_a_field_error(db, client, leader, value)
 
 def test_today_on_the_ward_clock_is_accepted(db, client, leader):
     form = _typed_form(leader, incident_date=ward_today().isoformat())
-    assert client.post("/report/new", data=form).status_code == 302
+    assert post_report(client, form).status_code == 302
     assert _case_count(db) == 1
 
 
@@ -279,7 +279,7 @@ def test_no_consent_without_a_legal_ground_gets_the_legal_ground_error(db, clien
 
 def test_no_consent_with_a_legal_ground_is_filed_with_that_ground(db, client, leader):
     form = _typed_form(leader, consent_referral="no", legal_ground="child_victim")
-    response = client.post("/report/new", data=form)
+    response = post_report(client, form)
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     case = db.session.get(Case, response.headers["Location"].rsplit("/", 1)[-1])
     assert (case.consent_referral, case.legal_ground) == (False, "child_victim")
@@ -295,7 +295,10 @@ BAD_BYTES = ["%FF%FE", "%C3%28", "%ED%A0%80", "abc%80def", "%F4%90%80%80"]
 def test_invalid_utf8_in_a_text_field_is_stored_or_refused_never_a_500(
     db, client, leader, field, raw
 ):
-    body = urlencode(_typed_form(leader, **{field: "MARKER"}), doseq=True)
+    body = urlencode(
+        {**_typed_form(leader, **{field: "MARKER"}), "submission_token": submission_token(client)},
+        doseq=True,
+    )
     assert body.count("MARKER") == 1
     before = _case_count(db)
     response = client.post(
@@ -314,7 +317,10 @@ def test_invalid_utf8_in_a_text_field_is_stored_or_refused_never_a_500(
 
 
 def test_invalid_utf8_in_a_choice_field_is_refused(db, client, leader):
-    body = urlencode(_typed_form(leader, victim_sex="MARKER"), doseq=True)
+    body = urlencode(
+        {**_typed_form(leader, victim_sex="MARKER"), "submission_token": submission_token(client)},
+        doseq=True,
+    )
     response = client.post(
         "/report/new",
         data=body.replace("MARKER", "%FF%FE").encode("ascii"),
@@ -347,9 +353,7 @@ def test_html_in_text_fields_is_stored_as_typed_and_shown_escaped(
     db, client, leader, make_user, login_as
 ):
     police, officer = make_user("police"), make_user("officer")
-    response = client.post(
-        "/report/new", data=_typed_form(leader, immediate_danger="yes", **PAYLOADS)
-    )
+    response = post_report(client, _typed_form(leader, immediate_danger="yes", **PAYLOADS))
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     case_id = response.headers["Location"].rsplit("/", 1)[-1]
     _assert_escaped(client.get(f"/reports/{case_id}").get_data(as_text=True), PAYLOADS.values())
@@ -369,7 +373,7 @@ def test_html_in_text_fields_is_stored_as_typed_and_shown_escaped(
 def test_html_in_a_refused_form_is_shown_escaped(db, client, leader):
     future = (ward_today() + timedelta(days=3)).isoformat()
     form = _typed_form(leader, incident_date=future, **PAYLOADS)
-    response = client.post("/report/new", data=form)
+    response = post_report(client, form)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     _assert_escaped(page, PAYLOADS.values())
@@ -419,7 +423,9 @@ FIELD_VALUES = {
     "legal_ground": st.one_of(st.sampled_from(["", *codes(LEGAL_GROUNDS)]), _junk),
     **{name: _text for name in TEXT_LIMITS},
 }
-FORM_FIELDS = {name for name, value in vars(ReportForm).items() if isinstance(value, UnboundField)}
+FORM_FIELDS = {
+    name for name, value in vars(ReportForm).items() if isinstance(value, UnboundField)
+} - ReportForm.NOT_ANSWERS
 assert set(FIELD_VALUES) == FORM_FIELDS, "every field of the form gets random values"
 
 _names = sorted(FIELD_VALUES)
@@ -447,7 +453,7 @@ def test_random_input_is_filed_or_refused_never_a_500(
         changes["group_id"] = groups.get(changes["group_id"], changes["group_id"])
     form = {name: value for name, value in _with(leader, changes).items() if name not in missing}
     before = _case_count(db)
-    response = client.post("/report/new", data=form)
+    response = post_report(client, form)
     assert response.status_code in (200, 302), (response.status_code, form)
     event(f"answer {response.status_code}")
     if response.status_code == 200:
@@ -475,7 +481,7 @@ def test_a_skipped_select_is_refused_not_filed_with_its_first_answer(db, client,
     page = client.get("/report/new").get_data(as_text=True)
     # the select starts on the empty choice, so a skipped question is noticed
     assert re.search(rf"<select[^>]*name=\"{field}\"[^>]*><option value=\"\">", page)
-    response = client.post("/report/new", data=report_form(leader.groups[0].id, **{field: ""}))
+    response = post_report(client, report_form(leader.groups[0].id, **{field: ""}))
     assert response.status_code == 200
     assert f'id="{field}-error"' in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, login_data
+from conftest import PASSWORD, enrol_on_page, login_data
 from flask import url_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,13 +27,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
 from incidents.accounts import service
-from incidents.accounts.factors import verify
+from incidents.accounts.factors import enrol, verify
 from incidents.accounts.models import RecoveryCode, SessionRecord, User
 from incidents.accounts.service import create_user, unlock_personal_key
 from incidents.audit.models import AuditEntry
+from incidents.babel_setup import LANGUAGE_COOKIE
 from incidents.crypto.keys import public_key
 from incidents.crypto.passwords import Argon2Params, needs_rehash, verify_password
-from incidents.crypto.totp import STEP_SECONDS, code_at, secret_text, step_at
+from incidents.crypto.totp import STEP_SECONDS, code_at, new_secret, secret_text, step_at
 from incidents.web import argon2_params
 
 GENERIC_ERROR = "The username, password or code is not correct."
@@ -43,7 +44,7 @@ SECRET_ON_PAGE = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')
 CODES_ON_PAGE = re.compile(r'<ol class="codes">(.*?)</ol>', re.S)
 # What an un-enrolled staff account may reach: its enrolment page, and signing out.
 ENROLMENT_ONLY = {"accounts.second_factor", "accounts.logout", "accounts.keep_alive"}
-PUBLIC = {"accounts.login", "accounts.set_language", "static"}
+PUBLIC = {"accounts.login", "accounts.set_language", "accounts.quick_exit", "static"}
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -64,9 +65,11 @@ def _code(secret: bytes, steps: int = 0) -> str:
 
 
 def _forget_last_step(db, user) -> None:
-    """No step used yet: only the window rule judges a code (make_user's enrolment used
-    the current step)."""
-    db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    """No step used yet, no wrong code counted: only the window rule judges a code
+    (make_user's enrolment used the current step)."""
+    db.session.execute(
+        update(User).where(User.id == user.id).values(totp_last_step=None, second_factor_failures=0)
+    )
     db.session.commit()
 
 
@@ -750,3 +753,74 @@ def test_codes_and_passwords_reach_neither_the_audit_nor_the_log(
     secrets += [secret_text(secret), secret_text(secret).replace(" ", "")]
     for text in secrets:
         assert text not in audit and text not in log, text
+
+
+# --- a session opened before the account had an authenticator ---------------------------
+
+
+def test_a_session_from_before_enrolment_does_not_inherit_the_authenticator(app, db, make_user):
+    member = make_user("police", enrolled=False)
+    attacker, owner = app.test_client(), app.test_client()
+    assert attacker.post("/login", data=login_data(member)).status_code == 302  # password only
+    assert attacker.get("/cases/").headers["Location"] == "/account/second-factor"
+    assert owner.post("/login", data=login_data(member)).status_code == 302
+    enrol_on_page(owner, member)
+    assert owner.get("/cases/").status_code == 200
+    for url in ("/cases/", "/account/second-factor", "/account"):
+        refused = attacker.get(url)
+        assert refused.status_code == 302 and refused.headers["Location"].startswith("/login")
+
+
+def test_a_password_only_session_ends_when_the_account_gets_an_authenticator_elsewhere(
+    app, db, make_user
+):
+    # Enrolled outside this session (the web enrolment also ends the other sessions, as
+    # above; here the row survives, and the session's own record of its sign-in decides).
+    member = make_user("officer", enrolled=False)
+    web = app.test_client()
+    assert web.post("/login", data=login_data(member)).status_code == 302
+    secret, now = new_secret(), time.time()
+    seed = unlock_personal_key(db.session.get(User, member.id), PASSWORD)
+    assert enrol(db.session.get(User, member.id), seed, secret, code_at(secret, step_at(now)), now)
+    db.session.commit()
+    refused = web.get("/cases/")
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/login")
+    assert web.get("/cases/").headers["Location"].startswith("/login")  # it stays ended
+
+
+# --- a cap on wrong codes ---------------------------------------------------------------
+
+
+def test_after_ten_wrong_codes_only_a_recovery_code_opens_and_the_owner_is_told(
+    db, client, make_user
+):
+    member = make_user("police", enrolled=False)
+    client.set_cookie(LANGUAGE_COOKIE, "en")
+    client.post("/login", data=login_data(member))
+    page = client.get("/account/second-factor").get_data(as_text=True)
+    text = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    secret = base64.b32decode(text + "=" * (-len(text) % 8))
+    shown = client.post(
+        "/account/second-factor", data={"code": code_at(secret, step_at(time.time()))}
+    ).get_data(as_text=True)
+    recovery = re.findall(r"<li>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</li>", shown)
+    client.post("/logout")
+    form = {"username": member.username, "password": PASSWORD}
+    for _ in range(10):
+        assert client.post("/login", data={**form, "code": "000000"}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, member.id).second_factor_failures == 10
+    _forget_last_step_only(db, member)
+    right = code_at(secret, step_at(time.time()))
+    locked = client.post("/login", data={**form, "code": right})
+    assert locked.status_code == 200  # the right code no longer opens it
+    assert _entries(db, "login.failure")[-1].detail == "second factor locked"
+    opened = client.post("/login", data={**form, "code": recovery[0]}, follow_redirects=True)
+    assert "(11 times)" in opened.get_data(as_text=True)  # told at once
+    db.session.expire_all()
+    assert db.session.get(User, member.id).second_factor_failures == 0
+
+
+def _forget_last_step_only(db, user) -> None:
+    db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    db.session.commit()

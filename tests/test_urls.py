@@ -12,11 +12,13 @@ import pytest
 from conftest import PASSWORD, login_data
 from sqlalchemy import func, select
 
+from config import Config
 from incidents.accounts.models import SessionRecord, User
 from incidents.accounts.service import create_user, new_activation_code
 from incidents.audit.models import AuditEntry
 from incidents.cases.models import Case
 from incidents.extensions import db as _db
+from incidents.reporting import drafts
 from incidents.security import PUBLIC_ENDPOINTS
 from incidents.web import AUTHENTICATED_AT, argon2_params
 
@@ -70,6 +72,9 @@ MATRIX = {
     "accounts.set_language": {
         "GET":  "login login login login login login login login login | login login login",
     },
+    "accounts.quick_exit": {
+        "POST": "exit  exit  exit  exit  exit  exit  exit  exit  exit  | exit  exit  exit",
+    },
     "accounts.logout": {
         "POST": "login login login login login login login login login | login login login",
     },
@@ -106,13 +111,16 @@ MATRIX = {
     },
     "reporting.new_report": {
         "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
-        "POST": "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 400   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "reporting.filed": {
         "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "reporting.my_reports": {
         "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
+    },
+    "reporting.delete_draft": {
+        "POST": "login rpts  404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "reporting.my_report": {
         "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
@@ -179,6 +187,7 @@ ARGUMENTS = {
     "code": lambda world: "en",
     "filename": lambda world: "style.css",
     "user_id": lambda world: world["throwaway"].id,  # the admin's POSTs change only him
+    "draft_id": lambda world: world["draft_id"],  # the reporter's own draft
 }
 
 
@@ -191,7 +200,12 @@ def _row(endpoint: str, method: str) -> list[str]:
 
 
 def test_the_public_allowlist_is_short_and_known():
-    assert PUBLIC_ENDPOINTS == {"accounts.login", "accounts.set_language", "static"}
+    assert PUBLIC_ENDPOINTS == {
+        "accounts.login",
+        "accounts.set_language",
+        "accounts.quick_exit",
+        "static",
+    }
 
 
 def test_the_matrix_has_an_entry_for_every_rule_and_method_and_no_other(app):
@@ -204,7 +218,8 @@ def test_the_matrix_has_an_entry_for_every_rule_and_method_and_no_other(app):
         for method in methods:
             row = _row(endpoint, method)
             assert len(row) == len(COLUMNS), (endpoint, method)
-            assert all(cell.isdigit() or cell in REDIRECTS for cell in row), (endpoint, method)
+            valid = all(cell.isdigit() or cell in REDIRECTS or cell == "exit" for cell in row)
+            assert valid, (endpoint, method)
     for rule in app.url_map.iter_rules():
         assert set(rule.arguments) <= set(ARGUMENTS), f"{rule.rule}: no test value"
 
@@ -250,7 +265,14 @@ def world(db, ward, make_ward, make_user, file_report):
         "accounts": accounts,
         "case_id": file_report(users["reporter"], immediate_danger="yes"),  # every desk
         "throwaway": make_user("police", username="throwaway"),
+        "draft_id": _draft_of(users["reporter"]),
     }
+
+
+def _draft_of(leader) -> str:
+    draft = drafts.save(leader, None, {"narrative": "a draft"}, timedelta(days=7))
+    _db.session.commit()
+    return draft.id
 
 
 def _client_of(app, world, column):
@@ -277,12 +299,16 @@ def _answer(web, method: str, url: str) -> str:
     response.close()  # a static file is sent from an open file
     if response.status_code == 302:
         return "302 " + urlsplit(response.headers["Location"]).path
+    if response.status_code == 303:  # the quick exit, to another site
+        return "303 " + response.headers["Location"]
     return str(response.status_code)
 
 
 def _expected(cell: str, world) -> str:
     if cell.isdigit():
         return cell
+    if cell == "exit":
+        return "303 " + Config.QUICK_EXIT_URL
     return "302 " + REDIRECTS[cell].format(case_id=world["case_id"])
 
 

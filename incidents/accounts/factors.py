@@ -26,6 +26,9 @@ from incidents.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
+# Wrong authenticator codes after the right password before only a recovery code will do
+# (NIST SP 800-63B allows at most 100; the throttle already slows each try).
+MAX_FAILURES = 10
 CODE_MAX = 32  # longer input is no code of ours, and is refused before any work
 
 
@@ -75,12 +78,34 @@ def remaining_recovery_codes(user: User) -> int:
 def verify(user: User, seed: bytes | None, code: str, now: float) -> str | None:
     """Check and use up a second factor: "totp" or "recovery" when it is good, else None.
 
-    Without the personal seed the secret cannot be opened, so nothing is accepted.
+    Without the personal seed the secret cannot be opened, so nothing is accepted. After
+    MAX_FAILURES wrong codes only a recovery code is; a good factor resets the count, a
+    wrong one adds to it.
     """
-    code = _compact(code)
+    factor = _verify(user, seed, _compact(code), now)
+    if factor is None:
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(second_factor_failures=User.second_factor_failures + 1)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        user.second_factor_failures = 0
+    return factor
+
+
+def locked(user: User) -> bool:
+    """Whether wrong codes have shut the authenticator out, leaving the recovery codes."""
+    return user.second_factor_failures >= MAX_FAILURES
+
+
+def _verify(user: User, seed: bytes | None, code: str, now: float) -> str | None:
     if seed is None or user.totp_secret_sealed is None or len(code) > CODE_MAX:
         return None
     if CODE_PATTERN.fullmatch(code):
+        if locked(user):
+            return None
         try:
             secret = open_secret(seed, user.totp_secret_sealed, user.id)
         except DecryptionError:

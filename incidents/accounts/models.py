@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Integer,
     LargeBinary,
     String,
     Table,
@@ -63,6 +64,9 @@ class User(UserMixin, db.Model):
     totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Wrong codes typed after the right password, since the last good one: past a limit,
+    # only a recovery code opens the account (someone has the password).
+    second_factor_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     ward: Mapped[Ward] = relationship()
     groups: Mapped[list[ResidentialGroup]] = relationship(

@@ -230,6 +230,7 @@ def restore_with_recovery_key(
         raise AccountError("the user's key cannot be opened with this recovery key") from error
     user.password_hash = hash_password(new_password, params)
     _wrap_personal_key(user, seed, new_password, params)
+    end_sessions_of(user.id)  # a new password: every session of the old one ends
     record("account.restore", actor=actor, target=f"user:{user.id}", ward_id=user.ward_id)
     db.session.flush()
 
@@ -257,7 +258,7 @@ def reset_password(actor, user: User, temporary_password: str | None, params: Ar
     he filed. Returns how many seats he lost.
     """
     if temporary_password is not None:
-        check_password_rules(temporary_password)
+        check_password_rules(temporary_password, user.username)
         user.password_hash = hash_password(temporary_password, params)
     else:
         user.password_hash = NO_PASSWORD
@@ -326,6 +327,8 @@ class SignIn:
     user: User
     seed: bytes | None
     second_factor: str | None  # "totp", "recovery", or None (not needed or not enrolled)
+    # Wrong codes typed after his right password since his last sign-in: he is told.
+    wrong_codes: int = 0
 
 
 def _spend_like_unlock(password: str, params: Argon2Params) -> None:
@@ -372,11 +375,12 @@ def sign_in(
             log.error("personal key did not open for user=%s", user.id)
     else:
         _spend_like_unlock(password, params)
-    factor = None
+    factor, wrong_codes = None, 0
     if user is not None and needs_second_factor(user) and user.has_second_factor:
+        wrong_codes, was_locked = user.second_factor_failures, factors.locked(user)
         factor = factors.verify(user, seed, code, now)
         if factor is None:
-            user, reason = None, "second factor"
+            user, reason = None, "second factor locked" if was_locked else "second factor"
     if user is None:
         # The attempted name is kept only if it is a real account: a mistyped password
         # in the username box must not land in the log.
@@ -402,7 +406,7 @@ def sign_in(
     user.last_login_at = utcnow()
     record("login.success", actor=user, target=f"user:{user.id}", detail=factor)
     db.session.flush()
-    return SignIn(user=user, seed=seed, second_factor=factor)
+    return SignIn(user=user, seed=seed, second_factor=factor, wrong_codes=wrong_codes)
 
 
 def reauthenticate(user: User, password: str, code: str | None, seed: bytes | None, now: float):
@@ -442,9 +446,9 @@ def record_refused_login() -> None:
     record("login.failure", detail="form refused")
 
 
-def record_logout(user) -> None:
-    """Audit a sign-out."""
-    record("logout", actor=user, target=f"user:{user.id}")
+def record_logout(user, quick: bool = False) -> None:
+    """Audit a sign-out (quick: by the quick-exit button)."""
+    record("logout", actor=user, target=f"user:{user.id}", detail="quick exit" if quick else None)
     db.session.flush()
 
 

@@ -16,6 +16,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
 from incidents import access
 from incidents.accounts import factors, service
@@ -37,10 +39,11 @@ from incidents.accounts.sessions import (
 from incidents.audit.viewer import sign_in_history
 from incidents.babel_setup import LANGUAGE_COOKIE
 from incidents.crypto.totp import new_secret, provisioning_uri, secret_text
-from incidents.extensions import db, limiter
+from incidents.extensions import csrf, db, limiter
 from incidents.forms import EmptyForm
 from incidents.web import (
     PERSONAL_KEY,
+    SECOND_FACTOR_PASSED,
     argon2_params,
     confirm_first,
     is_safe_next,
@@ -114,7 +117,9 @@ def _start_session(result: service.SignIn):
     session.clear()
     session.regenerate()
     login_user(user)
-    mark_authenticated()
+    if result.second_factor is not None or not access.needs_second_factor(user):
+        session[SECOND_FACTOR_PASSED] = True
+        mark_authenticated()
     # The personal key stays in the server-side session only, sealed under the secret its
     # cookie holds; it opens the desks' keys, and theirs the cases'.
     if result.seed is not None:
@@ -124,6 +129,15 @@ def _start_session(result: service.SignIn):
             _(
                 "Your key must be restored before you can read cases: ask the "
                 "officer or the chairman, who hold the ward's recovery key."
+            ),
+            "error",
+        )
+    if result.wrong_codes:
+        flash(
+            _(
+                "Since your last sign-in, someone typed your password with a wrong code "
+                "(%(count)s times). If it was not you, change your password now.",
+                count=result.wrong_codes,
             ),
             "error",
         )
@@ -157,6 +171,27 @@ def logout():
     logout_user()
     session.clear()  # and this one's cookie goes
     response = redirect(url_for("accounts.login"))
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@bp.route("/exit", methods=["POST"])
+@csrf.exempt
+def quick_exit():
+    """Leave at once for a neutral page: the way out must never fail, so a missing or
+    stale token only skips the sign-out (which needs it), never the leaving."""
+    response = redirect(current_app.config["QUICK_EXIT_URL"], code=303)
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            return response
+    if current_user.is_authenticated:
+        service.record_logout(current_user, quick=True)
+        end_sessions_of(current_user.id)
+        db.session.commit()
+        logout_user()
+    session.clear()
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
@@ -300,6 +335,11 @@ def enrol_second_factor():
         codes = factors.enrol(current_user, seed, secret, form.code.data, time.time())
         if codes is not None:
             session.pop(PENDING_SECRET)
+            # Only this session has shown the new authenticator: every other one ends.
+            end_sessions_of(current_user.id, keep=record_id_of(session))
+            session.regenerate()
+            session[SECOND_FACTOR_PASSED] = True
+            mark_authenticated()
             db.session.commit()
             flash(_("Your authenticator app is set up."), "success")
             return render_template("accounts/recovery_codes.html", codes=codes)

@@ -86,6 +86,9 @@ class Case(db.Model):
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     # The case key sealed to the reporter's personal key, for his own read-back.
     reporter_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The digest of the one-time token of the form that filed it: a form sent twice (a
+    # double tap, a retry on a dropped connection) finds its case instead of a second one.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     # Sealed columns (see SEALED_FIELDS).
     victim_name: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -129,7 +129,7 @@ def _next_sequence(ward_id: int, year: int) -> int:
     return (current or 0) + 1
 
 
-def file_report(leader, data: ReportData) -> Case:
+def file_report(leader, data: ReportData, submission_key: str | None = None) -> Case:
     """File a group leader's report: classify, route, seal, record; returns the new case.
 
     Sealing needs only public keys: the case key goes to each routed desk and to the
@@ -182,6 +182,7 @@ def file_report(leader, data: ReportData) -> Case:
         received_at=received_at,
         routing_reason=rule.reason,
         key_version=1,
+        submission_key=submission_key,
     )
     data_key = new_data_key()
     for name, value in data.sealed.items():

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from incidents.crypto import DecryptionError
 from incidents.crypto.fields import open_sealed, seal
-from incidents.crypto.passwords import Argon2Params
+from incidents.crypto.passwords import ARGON2_LOCK, Argon2Params
 
 SEED_BYTES = 32
 MLKEM_PUBLIC_BYTES = 1184
@@ -87,13 +87,15 @@ def key_encryption_key(password: str, salt: bytes, params: Argon2Params) -> byte
 
     Its salt is not the login hash's, so nothing stored computes it without the password.
     """
-    return Argon2id(
+    kdf = Argon2id(
         salt=salt,
         length=32,
         iterations=params.iterations,
         lanes=params.lanes,
         memory_cost=params.memory_kib,
-    ).derive(password.encode("utf-8"))
+    )
+    with ARGON2_LOCK:
+        return kdf.derive(password.encode("utf-8"))
 
 
 def wrap_seed(kek: bytes, seed: bytes, context: str) -> bytes:

@@ -2,6 +2,7 @@
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidKey
@@ -10,6 +11,10 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 SALT_BYTES = 16
 HASH_BYTES = 32
 _PHC_PARAMS = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$")
+# Two Argon2id computations with several lanes running at once in one process never
+# return (cryptography 50 on OpenSSL 4: seen with the threaded development server). One at
+# a time per process: on two cores that costs nothing, each one already uses them all.
+ARGON2_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -30,13 +35,15 @@ def hash_password(password: str, params: Argon2Params) -> str:
         lanes=params.lanes,
         memory_cost=params.memory_kib,
     )
-    return kdf.derive_phc_encoded(password.encode("utf-8"))
+    with ARGON2_LOCK:
+        return kdf.derive_phc_encoded(password.encode("utf-8"))
 
 
 def verify_password(password: str, encoded: str) -> bool:
     """Return True when password matches the PHC string, in constant time."""
     try:
-        Argon2id.verify_phc_encoded(password.encode("utf-8"), encoded)
+        with ARGON2_LOCK:
+            Argon2id.verify_phc_encoded(password.encode("utf-8"), encoded)
     except (InvalidKey, ValueError):
         return False
     return True

@@ -3,8 +3,10 @@
 import re
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     DateField,
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -213,6 +215,33 @@ class ReportForm(Form):
             "the victim is a child, or there are signs of a crime."
         ),
     )
+
+    # Not answers: the form's one-time token, and the draft it continues (if any).
+    submission_token = HiddenField()
+    draft_id = HiddenField()
+
+    NOT_ANSWERS = frozenset({"csrf_token", "submission_token", "draft_id"})
+
+    def answers_as_typed(self, formdata) -> dict:
+        """Every answer as sent, valid or not, as a draft keeps it."""
+        answers = {}
+        for field in self:
+            if field.name in self.NOT_ANSWERS:
+                continue
+            if isinstance(field, SelectMultipleField):
+                answers[field.name] = [str(value) for value in formdata.getlist(field.name)]
+            else:
+                answers[field.name] = str(formdata.get(field.name, ""))
+        return answers
+
+    @staticmethod
+    def formdata_of(answers: dict) -> MultiDict:
+        """A draft's answers as the form would have posted them."""
+        pairs = []
+        for name, value in answers.items():
+            for item in value if isinstance(value, list) else [value]:
+                pairs.append((name, item))
+        return MultiDict(pairs)
 
     def __init__(self, leader, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,43 +1,153 @@
 """The group leader's pages: the report form, its confirmation, and "my reports"."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from incidents import access
+from incidents.audit.service import record
 from incidents.cases import service
 from incidents.cases.keys import KeyUnavailable
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
 from incidents.extensions import db
+from incidents.forms import EmptyForm
+from incidents.reporting import drafts, submission
 from incidents.reporting.forms import ReportForm
-from incidents.transaction import commit_with_retry
-from incidents.web import get_case_or_404, keyring
+from incidents.timeutil import format_datetime
+from incidents.web import PERSONAL_KEY, get_case_or_404, keyring
 
 bp = Blueprint("reporting", __name__)
 
 
 @bp.route("/report/new", methods=["GET", "POST"])
 def new_report():
-    """The report form; a valid one files the case and shows its confirmation."""
+    """The report form: saved as a draft, or sent, which files the case exactly once."""
     if not access.can(current_user, "case.file"):
         abort(404)
+    if request.method == "GET":
+        return _blank_or_draft_form()
     form = ReportForm(current_user)
-    if form.validate_on_submit():
-        report = form.to_report()
+    action = request.form.get("action")
+    if action in ("draft", "autosave"):
+        return _save_draft(form, autosave=action == "autosave")
+    try:
+        key = submission.submission_key(form.submission_token.data, current_user.id)
+    except submission.TokenRefused as refusal:
+        # Nothing is filed, nothing typed is lost: the same answers, with a new token.
+        form.validate()
+        form.submission_token.data = submission.new_token(current_user.id)
+        flash(
+            _(
+                "This form is too old to be sent. Your answers are kept below: check them "
+                "and send again."
+            )
+            if refusal.reason == "expired"
+            else _(
+                "This form could not be checked, so nothing was sent. Your answers are "
+                "kept below: check them and send again."
+            ),
+            "error",
+        )
+        return render_template("reporting/new.html", form=form), 400
+    if form.validate():
         try:
-            # The id is read before the commit, which expires the object.
-            case_id = commit_with_retry(lambda: service.file_report(current_user, report).id)
+            case_id, already = submission.file_once(current_user, form.to_report(), key)
         except service.CaseError as error:
             db.session.rollback()
             field = getattr(form, str(error), None)
             if field is not None:
                 field.errors.append(_("This answer is not accepted."))
         else:
-            current_app.logger.info("case filed id=%s", case_id)
+            if drafts.discard(current_user, form.draft_id.data):
+                db.session.commit()
+            if already:
+                flash(_("This report had already been sent: it was filed once, here."), "info")
+            else:
+                current_app.logger.info("case filed id=%s", case_id)
             return redirect(url_for("reporting.filed", case_id=case_id))
     return render_template("reporting/new.html", form=form)
+
+
+def _blank_or_draft_form():
+    form = ReportForm(current_user, formdata=None)
+    draft_id = request.args.get("draft")
+    if draft_id:
+        draft = drafts.find(current_user, draft_id, _draft_lifetime())
+        seed = session.get(PERSONAL_KEY)
+        if draft is None or seed is None:
+            abort(404)
+        try:
+            answers = drafts.open_draft(current_user, draft, seed)
+        except DecryptionError:  # sealed to a key he had before a reset
+            flash(_("This draft was saved under your old key and cannot be opened."), "error")
+            return redirect(url_for("reporting.my_reports"))
+        form = ReportForm(current_user, formdata=ReportForm.formdata_of(answers))
+        form.draft_id.data = draft.id
+    form.submission_token.data = submission.new_token(current_user.id)
+    return render_template("reporting/new.html", form=form)
+
+
+def _save_draft(form: ReportForm, autosave: bool):
+    """Keep what was typed, valid or not, sealed to the leader's own key."""
+    try:
+        draft = drafts.save(
+            current_user,
+            form.draft_id.data or None,
+            form.answers_as_typed(request.form),
+            _draft_lifetime(),
+        )
+    except drafts.DraftError:
+        db.session.rollback()
+        if autosave:
+            return jsonify(saved=False), 422
+        flash(_("The draft could not be saved. Send the report, or keep this page open."), "error")
+        return render_template("reporting/new.html", form=form), 422
+    db.session.commit()
+    saved_at = format_datetime(draft.updated_at)
+    if autosave:
+        return jsonify(saved=True, draft=draft.id, at=saved_at)
+    form.draft_id.data = draft.id
+    flash(
+        _(
+            "Draft saved at %(time)s. It is kept for %(days)s days, in “My reports”.",
+            time=saved_at,
+            days=_draft_lifetime().days,
+        ),
+        "success",
+    )
+    return render_template("reporting/new.html", form=form)
+
+
+def _draft_lifetime():
+    return current_app.config["DRAFT_LIFETIME"]
+
+
+@bp.route("/report/drafts/<draft_id>/delete", methods=["POST"])
+def delete_draft(draft_id: str):
+    """Throw a draft away (a POST button with a CSRF token)."""
+    if not access.can(current_user, "case.file"):
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not drafts.discard(current_user, draft_id):
+        abort(404)
+    record("draft.delete", actor=current_user, target=f"draft:{draft_id}")
+    db.session.commit()
+    flash(_("The draft was deleted."), "success")
+    return redirect(url_for("reporting.my_reports"))
 
 
 @bp.route("/report/filed/<case_id>")
@@ -57,7 +167,13 @@ def my_reports():
             Case.received_at.desc()
         )
     ).all()
-    return render_template("reporting/my_reports.html", cases=cases)
+    return render_template(
+        "reporting/my_reports.html",
+        cases=cases,
+        drafts=drafts.drafts_of(current_user, _draft_lifetime()),
+        delete_form=EmptyForm(formdata=None),
+        draft_days=_draft_lifetime().days,
+    )
 
 
 @bp.route("/reports/<case_id>")
