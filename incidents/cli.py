@@ -33,6 +33,7 @@ from incidents.crypto.keys import format_recovery_key, new_seed, parse_recovery_
 from incidents.crypto.passwords import verify_password
 from incidents.crypto.totp import code_at, secret_text, step_at
 from incidents.extensions import db
+from incidents.reporting import drafts
 from incidents.timeutil import utcnow
 from incidents.wards import service as wards
 from incidents.wards.models import DESK_KINDS, Ward
@@ -439,11 +440,12 @@ def sessions_cli():
 
 @sessions_cli.command("purge")
 def purge_sessions():
-    """Delete the sessions past their idle or absolute timeout (run it from cron)."""
+    """Delete the sessions past their timeouts and the drafts past theirs (run from cron)."""
     config = current_app.config
     count = purge_expired(config["SESSION_IDLE_TIMEOUT"], config["PERMANENT_SESSION_LIFETIME"])
+    expired_drafts = drafts.purge_expired(config["DRAFT_LIFETIME"])
     db.session.commit()
-    click.echo(f"{count} expired sessions deleted")
+    click.echo(f"{count} expired sessions deleted, {expired_drafts} expired drafts deleted")
 
 
 @click.group("audit", cls=AppGroup)
