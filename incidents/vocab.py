@@ -164,6 +164,26 @@ ROLES = (
     ("admin", _l("Administrator")),
 )
 
+# Signs of trafficking (Law 53/2024 Art. 2: recruiting, moving, harbouring or receiving a
+# person by deceit or force, for money or exploitation), asked only of trafficking reports.
+TRAFFICKING_INDICATORS = (
+    ("false_promise", _l("Recruited with a promise of work, study or marriage that was not kept")),
+    ("moved_away", _l("Taken far from home or across the border")),
+    ("papers_taken", _l("Identity papers or phone taken away")),
+    ("cannot_leave", _l("Not free to leave, or watched")),
+    ("forced_work_or_sex", _l("Forced to work, to beg or to sell sex")),
+    ("debt", _l("Made to pay off a debt for the journey, food or lodging")),
+    ("exchanged", _l("Money or goods were given in exchange for the person")),
+)
+
+# Who looks after a child victim now (Decree 56/2017: the caregiver is part of the risk).
+CHILD_CAREGIVERS = (
+    ("parents", _l("Parents")),
+    ("relatives", _l("Other relatives")),
+    ("perpetrator", _l("The person who caused the harm")),
+    ("nobody", _l("Nobody, or not known")),
+)
+
 # What an account's sign-in history shows (audit actions, in the owner's words).
 SIGN_IN_EVENTS = (
     ("login.success", _l("Signed in")),

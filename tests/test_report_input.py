@@ -24,6 +24,7 @@ from incidents.timeutil import ward_today
 from incidents.vocab import (
     ACTS,
     CHANNELS,
+    CHILD_CAREGIVERS,
     GBVIMS_QUESTIONS,
     HARM_FORMS,
     KINDS,
@@ -32,6 +33,7 @@ from incidents.vocab import (
     RELATIONSHIPS,
     SEXES,
     SOURCES,
+    TRAFFICKING_INDICATORS,
     VICTIM_AGE_BANDS,
     VICTIM_CIRCUMSTANCES,
     codes,
@@ -421,6 +423,9 @@ FIELD_VALUES = {
     "consent_referral": _YES_NO,
     "consent_statistics": _YES_NO,
     "legal_ground": st.one_of(st.sampled_from(["", *codes(LEGAL_GROUNDS)]), _junk),
+    "trafficking_indicators": _some_codes(TRAFFICKING_INDICATORS),
+    "child_serious_risk": st.one_of(st.sampled_from(["", "yes", "no", "unknown"]), _junk),
+    "child_caregiver": st.one_of(st.sampled_from(["", *codes(CHILD_CAREGIVERS)]), _junk),
     **{name: _text for name in TEXT_LIMITS},
 }
 FORM_FIELDS = {

@@ -269,3 +269,57 @@ def test_an_anonymous_quick_exit_writes_nothing(db, client):
     response = client.post("/exit")
     assert response.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+# --- questions asked only when they apply ------------------------------------------------
+
+
+def test_a_child_victim_needs_the_risk_answered_and_at_risk_is_most_urgent(db, signed_in, leader):
+    child = {"victim_age_band": "under_16", "kinds": ["child_abuse"], "child_caregiver": "parents"}
+    unanswered = post_report(signed_in, report_form(leader.groups[0].id, **child))
+    assert unanswered.status_code == 200 and _cases(db) == 0
+    assert "child_serious_risk-error" in _page(unanswered)
+    filed = post_report(
+        signed_in, report_form(leader.groups[0].id, child_serious_risk="yes", **child)
+    )
+    assert filed.status_code == 302
+    case = db.session.get(Case, filed.headers["Location"].rsplit("/", 1)[-1])
+    assert case.child_serious_risk is True and case.child_caregiver == "parents"
+    assert case.urgency == "immediate"
+    assert "12" in _page(signed_in.get(filed.headers["Location"]))
+
+
+def test_answers_that_do_not_apply_are_not_kept(db, signed_in, leader):
+    filed = post_report(
+        signed_in,
+        report_form(
+            leader.groups[0].id,
+            child_serious_risk="yes",
+            child_caregiver="nobody",
+            trafficking_indicators=["debt"],
+        ),
+    )
+    case = db.session.get(Case, filed.headers["Location"].rsplit("/", 1)[-1])
+    assert case.victim_age_band == "18_59" and case.child_serious_risk is None
+    assert case.child_caregiver is None and case.trafficking_indicators == []
+    assert case.urgency != "immediate"
+
+
+def test_signs_of_trafficking_are_kept_for_a_trafficking_report(db, signed_in, leader):
+    filed = post_report(
+        signed_in,
+        report_form(
+            leader.groups[0].id,
+            kinds=["trafficking"],
+            trafficking_indicators=["false_promise", "moved_away"],
+        ),
+    )
+    case = db.session.get(Case, filed.headers["Location"].rsplit("/", 1)[-1])
+    assert case.trafficking_indicators == ["false_promise", "moved_away"]
+    assert "3" in _page(signed_in.get(filed.headers["Location"]))
+
+
+def test_the_form_marks_the_questions_that_apply_only_sometimes(signed_in):
+    page = _page(signed_in.get("/report/new"))
+    assert 'data-when-field="kinds" data-when-values="trafficking"' in page
+    assert 'data-when-field="victim_age_band" data-when-values="16_17 under_16"' in page

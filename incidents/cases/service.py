@@ -28,6 +28,8 @@ from incidents.timeutil import utcnow, ward_today
 from incidents.vocab import (
     ACTS,
     CHANNELS,
+    CHILD_AGE_BANDS,
+    CHILD_CAREGIVERS,
     CLOSE_REASONS,
     GBVIMS_QUESTIONS,
     HARM_FORMS,
@@ -37,6 +39,7 @@ from incidents.vocab import (
     RELATIONSHIPS,
     SEXES,
     SOURCES,
+    TRAFFICKING_INDICATORS,
     VICTIM_AGE_BANDS,
     VICTIM_CIRCUMSTANCES,
     codes,
@@ -77,6 +80,10 @@ class ReportData:
     legal_ground: str | None
     incident_date: date
     sealed: dict[str, str] = field(default_factory=dict)
+    # Asked only when they apply (a trafficking report; a child victim), else ignored.
+    trafficking_indicators: list[str] = field(default_factory=list)
+    child_serious_risk: bool | None = None
+    child_caregiver: str | None = None
 
 
 # Fields whose values must come from a vocabulary list.
@@ -116,6 +123,10 @@ def validate_report(leader, data: ReportData) -> None:
         raise CaseError("legal_ground")
     if data.incident_date > ward_today():
         raise CaseError("incident_date")
+    if not set(data.trafficking_indicators) <= set(codes(TRAFFICKING_INDICATORS)):
+        raise CaseError("trafficking_indicators")
+    if data.child_caregiver is not None and data.child_caregiver not in codes(CHILD_CAREGIVERS):
+        raise CaseError("child_caregiver")
     for name, value in data.sealed.items():
         if name not in SEALED_FIELDS or len(value) > SEALED_MAX_LENGTH:
             raise CaseError(name)
@@ -145,6 +156,9 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
             data.kinds, data.harm_forms, core_type, data.victim_age_band, data.immediate_danger
         )
     )
+    # The questions asked only when they apply are kept only when they do.
+    trafficking = "trafficking" in data.kinds
+    child = data.victim_age_band in CHILD_AGE_BANDS
     received_at = utcnow()
     year = received_at.year
     sequence = _next_sequence(leader.ward_id, year)
@@ -165,11 +179,17 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
             core_type, set(data.kinds), data.perpetrator_relationship, data.victim_age_band
         ),
         immediate_danger=data.immediate_danger,
-        urgency=urgency(data.immediate_danger, rule.reason),
+        # A child at serious risk must be protected within 12 hours: as urgent as danger.
+        urgency=urgency(
+            data.immediate_danger or bool(child and data.child_serious_risk), rule.reason
+        ),
         status="new",
         victim_sex=data.victim_sex,
         victim_age_band=data.victim_age_band,
         victim_circumstances=sorted(set(data.victim_circumstances)),
+        trafficking_indicators=sorted(set(data.trafficking_indicators)) if trafficking else [],
+        child_serious_risk=data.child_serious_risk if child else None,
+        child_caregiver=data.child_caregiver if child else None,
         perpetrator_relationship=data.perpetrator_relationship,
         perpetrator_sex=data.perpetrator_sex,
         perpetrator_age_band=data.perpetrator_age_band,

@@ -23,6 +23,8 @@ from incidents.timeutil import ward_today
 from incidents.vocab import (
     ACTS,
     CHANNELS,
+    CHILD_AGE_BANDS,
+    CHILD_CAREGIVERS,
     GBVIMS_QUESTIONS,
     HARM_FORMS,
     KINDS,
@@ -31,6 +33,7 @@ from incidents.vocab import (
     RELATIONSHIPS,
     SEXES,
     SOURCES,
+    TRAFFICKING_INDICATORS,
     VICTIM_AGE_BANDS,
     VICTIM_CIRCUMSTANCES,
 )
@@ -173,6 +176,27 @@ class ReportForm(Form):
     victim_address = _text(_l("Victim's address"))
     victim_phone = _text(_l("Victim's phone"), max_length=40)
 
+    # Asked only when they apply (the page shows them only then, with JavaScript).
+    trafficking_indicators = MultiCheckboxField(
+        _l("Signs of trafficking"),
+        choices=as_choices(TRAFFICKING_INDICATORS),
+        description=_l("Choose what you were told. One sign is enough to report."),
+    )
+    child_serious_risk = RadioField(
+        _l("Is the child at serious risk now?"),
+        choices=as_choices((*YES_NO, ("unknown", _l("Not known")))),
+        validators=[Optional()],
+        description=_l(
+            "Hurt, left alone, still with the person who caused the harm, or threatened. "
+            "If yes, the ward must protect the child within 12 hours: call the police too."
+        ),
+    )
+    child_caregiver = RadioField(
+        _l("Who looks after the child now?"),
+        choices=as_choices(CHILD_CAREGIVERS),
+        validators=[Optional()],
+    )
+
     # 4. The person who caused the harm
     perpetrator_name = _text(_l("Name of the person who caused the harm"))
     perpetrator_relationship = SelectField(
@@ -253,6 +277,18 @@ class ReportForm(Form):
         else:
             self.group_id.choices = as_choices([CHOOSE, *groups])
 
+    def validate(self, extra_validators=None) -> bool:
+        """The fields' own checks, and for a child victim an answer on the risk ("not
+        known" will do): an optional field's inline check would never run when empty."""
+        valid = super().validate(extra_validators)
+        if self.victim_age_band.data in CHILD_AGE_BANDS and not self.child_serious_risk.data:
+            self.child_serious_risk.errors = [
+                *self.child_serious_risk.errors,
+                _l("For a child, answer whether the child is at risk now."),
+            ]
+            valid = False
+        return valid
+
     def validate_legal_ground(self, field):
         """Without consent to referral, the report needs the legal ground used."""
         if self.consent_referral.data == "no" and not field.data:
@@ -281,6 +317,9 @@ class ReportForm(Form):
             consent_statistics=self.consent_statistics.data == "yes",
             legal_ground=self.legal_ground.data or None,
             incident_date=self.incident_date.data,
+            trafficking_indicators=list(self.trafficking_indicators.data or ()),
+            child_serious_risk={"yes": True, "no": False}.get(self.child_serious_risk.data),
+            child_caregiver=self.child_caregiver.data or None,
             sealed={
                 name: getattr(self, name).data.strip()
                 for name in SEALED_FIELDS

@@ -82,6 +82,29 @@
         }
       }).catch(function () { changed = true; });
     }, 30000);
+    // Questions that apply only to some reports (trafficking, a child victim) show only
+    // then; without JavaScript they are always there, headed "only for ...".
+    var conditional = report.querySelectorAll("[data-when-field]");
+    var applies = function (section) {
+      var values = section.getAttribute("data-when-values").split(" ");
+      var inputs = report.querySelectorAll("[name=" + section.getAttribute("data-when-field") + "]");
+      for (var i = 0; i < inputs.length; i++) {
+        var input = inputs[i];
+        var chosen = input.type === "checkbox" || input.type === "radio" ? input.checked : true;
+        if (chosen && values.indexOf(input.value) !== -1) {
+          return true;
+        }
+      }
+      return false;
+    };
+    var toggle = function () {
+      for (var i = 0; i < conditional.length; i++) {
+        conditional[i].hidden = !applies(conditional[i]);
+      }
+    };
+    report.addEventListener("change", toggle);
+    toggle();
+
     report.addEventListener("submit", function (event) {
       var button = event.submitter;
       if (button && button.value === "draft") {

@@ -1,11 +1,13 @@
-"""Drafts sealed to their leader, one case per report form, a cap on wrong codes.
+"""Drafts, one case per report form, the questions that apply, a cap on wrong codes.
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
 
 Reviewed by hand. cases.submission_key is the digest of the one-time token of the form
-that filed the case (NULL for cases filed before); drafts go with their user.
+that filed the case (NULL for cases filed before); drafts go with their user. Cases
+gain the answers asked only when they apply (trafficking signs, a child's risk and
+caregiver): none for the cases filed before.
 """
 
 import sqlalchemy as sa
@@ -24,6 +26,11 @@ def upgrade():
         )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("submission_key", sa.String(length=64)))
+        batch_op.add_column(
+            sa.Column("trafficking_indicators", sa.JSON(), nullable=False, server_default="[]")
+        )
+        batch_op.add_column(sa.Column("child_serious_risk", sa.Boolean()))
+        batch_op.add_column(sa.Column("child_caregiver", sa.String(length=16)))
         batch_op.create_unique_constraint(
             batch_op.f("uq_cases_submission_key"), ["submission_key"]
         )
@@ -51,6 +58,9 @@ def downgrade():
     op.drop_table("drafts")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_cases_submission_key"), type_="unique")
+        batch_op.drop_column("child_caregiver")
+        batch_op.drop_column("child_serious_risk")
+        batch_op.drop_column("trafficking_indicators")
         batch_op.drop_column("submission_key")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("second_factor_failures")
