@@ -267,10 +267,7 @@ def reset_password(actor, user: User, temporary_password: str | None, params: Ar
     user.key_salt = user.key_params = user.password_wrapped_key = None
     user.needs_own_password = True
     factors.remove(user)  # its secret was sealed under the key that is now gone
-    lost = len(user.seats)
-    db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
-    db.session.expire(user, ["seats"])
-    end_sessions_of(user.id)
+    lost = _end_seats_and_sessions(user)
     record(
         "account.key_reset",
         actor=actor,
@@ -279,6 +276,15 @@ def reset_password(actor, user: User, temporary_password: str | None, params: Ar
         ward_id=user.ward_id,
     )
     db.session.flush()
+    return lost
+
+
+def _end_seats_and_sessions(user: User) -> int:
+    """Take away every desk seat of the user and end his sessions; how many seats."""
+    lost = len(user.seats)
+    db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
+    db.session.expire(user, ["seats"])
+    end_sessions_of(user.id)
     return lost
 
 
@@ -295,10 +301,7 @@ def change_role(actor, user: User, role: str) -> int:
     if role == user.role:
         return 0
     previous, user.role = user.role, role
-    lost = len(user.seats)
-    db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
-    db.session.expire(user, ["seats"])
-    end_sessions_of(user.id)
+    lost = _end_seats_and_sessions(user)
     record(
         "account.role",
         actor=actor,
