@@ -7,7 +7,7 @@ CATALOGS := $(wildcard incidents/translations/*/LC_MESSAGES/*.po)
 COMPILED := $(CATALOGS:.po=.mo)
 PORT ?= 5000
 
-.PHONY: run test lint translations extract-messages
+.PHONY: run test lint translations extract-messages browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,22 @@ run: $(STAMP) translations
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP) translations
+test: $(STAMP) translations browser-deps
 	$(BIN)/pytest
+
+# tests/browser drives Debian's Chromium through Playwright (its Python package comes
+# with the dev extras; Playwright's own browser download is never used). Installed when
+# missing and running as root (CI); otherwise this says what to install, and the browser
+# tests are skipped (with CI=true they fail).
+CHROMIUM := /usr/bin/chromium
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium" >&2; \
+	  fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ def test_leader_files_police_acknowledge_officer_counts(
         leader,
         kinds=["domestic_violence", "child_abuse"],
         victim_age_band="under_16",
+        child_serious_risk="no",  # asked of every child victim
         victim_name="Lò Thị Hoa",
     )
     case = db.session.get(Case, case_id)

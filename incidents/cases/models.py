@@ -74,9 +74,7 @@ class Case(db.Model):
     victim_circumstances: Mapped[list[str]] = mapped_column(JSON)
     # Asked only when they apply: signs of trafficking; for a child, whether he is at
     # serious risk now (the 12-hour clock of Decree 56/2017) and who looks after him.
-    trafficking_indicators: Mapped[list[str]] = mapped_column(
-        JSON, default=list, server_default="[]"
-    )
+    trafficking_indicators: Mapped[list[str]] = mapped_column(JSON, default=list)
     child_serious_risk: Mapped[bool | None] = mapped_column(Boolean)
     child_caregiver: Mapped[str | None] = mapped_column(String(16))
     perpetrator_relationship: Mapped[str] = mapped_column(String(32))

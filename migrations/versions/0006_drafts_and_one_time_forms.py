@@ -26,11 +26,13 @@ def upgrade():
         )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("submission_key", sa.String(length=64)))
-        batch_op.add_column(
-            sa.Column("trafficking_indicators", sa.JSON(), nullable=False, server_default="[]")
-        )
+        batch_op.add_column(sa.Column("trafficking_indicators", sa.JSON()))
         batch_op.add_column(sa.Column("child_serious_risk", sa.Boolean()))
         batch_op.add_column(sa.Column("child_caregiver", sa.String(length=16)))
+    # The cases filed before were asked about no sign of trafficking: an empty list.
+    op.execute("UPDATE cases SET trafficking_indicators = '[]'")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.alter_column("trafficking_indicators", existing_type=sa.JSON(), nullable=False)
         batch_op.create_unique_constraint(
             batch_op.f("uq_cases_submission_key"), ["submission_key"]
         )
