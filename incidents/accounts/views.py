@@ -163,16 +163,26 @@ def logout():
     if not form.validate_on_submit():
         flash(_("You are still signed in: the sign-out did not go through. Try again."), "error")
         return redirect(url_for("accounts.home"))
-    service.record_logout(current_user)
-    # Signing out ends every session of the account (SECURITY.md, property 13): a phone
-    # left signed in somewhere is signed out too.
-    end_sessions_of(current_user.id)
-    db.session.commit()
-    logout_user()
-    session.clear()  # and this one's cookie goes
-    response = redirect(url_for("accounts.login"))
+    return _signed_out_everywhere(redirect(url_for("accounts.login")))
+
+
+def _signed_out_everywhere(response, quick: bool = False):
+    """End every session of the account (SECURITY.md, property 13: a phone left signed
+    in somewhere is signed out too), this one's cookie included, and clear the browser."""
+    if current_user.is_authenticated:
+        service.record_logout(current_user, quick=quick)
+        end_sessions_of(current_user.id)
+        db.session.commit()
+        logout_user()
+    session.clear()
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+def _go_on_alone() -> None:
+    """Every other session of the account ends; this browser goes on under a new id."""
+    end_sessions_of(current_user.id)
+    session.regenerate()
 
 
 @bp.route("/exit", methods=["POST"])
@@ -186,14 +196,7 @@ def quick_exit():
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             return response
-    if current_user.is_authenticated:
-        service.record_logout(current_user, quick=True)
-        end_sessions_of(current_user.id)
-        db.session.commit()
-        logout_user()
-    session.clear()
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
-    return response
+    return _signed_out_everywhere(response, quick=True)
 
 
 @bp.route("/")
@@ -274,9 +277,7 @@ def change_password():
         except service.AccountError:
             form.current_password.errors.append(_("The current password is not correct."))
         else:
-            # Every session of this user ends, and this browser's goes on under a new id.
-            end_sessions_of(current_user.id)
-            session.regenerate()
+            _go_on_alone()
             db.session.commit()
             flash(_("Your password was changed. You were signed out everywhere else."), "success")
             return redirect(url_for("accounts.account"))
@@ -308,8 +309,7 @@ def choose_own_password():
                 _("Choose a password different from the one you were given.")
             )
         else:
-            end_sessions_of(current_user.id)
-            session.regenerate()
+            _go_on_alone()
             session[PERSONAL_KEY] = seed
             db.session.commit()
             flash(_("Your password is set, and with it your key."), "success")
@@ -336,8 +336,7 @@ def enrol_second_factor():
         if codes is not None:
             session.pop(PENDING_SECRET)
             # Only this session has shown the new authenticator: every other one ends.
-            end_sessions_of(current_user.id, keep=record_id_of(session))
-            session.regenerate()
+            _go_on_alone()
             session[SECOND_FACTOR_PASSED] = True
             mark_authenticated()
             db.session.commit()

@@ -172,7 +172,7 @@ def set_active(user_id: int):
 def change_role(user_id: int):
     """Give a staff member another staff role (his seats and sessions end)."""
     user = _user_or_404(user_id)
-    if user.role not in service.STAFF_ROLES or user.id == current_user.id:
+    if user.role not in access.STAFF_ROLES or user.id == current_user.id:
         abort(404)
     form = RoleForm() if request.method == "POST" else RoleForm(data={"role": user.role})
     if form.validate_on_submit():
