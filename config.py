@@ -37,6 +37,16 @@ class Config:
     # Where "Quick exit" leads: a page anyone might have open.
     QUICK_EXIT_URL = "https://www.google.com/search?q=th%E1%BB%9Di+ti%E1%BA%BFt"
 
+    # The legal clocks (DOMAIN.md section 3). "Immediately" for the chairman is taken as
+    # within the hour; working days skip Saturdays, Sundays and PUBLIC_HOLIDAYS (dates).
+    CLOCK_CHAIRMAN_INFORMED = timedelta(hours=1)
+    CLOCK_CONTACT_BAN_DECISION = timedelta(hours=12)
+    CONTACT_BAN_LONGEST = timedelta(days=3)
+    CLOCK_CHILD_EMERGENCY = timedelta(hours=12)
+    CLOCK_CHILD_PLAN_WORKING_DAYS = 5
+    CLOCK_TRAFFICKING_VERIFICATION = timedelta(days=3)
+    PUBLIC_HOLIDAYS: tuple = ()
+
     # Counts from 1 to this minus one are shown as "<k" on the statistics page.
     STATS_SUPPRESSION_THRESHOLD = 5
 

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, Config
 from incidents import access
+from incidents.cases import clocks
 from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ def create_app(config: type[Config] | str | None = None, instance_path: str | No
 
     configure_security(app)
     access.configure(app.config)
+    clocks.configure(app.config)
     register_blueprints(app)
     register_template_helpers(app)
     register_cli(app)
@@ -154,7 +156,13 @@ def register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
-    from flask_babel import get_locale
+    from flask_babel import format_timedelta, get_locale
+
+    @app.template_filter("duration")
+    def duration(value):
+        # "3 hours", "2 days": a clock's time left (or late), in the reader's language.
+        return format_timedelta(abs(value), granularity="minute", threshold=1.0)
+
     from flask_login import current_user
 
     from incidents.forms import EmptyForm

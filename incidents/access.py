@@ -45,6 +45,43 @@ CASE_ACTIONS = {
     "case.track": {"reporter"},
 }
 
+# The desks' roles: each reads and works on the cases routed to his desk.
+DESK_ROLES = frozenset({"police", "officer", "chairman"})
+
+# The state machine, as who may take each step (from, to). A closed case is reopened by
+# the police or the chairman, who answer for the handling (Law 13/2022 Art. 20, 22).
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("new", "acknowledged"): DESK_ROLES,
+    ("acknowledged", "in_progress"): DESK_ROLES,
+    ("acknowledged", "closed"): DESK_ROLES,
+    ("in_progress", "waiting_info"): DESK_ROLES,
+    ("in_progress", "closed"): DESK_ROLES,
+    ("waiting_info", "in_progress"): DESK_ROLES,
+    ("waiting_info", "closed"): DESK_ROLES,
+    ("closed", "reopened"): frozenset({"police", "chairman"}),
+    ("reopened", "in_progress"): DESK_ROLES,
+    ("reopened", "waiting_info"): DESK_ROLES,
+    ("reopened", "closed"): DESK_ROLES,
+}
+
+# Who may close for which reason: finding a report unfounded is for the police and the
+# chairman; handing a case to criminal procedure is for the police alone.
+CLOSE_REASON_ROLES: dict[str, frozenset[str]] = {
+    "resolved": DESK_ROLES,
+    "unfounded": frozenset({"police", "chairman"}),
+    "duplicate": DESK_ROLES,
+    "criminal_procedure": frozenset({"police"}),
+}
+
+# Who may mark a clock as met by hand. The chairman's own clock is also met by his first
+# step on the case; a contact-ban decision's by the decision itself, never by hand.
+CLOCK_ROLES: dict[str, frozenset[str]] = {
+    "chairman_informed": frozenset({"chairman"}),
+    "child_emergency": DESK_ROLES,
+    "child_plan": frozenset({"officer", "chairman"}),
+    "trafficking_verification": frozenset({"police"}),
+}
+
 # Actions without a case.
 GLOBAL_ACTIONS = {
     "case.file": {"reporter"},
@@ -93,6 +130,27 @@ def can(user, action: str, case: Case | None = None) -> bool:
             case is not None and user.role in CASE_ACTIONS[action] and _reaches(user, case, action)
         )
     return False
+
+
+def allowed_moves(user, case: Case) -> tuple[str, ...]:
+    """The statuses this user may move the case to from its current status."""
+    if not can(user, "case.change_status", case):
+        return ()
+    return tuple(
+        to
+        for (start, to), roles in TRANSITIONS.items()
+        if start == case.status and user.role in roles
+    )
+
+
+def close_reasons_for(user) -> tuple[str, ...]:
+    """The reasons this user may close a case for."""
+    return tuple(reason for reason, roles in CLOSE_REASON_ROLES.items() if user.role in roles)
+
+
+def may_meet_clock(user, case: Case, kind: str) -> bool:
+    """Whether the user may mark the case's clock of this kind as met."""
+    return user.role in CLOCK_ROLES.get(kind, ()) and can(user, "case.change_status", case)
 
 
 def case_scope(user, action: str = "case.read"):

@@ -129,14 +129,25 @@ STATUSES = (
     ("new", _l("New")),
     ("acknowledged", _l("Acknowledged")),
     ("in_progress", _l("In progress")),
+    ("waiting_info", _l("Waiting for information")),
     ("closed", _l("Closed")),
+    ("reopened", _l("Reopened")),
 )
 
 CLOSE_REASONS = (
     ("resolved", _l("Resolved")),
     ("unfounded", _l("Unfounded")),
-    ("duplicate", _l("Duplicate of another case")),
+    ("duplicate", _l("Duplicate, merged into another case")),
     ("criminal_procedure", _l("Handed to criminal procedure")),
+)
+
+# The legal clocks (DOMAIN.md section 3): what must happen, and by when.
+CLOCKS = (
+    ("chairman_informed", _l("The chairman is informed")),
+    ("contact_ban_decision", _l("Decision on the contact ban request")),
+    ("child_emergency", _l("Emergency protection of the child")),
+    ("child_plan", _l("Support and intervention plan for the child")),
+    ("trafficking_verification", _l("Initial verification of the trafficking report")),
 )
 
 URGENCIES = (

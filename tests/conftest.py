@@ -377,3 +377,14 @@ def file_report(client, login_as):
         return case_id
 
     return filing
+
+
+def status_change(case_id: str, status: str, **fields) -> dict:
+    """A status change as the case page sends it: the version of the case as it is now,
+    and a reason (every step but acknowledging needs one)."""
+    from sqlalchemy import select
+
+    from incidents.cases.models import Case
+
+    version = _db.session.scalar(select(Case.version).where(Case.id == case_id))
+    return {"status": status, "version": str(version), "why": f"to {status}", **fields}

@@ -1,6 +1,6 @@
 """Audit, first cut: the scripted actions write the expected entries and no content."""
 
-from conftest import PASSWORD, post_report, report_form
+from conftest import PASSWORD, post_report, report_form, status_change
 from sqlalchemy import select
 
 from incidents.audit.models import AuditEntry
@@ -26,7 +26,7 @@ def test_a_scripted_scenario_writes_exactly_the_expected_entries(db, client, mak
     client.post("/logout")
     login_as(officer)
     client.get(f"/cases/{case_id}")
-    client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"})
+    client.post(f"/cases/{case_id}/status", data=status_change(case_id, "acknowledged"))
     client.post(f"/cases/{case_id}/notes", data={"text": secret})
     client.get("/stats/")
 

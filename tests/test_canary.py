@@ -23,6 +23,7 @@ from conftest import (
     post_report,
     report_data,
     report_form,
+    status_change,
 )
 from flask_migrate import upgrade
 
@@ -268,7 +269,9 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app, totp_secrets):
         assert note.status_code == 302
         too_long = refused_canaries[1] + " " + "x" * service.NOTE_MAX_LENGTH
         assert client.post(f"/cases/{http_case}/notes", data={"text": too_long}).status_code == 400
-        status = client.post(f"/cases/{http_case}/status", data={"status": "acknowledged"})
+        status = client.post(
+            f"/cases/{http_case}/status", data=status_change(http_case, "acknowledged")
+        )
         assert status.status_code == 302
         _assert_shows(
             client.get(f"/cases/{http_case}").get_data(as_text=True),
@@ -280,10 +283,13 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app, totp_secrets):
         note = client.post(f"/cases/{http_case}/notes", data={"text": note_canaries[1]})
         assert note.status_code == 302
         assert (
-            client.post(f"/cases/{http_case}/status", data={"status": "in_progress"}).status_code
+            client.post(
+                f"/cases/{http_case}/status", data=status_change(http_case, "in_progress")
+            ).status_code
             == 302
         )
         for move in ({"status": "acknowledged"}, {"status": "closed", "close_reason": "resolved"}):
+            move = status_change(service_case, **move)
             assert client.post(f"/cases/{service_case}/status", data=move).status_code == 302
         page = client.get(f"/cases/{http_case}").get_data(as_text=True)
         _assert_shows(page, [*free_text.values(), *note_canaries])

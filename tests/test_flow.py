@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import post_report
+from conftest import post_report, status_change
 from sqlalchemy import select
 
 from incidents.audit.models import AuditEntry
@@ -38,7 +38,7 @@ def test_leader_files_police_acknowledge_officer_counts(
         assert text.count(desk) >= 2, desk  # routed to it (and on the timeline)
     assert "&lt;Desk" not in text  # a desk object rendered instead of its name
     assert page.headers["Cache-Control"] == "no-store"
-    response = client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"})
+    response = client.post(f"/cases/{case_id}/status", data=status_change(case_id, "acknowledged"))
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Case, case_id).status == "acknowledged"
@@ -105,7 +105,10 @@ def test_police_of_another_ward_gets_404(db, client, make_ward, make_user, file_
     assert client.get(f"/cases/{case_id}").status_code == 404
     before = db.session.get(Case, case_id).status
     assert (
-        client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"}).status_code == 404
+        client.post(
+            f"/cases/{case_id}/status", data=status_change(case_id, "acknowledged")
+        ).status_code
+        == 404
     )
     db.session.expire_all()
     assert db.session.get(Case, case_id).status == before
@@ -117,15 +120,17 @@ def test_status_workflow_and_notes(db, client, make_user, file_report, login_as)
     login_as(officer)
 
     # closed straight from new is not a move the workflow allows
-    client.post(f"/cases/{case_id}/status", data={"status": "closed", "close_reason": "resolved"})
+    client.post(
+        f"/cases/{case_id}/status", data=status_change(case_id, "closed", close_reason="resolved")
+    )
     db.session.expire_all()
     assert db.session.get(Case, case_id).status == "new"
 
     for status in ("acknowledged", "in_progress"):
-        client.post(f"/cases/{case_id}/status", data={"status": status})
+        client.post(f"/cases/{case_id}/status", data=status_change(case_id, status))
     # closing without a reason is refused with a message
     response = client.post(
-        f"/cases/{case_id}/status", data={"status": "closed"}, follow_redirects=True
+        f"/cases/{case_id}/status", data=status_change(case_id, "closed"), follow_redirects=True
     )
     assert (
         "closing" in response.get_data(as_text=True).lower()
@@ -133,7 +138,9 @@ def test_status_workflow_and_notes(db, client, make_user, file_report, login_as)
     )
     db.session.expire_all()
     assert db.session.get(Case, case_id).status == "in_progress"
-    client.post(f"/cases/{case_id}/status", data={"status": "closed", "close_reason": "resolved"})
+    client.post(
+        f"/cases/{case_id}/status", data=status_change(case_id, "closed", close_reason="resolved")
+    )
     db.session.expire_all()
     case = db.session.get(Case, case_id)
     assert (case.status, case.close_reason) == ("closed", "resolved")

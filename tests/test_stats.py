@@ -75,7 +75,8 @@ def test_tables_match_the_hand_count(db, counted, make_user):
     sex_age = _table(statistics, 2)
     assert list(sex_age.values()) == [[6, 0, 9, 0, 0], [0, 3, 0, 0, 0], [0, 0, 0, 0, 0]]
     assert list(_table(statistics, 3).values()) == [[9], [6], [3]]
-    assert list(_table(statistics, 4).values()) == [[18], [0], [0], [0]]
+    # new, acknowledged, in progress, waiting for information, closed, reopened
+    assert list(_table(statistics, 4).values()) == [[18], [0], [0], [0], [0], [0]]
 
 
 def test_small_counts_are_hidden_and_a_lone_hidden_cell_gets_company(db, counted, make_user):

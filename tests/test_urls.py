@@ -9,7 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD, login_data
+from conftest import PASSWORD, login_data, status_change
 from sqlalchemy import func, select
 
 from config import Config
@@ -135,7 +135,10 @@ MATRIX = {
         "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
     },
     "triage.change_status": {
-        "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
+        "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
+    },
+    "triage.meet_clock": {
+        "POST": "login 404   case  case  400   404   404   404   404   | ownpw enrol case",
     },
     "triage.route": {
         "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
@@ -368,7 +371,9 @@ def test_posts_by_the_wrong_role_change_nothing(db, client, make_user, login_as,
     for role in ("admin", "reporter"):
         login_as(users[role])
         assert (
-            client.post(f"/cases/{case_id}/status", data={"status": "acknowledged"}).status_code
+            client.post(
+                f"/cases/{case_id}/status", data=status_change(case_id, "acknowledged")
+            ).status_code
             == 404
         )
         assert client.post(f"/cases/{case_id}/notes", data={"text": "x"}).status_code == 404

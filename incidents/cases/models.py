@@ -94,6 +94,12 @@ class Case(db.Model):
     # The digest of the one-time token of the form that filed it: a form sent twice (a
     # double tap, a retry on a dropped connection) finds its case instead of a second one.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Who handles the case (the chairman assigns); a duplicate names the case it joined.
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
+    # Optimistic locking: every UPDATE of the row checks and bumps it, so of two people
+    # changing the same case the second is told (a conflict page), never overwrites.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     # Sealed columns (see SEALED_FIELDS).
     victim_name: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -106,9 +112,13 @@ class Case(db.Model):
     reporter_contact: Mapped[bytes | None] = mapped_column(LargeBinary)
     witnesses: Mapped[bytes | None] = mapped_column(LargeBinary)
 
+    __mapper_args__ = {"version_id_col": version}
+
     ward: Mapped[Ward] = relationship()
     group: Mapped[ResidentialGroup] = relationship()
-    reporter: Mapped[User] = relationship()
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    merged_into: Mapped["Case | None"] = relationship(remote_side=[id])
     routes: Mapped[list["CaseRoute"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseRoute.desk_id"
     )
@@ -117,6 +127,9 @@ class Case(db.Model):
     )
     notes: Mapped[list["CaseNote"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseNote.id"
+    )
+    deadlines: Mapped[list["CaseDeadline"]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseDeadline.due_at"
     )
 
     @property
@@ -145,7 +158,11 @@ class CaseRoute(db.Model):
 
 
 class CaseEvent(db.Model):
-    """One step of a case's timeline; detail holds codes only, never case content."""
+    """One step of a case's timeline; detail holds codes only, never case content.
+
+    The reason a person typed for the step (why a case was closed, say) is sealed in body
+    under the case key, like a note.
+    """
 
     __tablename__ = "case_events"
 
@@ -155,6 +172,7 @@ class CaseEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
@@ -173,3 +191,23 @@ class CaseNote(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="notes")
     author: Mapped[User] = relationship()
+
+
+class CaseDeadline(db.Model):
+    """One legal clock of a case: started, due, and met (or not yet) — see cases.clocks."""
+
+    __tablename__ = "case_deadlines"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    met_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    met_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set once, when the overdue clock was escalated to the chairman.
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="deadlines")
+    met_by: Mapped[User | None] = relationship()

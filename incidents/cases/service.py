@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 
 from incidents import access
 from incidents.audit.service import record
+from incidents.cases import clocks
 from incidents.cases.classify import context_flags, gbv_type, urgency
 from incidents.cases.keys import MemberKeyring, seal_for_reporter, sealed_route
 from incidents.cases.models import (
@@ -30,7 +31,6 @@ from incidents.vocab import (
     CHANNELS,
     CHILD_AGE_BANDS,
     CHILD_CAREGIVERS,
-    CLOSE_REASONS,
     GBVIMS_QUESTIONS,
     HARM_FORMS,
     KINDS,
@@ -237,6 +237,8 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
             },
         ],
     )
+    for kind in clocks.clocks_at_filing(case):
+        clocks.start(case, kind, received_at)
     # One entry: the case filed and the desks it went to (a later routing gets its own).
     record("case.file", actor=leader, target=case.id, detail=",".join(rule.desks))
     return case
@@ -248,6 +250,8 @@ class CaseContent:
 
     fields: dict[str, str]
     notes: list[tuple[CaseNote, str]]
+    # The reasons typed for timeline steps, by event id (desk readers only).
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 def read_case(user, case: Case, keyring: MemberKeyring) -> CaseContent:
@@ -261,14 +265,20 @@ def read_case(user, case: Case, keyring: MemberKeyring) -> CaseContent:
         if getattr(case, name) is not None
     }
     # Notes are the desks' working record (a shelter's address, say): never the leader's.
+    desk_reader = user.role != "reporter"
     notes = [
         (note, open_text(data_key, note.body, case.id, f"note:{note.id}", case.key_version))
         for note in case.notes
-        if user.role != "reporter"
+        if desk_reader
     ]
+    reasons = {
+        event.id: open_text(data_key, event.body, case.id, f"event:{event.id}", case.key_version)
+        for event in case.events
+        if desk_reader and event.body is not None
+    }
     record("case.read", actor=user, target=case.id)
     db.session.flush()
-    return CaseContent(fields=fields, notes=notes)
+    return CaseContent(fields=fields, notes=notes, reasons=reasons)
 
 
 def add_note(user, case: Case, text: str, keyring: MemberKeyring) -> CaseNote:
@@ -289,47 +299,107 @@ def add_note(user, case: Case, text: str, keyring: MemberKeyring) -> CaseNote:
     return note
 
 
-# The first-cut workflow: allowed moves from each status ("Triage" widens this table).
-TRANSITIONS = {
-    "new": ("acknowledged",),
-    "acknowledged": ("in_progress", "closed"),
-    "in_progress": ("closed",),
-    "closed": (),
-}
+WHY_MAX_LENGTH = 1000
+# Receiving a case is its own reason; every other step says why, in the person's words.
+WHY_OPTIONAL = frozenset({"acknowledged"})
 
 
-def allowed_transitions(user, case: Case) -> tuple[str, ...]:
-    """The statuses this user may move the case to now."""
-    if not access.can(user, "case.change_status", case):
-        return ()
-    return TRANSITIONS[case.status]
+class Conflict(CaseError):
+    """Someone changed the case since the person acting saw it: nothing was changed."""
+
+
+def _check_version(case: Case, seen_version: int | None) -> None:
+    if seen_version is not None and seen_version != case.version:
+        raise Conflict("version")
+
+
+def _sealed_event(user, case: Case, kind: str, detail: dict, why: str, data_key) -> CaseEvent:
+    """A timeline step whose typed reason is sealed under the case key (context: its id)."""
+    event = CaseEvent(case_id=case.id, actor_id=user.id, kind=kind, detail=detail)
+    db.session.add(event)
+    if why:
+        db.session.flush()  # the event's id is part of its ciphertext's context
+        event.body = seal_text(data_key, why, case.id, f"event:{event.id}", case.key_version)
+    return event
 
 
 def change_status(
-    user, case: Case, new_status: str, keyring: MemberKeyring, close_reason: str | None = None
+    user,
+    case: Case,
+    new_status: str,
+    keyring: MemberKeyring,
+    *,
+    why: str = "",
+    close_reason: str | None = None,
+    merge_into: Case | None = None,
+    seen_version: int | None = None,
 ) -> None:
-    """Move a case along the workflow; closing needs a reason from the list.
+    """Move a case along the workflow (access.TRANSITIONS), recording who, when and why.
 
+    Closing needs a reason the user may give; closing as a duplicate merges the case into
+    another open case of the ward he can read, and both timelines say so. seen_version is
+    the version of the case the user acted on: if it moved since, Conflict, nothing changed.
     The keyring must open the case's key: a write needs the same proof as a read.
     """
     if not access.can(user, "case.change_status", case):
         raise NotAllowed("case.change_status")
-    keyring.case_key(case)
-    if new_status not in TRANSITIONS[case.status]:
+    data_key = keyring.case_key(case)
+    _check_version(case, seen_version)
+    if new_status not in access.allowed_moves(user, case):
         raise CaseError("status")
+    why = (why or "").strip()
+    if len(why) > WHY_MAX_LENGTH or (not why and new_status not in WHY_OPTIONAL):
+        raise CaseError("why")
     if new_status == "closed":
-        if close_reason not in codes(CLOSE_REASONS):
+        if close_reason not in access.close_reasons_for(user):
             raise CaseError("close_reason")
+        if (close_reason == "duplicate") != (merge_into is not None):
+            raise CaseError("merge_into")
+        if merge_into is not None and (
+            merge_into.id == case.id
+            or merge_into.ward_id != case.ward_id
+            or merge_into.status == "closed"
+            or not access.can(user, "case.read", merge_into)
+        ):
+            raise CaseError("merge_into")
     else:
-        close_reason = None
+        close_reason, merge_into = None, None
     old_status = case.status
     case.status = new_status
     case.close_reason = close_reason
+    case.merged_into_id = merge_into.id if merge_into is not None else None
     detail = {"from": old_status, "to": new_status}
     if close_reason:
         detail["reason"] = close_reason
-    db.session.add(CaseEvent(case_id=case.id, actor_id=user.id, kind="status", detail=detail))
+    if merge_into is not None:
+        detail["merged_into"] = merge_into.id
+        # The case it joined keeps its own timeline and gains a step pointing back.
+        db.session.add(
+            CaseEvent(
+                case_id=merge_into.id, actor_id=user.id, kind="merged", detail={"from": case.id}
+            )
+        )
+        record("case.merge", actor=user, target=merge_into.id, detail=case.id)
+    _sealed_event(user, case, "status", detail, why, data_key)
     record("case.status", actor=user, target=case.id, detail=f"{old_status}>{new_status}")
+    # The chairman must handle or assign the case at once (Law 13/2022 Art. 20): his
+    # first step on it is that. (Reading is not: a GET changes nothing.)
+    if user.role == "chairman":
+        clocks.meet(user, case, "chairman_informed")
+    db.session.flush()
+
+
+def meet_clock(user, case: Case, kind: str, keyring: MemberKeyring, *, why: str = "") -> None:
+    """Record by hand that the act a clock asks for was done (access.CLOCK_ROLES)."""
+    if not access.may_meet_clock(user, case, kind):
+        raise NotAllowed("case.clock")
+    data_key = keyring.case_key(case)
+    why = (why or "").strip()
+    if not why or len(why) > WHY_MAX_LENGTH:
+        raise CaseError("why")
+    if case.status == "closed" or clocks.meet(user, case, kind) is None:
+        raise CaseError("clock")
+    _sealed_event(user, case, "clock_note", {"clock": kind}, why, data_key)
     db.session.flush()
 
 

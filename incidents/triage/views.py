@@ -3,63 +3,129 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import case as sql_case
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from incidents import access
+from incidents.accounts.models import User
 from incidents.audit.viewer import access_log
-from incidents.cases import service
+from incidents.cases import clocks, service
 from incidents.cases.models import Case
 from incidents.extensions import db
 from incidents.forms import as_choices
-from incidents.triage.forms import NoteForm, RouteForm, StatusForm
-from incidents.vocab import CLOSE_REASONS, DESKS, STATUSES, label
+from incidents.timeutil import utcnow
+from incidents.triage.forms import ClockForm, NoteForm, QueueFilterForm, RouteForm, StatusForm
+from incidents.triage.queue import QueueFilters, queue_page
+from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, STATUSES, label
 from incidents.wards.models import Desk
 from incidents.web import get_case_or_404, keyring
 
 bp = Blueprint("triage", __name__, url_prefix="/cases")
 
-URGENCY_ORDER = sql_case({"immediate": 0, "high": 1}, value=Case.urgency, else_=2)
-OPEN_FIRST = sql_case({"closed": 1}, value=Case.status, else_=0)
-
 
 @bp.route("/")
 def queue():
-    """The desk's queue: open cases, most urgent first, then oldest first."""
+    """The desk's queue, filtered and paged: most pressing first."""
     if not access.can(current_user, "queue.view"):
         abort(404)
-    cases = db.session.scalars(
-        service.visible_cases(current_user).order_by(OPEN_FIRST, URGENCY_ORDER, Case.received_at)
+    form = QueueFilterForm()
+    form.group.choices = as_choices(
+        (("", _("All")), *((str(group.id), group.name) for group in current_user.ward.groups))
+    )
+    staff = db.session.scalars(
+        select(User)
+        .where(User.ward_id == current_user.ward_id, User.role.in_(access.DESK_ROLES))
+        .order_by(User.display_name)
     ).all()
-    return render_template("triage/queue.html", cases=cases)
+    form.handler.choices = as_choices(
+        (
+            ("", _("Anyone")),
+            ("mine", _("Me")),
+            ("none", _("No handler yet")),
+            *((str(user.id), user.display_name) for user in staff),
+        )
+    )
+    if not form.validate():
+        return render_template("triage/queue.html", form=form, result=None), 400
+    filters = QueueFilters(
+        reference=form.reference.data or "",
+        status=form.status.data or "",
+        kind=form.kind.data or "",
+        urgency=form.urgency.data or "",
+        group_id=int(form.group.data) if form.group.data else None,
+        handler=form.handler.data or "",
+        overdue=form.overdue.data == "1",
+    )
+    now = utcnow()
+    result = queue_page(current_user, filters, form.page.data or 1, now)
+    return render_template(
+        "triage/queue.html",
+        form=form,
+        result=result,
+        clocks={case.id: clocks.running(case, now) for case in result.cases},
+    )
 
 
 @bp.route("/<case_id>")
 def case_page(case_id: str):
-    """The case with its decrypted fields, timeline and notes; the read is audited."""
+    """The case with its decrypted fields, clocks, timeline and notes; the read is audited."""
     case = get_case_or_404(current_user, case_id)
     if case.reporter_id == current_user.id:
         return redirect(url_for("reporting.my_report", case_id=case.id))
-    return _render_case(case, NoteForm())
+    return _render_case(case)
 
 
-def _render_case(case: Case, note_form: NoteForm, status: int = 200):
+def _status_form(case: Case, submitted: StatusForm | None = None) -> StatusForm:
+    """The status form offering only the moves and reasons this user may choose now."""
+    form = submitted or StatusForm(formdata=None)
+    allowed = access.allowed_moves(current_user, case)
+    form.status.choices = as_choices((code, text) for code, text in STATUSES if code in allowed)
+    reasons = access.close_reasons_for(current_user)
+    form.close_reason.choices = as_choices(
+        (("", _("Not closing")), *((code, text) for code, text in CLOSE_REASONS if code in reasons))
+    )
+    form.version.data = str(case.version)
+    return form
+
+
+def _clock_form(case: Case, submitted: ClockForm | None = None) -> ClockForm | None:
+    """The form to record a clock met by hand, with the running clocks this user may meet."""
+    kinds = {view.kind for view in clocks.running(case)}
+    mine = [
+        (code, text)
+        for code, text in CLOCKS
+        if code in kinds and access.may_meet_clock(current_user, case, code)
+    ]
+    if not mine:
+        return None
+    form = submitted or ClockForm(formdata=None)
+    form.clock.choices = as_choices(mine)
+    return form
+
+
+def _render_case(
+    case: Case,
+    *,
+    note_form: NoteForm | None = None,
+    status_form: StatusForm | None = None,
+    clock_form: ClockForm | None = None,
+    conflict: bool = False,
+    status: int = 200,
+):
     """Decrypt (and audit the read), then show the case with its action forms."""
     content = service.read_case(current_user, case, keyring())
     db.session.commit()
-    status_form = StatusForm(formdata=None)
-    allowed = service.allowed_transitions(current_user, case)
-    status_form.status.choices = as_choices(
-        (code, text) for code, text in STATUSES if code in allowed
-    )
     page = render_template(
         "triage/case.html",
         case=case,
         content=content,
-        status_form=status_form,
-        note_form=note_form,
+        clocks=clocks.running(case),
+        status_form=_status_form(case, status_form),
+        clock_form=_clock_form(case, clock_form),
+        note_form=note_form or NoteForm(formdata=None),
         route_form=_route_form(case, submitted=False),
         access_log=access_log(case),
-        close_reasons=CLOSE_REASONS,
+        conflict=conflict,
     )
     return page, status
 
@@ -98,30 +164,92 @@ def route(case_id: str):
     return redirect(url_for("triage.case_page", case_id=case.id))
 
 
+STATUS_ERRORS = {
+    "status": lambda: _("This status change is not allowed from the case's current status."),
+    "why": lambda: _("Say why, in at most %(max)s characters.", max=service.WHY_MAX_LENGTH),
+    "close_reason": lambda: _("To close a case, choose a reason for closing you may give."),
+    "merge_into": lambda: _(
+        "A duplicate is merged into another open case of the ward: give its reference, and "
+        "choose the reason Duplicate."
+    ),
+}
+
+
 @bp.route("/<case_id>/status", methods=["POST"])
 def change_status(case_id: str):
-    """Apply a status change from the case page."""
+    """Apply a status change; a refusal or a conflict shows the page again with the input."""
     case = get_case_or_404(current_user, case_id, "case.change_status")
-    form = StatusForm()
-    if form.validate_on_submit():
-        try:
-            service.change_status(
-                current_user, case, form.status.data, keyring(), form.close_reason.data or None
-            )
-        except service.CaseError as error:
-            flash(_status_error(str(error)), "error")
-        else:
-            db.session.commit()
-            flash(_("The status was changed."), "success")
-    else:
+    form = _status_form(case, StatusForm())
+    seen = form.version.raw_data[0] if form.version.raw_data else ""
+    if not form.validate_on_submit() or not seen.isdigit():
         flash(_("Choose a status from the list."), "error")
+        return _render_case(case, status_form=form, status=400)
+    target = None
+    if form.merge_into.data:
+        target = db.session.scalar(
+            select(Case).where(
+                Case.ward_id == case.ward_id, Case.reference == form.merge_into.data.strip().upper()
+            )
+        )
+    try:
+        service.change_status(
+            current_user,
+            case,
+            form.status.data,
+            keyring(),
+            why=form.why.data or "",
+            close_reason=form.close_reason.data or None,
+            merge_into=target if form.merge_into.data else None,
+            seen_version=int(seen),
+        )
+        db.session.commit()
+    except service.Conflict:
+        db.session.rollback()
+        return _conflict(case_id, form)
+    except StaleDataError:
+        # Someone else's change was written between our read and our write.
+        db.session.rollback()
+        return _conflict(case_id, form)
+    except service.CaseError as error:
+        db.session.rollback()
+        flash(STATUS_ERRORS.get(str(error), STATUS_ERRORS["status"])(), "error")
+        return _render_case(case, status_form=form, status=400)
+    flash(_("The status was changed."), "success")
     return redirect(url_for("triage.case_page", case_id=case.id))
 
 
-def _status_error(code: str) -> str:
-    if code == "close_reason":
-        return _("To close a case, choose the reason for closing.")
-    return _("This status change is not allowed from the case's current status.")
+def _conflict(case_id: str, form: StatusForm):
+    """The case as it is now, with the user's input kept, to look at and send again."""
+    case = get_case_or_404(current_user, case_id, "case.change_status")
+    flash(
+        _(
+            "Someone else changed this case while you were working on it. Nothing of yours "
+            "was saved yet: look at the case as it is now, then send your change again."
+        ),
+        "error",
+    )
+    return _render_case(case, status_form=form, conflict=True, status=409)
+
+
+@bp.route("/<case_id>/clocks", methods=["POST"])
+def meet_clock(case_id: str):
+    """Record that what a clock asks for was done, and what."""
+    case = get_case_or_404(current_user, case_id, "case.change_status")
+    form = _clock_form(case, ClockForm())
+    if form is None:
+        flash(_("No clock of this case is yours to mark as done."), "error")
+        return redirect(url_for("triage.case_page", case_id=case.id))
+    if form.validate_on_submit():
+        try:
+            service.meet_clock(current_user, case, form.clock.data, keyring(), why=form.why.data)
+        except service.CaseError:
+            db.session.rollback()
+        else:
+            db.session.commit()
+            flash(_("Recorded as done."), "success")
+            return redirect(url_for("triage.case_page", case_id=case.id))
+    flash(_("Choose the clock and say what was done."), "error")
+    return _render_case(case, clock_form=form, status=400)
 
 
 @bp.route("/<case_id>/notes", methods=["POST"])
@@ -135,4 +263,4 @@ def add_note(case_id: str):
         flash(_("The note was saved."), "success")
         return redirect(url_for("triage.case_page", case_id=case.id))
     # Show the case again with the typed note and its error, so nothing is lost.
-    return _render_case(case, form, status=400)
+    return _render_case(case, note_form=form, status=400)
