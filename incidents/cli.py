@@ -25,7 +25,7 @@ from incidents.audit.chain import verify as verify_chain
 from incidents.audit.checkpoint import Checkpoint, load_verified, new_signing_key, sign
 from incidents.audit.models import AuditEntry
 from incidents.audit.service import chain_head, client_address, record, stream_chain
-from incidents.cases import service as cases
+from incidents.cases import clocks, service as cases
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
@@ -431,6 +431,14 @@ def demo_code():
     if not current_app.config.get("ALLOW_DEMO_SEED"):
         raise click.ClickException("demo-code is for development only; refused here")
     click.echo(code_at(DEMO_TOTP_SECRET, step_at(time.time())))
+
+
+@case_cli.command("escalate")
+def escalate_cases():
+    """Escalate the legal clocks run out on open cases to the chairman (run from cron)."""
+    escalated = clocks.escalate_overdue()
+    db.session.commit()
+    click.echo(f"{len(escalated)} overdue clocks escalated")
 
 
 @click.group("sessions", cls=AppGroup)

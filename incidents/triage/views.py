@@ -181,8 +181,10 @@ def change_status(case_id: str):
     case = get_case_or_404(current_user, case_id, "case.change_status")
     form = _status_form(case, StatusForm())
     seen = form.version.raw_data[0] if form.version.raw_data else ""
+    if seen.isdigit() and int(seen) != case.version:
+        return _conflict(case_id, form)  # before validating: the choices may have changed
     if not form.validate_on_submit() or not seen.isdigit():
-        flash(_("Choose a status from the list."), "error")
+        flash(_("The change was not saved: correct what is marked below."), "error")
         return _render_case(case, status_form=form, status=400)
     target = None
     if form.merge_into.data:
