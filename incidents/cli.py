@@ -25,7 +25,8 @@ from incidents.audit.chain import verify as verify_chain
 from incidents.audit.checkpoint import Checkpoint, load_verified, new_signing_key, sign
 from incidents.audit.models import AuditEntry
 from incidents.audit.service import chain_head, client_address, record, stream_chain
-from incidents.cases import clocks, service as cases
+from incidents.cases import clocks
+from incidents.cases import service as cases
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError

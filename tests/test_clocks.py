@@ -210,3 +210,17 @@ def test_a_status_change_through_the_page_bumps_the_version(db, client, people, 
     db.session.expire_all()
     assert db.session.get(Case, case.id).version == 2
     assert _running(db, case.id) == {}  # and it met his clock
+
+
+def test_the_leader_sees_his_reports_clocks(db, client, people, login_as):
+    leader, staff = people
+    with time_machine.travel(START, tick=False) as traveller:
+        case = _file(db, leader, victim_age_band="under_16", child_serious_risk=True)
+        traveller.shift(timedelta(hours=2))
+        login_as(leader)
+        listing = client.get("/reports").get_data(as_text=True)
+        assert "Can thiệp khẩn cấp bảo vệ trẻ em: còn 10 tiếng" in listing
+        assert "Chủ tịch được báo cáo: quá hạn 1 tiếng" in listing
+        page = client.get(f"/reports/{case.id}").get_data(as_text=True)
+        assert "Pháp luật yêu cầu việc gì, hạn đến khi nào" in page
+        assert "Kế hoạch hỗ trợ, can thiệp cho trẻ em: còn 7 ngày" in page

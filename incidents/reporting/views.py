@@ -15,10 +15,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from incidents import access
 from incidents.audit.service import record
-from incidents.cases import service
+from incidents.cases import clocks, service
 from incidents.cases.keys import KeyUnavailable
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
@@ -26,7 +27,7 @@ from incidents.extensions import db
 from incidents.forms import EmptyForm
 from incidents.reporting import drafts, submission
 from incidents.reporting.forms import ReportForm
-from incidents.timeutil import format_datetime
+from incidents.timeutil import format_datetime, utcnow
 from incidents.web import PERSONAL_KEY, get_case_or_404, keyring
 
 bp = Blueprint("reporting", __name__)
@@ -159,17 +160,19 @@ def filed(case_id: str):
 
 @bp.route("/reports")
 def my_reports():
-    """The cases this leader filed, newest first, with their status."""
+    """The cases this leader filed, newest first, with their status and running clocks."""
     if not access.can(current_user, "case.list_own"):
         abort(404)
     cases = db.session.scalars(
-        service.visible_cases(current_user, select(Case), "case.track").order_by(
-            Case.received_at.desc()
-        )
+        service.visible_cases(current_user, select(Case), "case.track")
+        .options(selectinload(Case.deadlines), joinedload(Case.group))
+        .order_by(Case.received_at.desc())
     ).all()
+    now = utcnow()
     return render_template(
         "reporting/my_reports.html",
         cases=cases,
+        clocks={case.id: clocks.running(case, now) for case in cases},
         drafts=drafts.drafts_of(current_user, _draft_lifetime()),
         delete_form=EmptyForm(formdata=None),
         draft_days=_draft_lifetime().days,
@@ -195,6 +198,7 @@ def my_report(case_id: str):
         "reporting/my_report.html",
         case=case,
         content=content,
+        clocks=clocks.running(case),
         sealed_to_old_key=sealed_to_old_key,
         readback_days=current_app.config["REPORTER_READBACK_DAYS"],
     )
