@@ -24,6 +24,7 @@ from incidents.cases.models import (
 from incidents.cases.routing import case_facts, decide_routing
 from incidents.crypto.fields import new_data_key, open_text, seal_text
 from incidents.extensions import db
+from incidents.notices import service as notices
 from incidents.timeutil import utcnow, ward_today
 from incidents.vocab import (
     ACTS,
@@ -239,6 +240,7 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
     )
     # One entry: the case filed and the desks it went to (a later routing gets its own).
     record("case.file", actor=leader, target=case.id, detail=",".join(rule.desks))
+    notices.notify_desks(case, rule.desks, "new_case")
     return case
 
 
@@ -355,6 +357,7 @@ def route_to_desk(user, case: Case, desk, keyring: MemberKeyring) -> None:
         )
     )
     record("case.route", actor=user, target=case.id, detail=desk.kind)
+    notices.notify_desks(case, [desk.kind], "new_case")
     db.session.flush()
 
 
