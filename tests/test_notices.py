@@ -593,6 +593,10 @@ def test_mail_is_off_without_a_server_and_settings_come_from_the_environment(app
         MailSettings.from_config({**config, "PUBLIC_BASE_URL": ""})
     with pytest.raises(MailConfigError):
         MailSettings.from_config({**config, "MAIL_PORT": "smtp"})
+    with pytest.raises(MailConfigError):  # a password in the clear over the network
+        MailSettings.from_config({**config, "MAIL_USERNAME": "ward", "MAIL_PASSWORD": "x"})
+    local = {**config, "MAIL_SERVER": "127.0.0.1", "MAIL_USERNAME": "ward"}
+    assert MailSettings.from_config(local).username == "ward"
 
 
 def test_send_refuses_settings_that_cannot_work(app, db, monkeypatch):

@@ -36,6 +36,8 @@ log = logging.getLogger("incidents.notices")
 # A sender holds a notice this long: another run leaves it alone meanwhile.
 LEASE = timedelta(minutes=15)
 BATCH = 200
+# A mail server on the same machine may be spoken to without TLS, even with a password.
+LOCAL = frozenset({"localhost", "127.0.0.1", "::1"})
 # Refusals of one message (its recipient, its sender or its data): the others may go.
 REFUSED_ONE = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
@@ -80,6 +82,11 @@ class MailSettings:
         if settings.enabled:
             if not settings.sender:
                 raise MailConfigError("MAIL_SENDER is needed to send mail")
+            if settings.username and not settings.use_tls and settings.server not in LOCAL:
+                raise MailConfigError(
+                    "MAIL_USERNAME needs MAIL_USE_TLS: the password would cross the network "
+                    "in the clear"
+                )
             parts = urlsplit(settings.base_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise MailConfigError("PUBLIC_BASE_URL must be the site's address (https://...)")
