@@ -41,7 +41,9 @@ def notices_of(db, user) -> list[Notice]:
 
 
 def audit_actions(db, action: str) -> list[AuditEntry]:
-    return db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)).all()
+    return db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+    ).all()
 
 
 # --- Who is told ----------------------------------------------------------------------
@@ -252,7 +254,8 @@ def test_a_member_sets_and_clears_his_own_address(db, client, make_user, login_a
     officer = make_user("officer")
     login_as(officer)
     assert client.get("/account/email").status_code == 200
-    assert client.post("/account/email", data={"email": " can.bo@phuong.example.vn "}).status_code
+    response = client.post("/account/email", data={"email": " can.bo@phuong.example.vn "})
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
     db.session.expire_all()
     assert db.session.get(User, officer.id).email == "can.bo@phuong.example.vn"
     client.post("/account/email", data={"email": ""})
