@@ -88,11 +88,35 @@ class Config:
 
     LOG_TO_INSTANCE = True
 
+    # Notices by e-mail ('flask notices send' from cron): off while MAIL_SERVER is empty.
+    # MAIL_USE_TLS is STARTTLS on MAIL_PORT; MAIL_TIMEOUT (seconds) bounds every wait on
+    # the server. PUBLIC_BASE_URL is the site's address, for the link in the message.
+    MAIL_SERVER = ""
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = ""
+    MAIL_TIMEOUT = 10
+    PUBLIC_BASE_URL = ""
+    # A message that fails is tried again after 1, 2, 4 ... minutes (at most an hour
+    # apart), and given up after this many attempts.
+    MAIL_MAX_ATTEMPTS = 8
+    MAIL_RETRY_DELAY = timedelta(minutes=1)
+
     # Config key -> environment variable, read when the app is created (not at import).
     ENVIRONMENT_KEYS = {
         "SQLALCHEMY_DATABASE_URI": "DATABASE_URL",
         "RATELIMIT_STORAGE_URI": "REDIS_URL",
         "TRUSTED_PROXY_HOPS": "TRUSTED_PROXY_HOPS",
+        "MAIL_SERVER": "MAIL_SERVER",
+        "MAIL_PORT": "MAIL_PORT",
+        "MAIL_USE_TLS": "MAIL_USE_TLS",
+        "MAIL_USERNAME": "MAIL_USERNAME",
+        "MAIL_PASSWORD": "MAIL_PASSWORD",
+        "MAIL_SENDER": "MAIL_SENDER",
+        "MAIL_TIMEOUT": "MAIL_TIMEOUT",
+        "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
     }
 
     @classmethod

@@ -92,6 +92,7 @@ GLOBAL_ACTIONS = {
     "desk.view": {"police", "officer", "chairman"},
     "audit.view": {"officer", "chairman"},
     "account.own": {"reporter", "police", "officer", "chairman", "admin"},
+    "notices.view": {"reporter", "police", "officer", "chairman", "admin"},
 }
 
 

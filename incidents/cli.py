@@ -34,6 +34,7 @@ from incidents.crypto.keys import format_recovery_key, new_seed, parse_recovery_
 from incidents.crypto.passwords import verify_password
 from incidents.crypto.totp import code_at, secret_text, step_at
 from incidents.extensions import db
+from incidents.notices import mail
 from incidents.reporting import drafts
 from incidents.timeutil import utcnow
 from incidents.wards import service as wards
@@ -547,10 +548,38 @@ def _hash_at(seq: int) -> bytes | None:
     return bytes(value) if value is not None else None
 
 
+@click.group("notices", cls=AppGroup)
+def notices_cli():
+    """Notices: the e-mail outbox."""
+
+
+@notices_cli.command("send")
+def send_notices():
+    """E-mail the notices waiting in the outbox (run from cron, e.g. every minute).
+
+    Safe to run often and in overlapping runs: each message goes once. A failure leaves
+    the notice waiting, to be tried again later; the log names only notice ids.
+    """
+    try:
+        settings = mail.MailSettings.from_config(current_app.config)
+    except mail.MailConfigError as error:
+        _fail(str(error))
+    if not settings.enabled:
+        click.echo(f"mail is off (MAIL_SERVER is empty): {mail.pending_count()} notices wait")
+        return
+    outcome = mail.send_pending(settings, current_app.url_map)
+    click.echo(
+        f"{outcome.sent} sent, {outcome.failed} failed (to be tried again), "
+        f"{outcome.given_up} given up, {outcome.dropped} no longer wanted; "
+        f"{mail.pending_count()} waiting"
+    )
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI; audit entries from them say 'cli'."""
 
     commands = (ward_cli, desk_cli, user_cli, case_cli, sessions_cli, recovery_cli, audit_cli)
+    commands += (notices_cli,)
     for command in (*commands, seed_demo, demo_code):
         app.cli.add_command(command)
     client_address.set("cli")

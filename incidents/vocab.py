@@ -217,3 +217,14 @@ def label(choices, code: str | None) -> str:
         if choice_code == code:
             return str(choice_label)
     return code or ""
+
+
+# Why a notice was sent, in general words only: never what the case is about (SECURITY.md
+# property 18). The e-mail does not even say which of these it is.
+NOTICE_REASONS = (
+    ("new_case", _l("A case needs your attention")),
+    ("escalated", _l("A case is overdue")),
+    ("question", _l("You were asked about a case")),
+    ("answer", _l("A question about a case was answered")),
+    ("assigned", _l("You were made the handler of a case")),
+)

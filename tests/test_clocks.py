@@ -12,6 +12,7 @@ from incidents.audit.models import AuditEntry
 from incidents.cases import clocks, service
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case, CaseDeadline, CaseEvent
+from incidents.notices.models import Notice
 from incidents.timeutil import WARD_ZONE
 
 # A Monday, 09:00 in the ward, well after the accounts were made (a code's time step must
@@ -105,6 +106,8 @@ def test_each_deadline_shows_turns_overdue_and_escalates_once(app, db, client, p
             select(AuditEntry.detail).where(AuditEntry.action == "case.escalate")
         ).all()
         assert audited == ["chairman_informed"]
+        told = db.session.scalars(select(Notice.user_id).where(Notice.reason == "escalated")).all()
+        assert told == [staff["chairman"].id]  # his desk, once
         queue = client.get("/cases/?overdue=1").get_data(as_text=True)
         assert "quá hạn 2 tiếng · đã báo lên Chủ tịch" in queue
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 import incidents.accounts.models
 import incidents.audit.models
 import incidents.cases.models
+import incidents.notices.models
 import incidents.wards.models  # noqa: F401  (every model registers its table)
 from incidents.extensions import db
 from incidents.wards.models import Ward

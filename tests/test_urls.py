@@ -53,6 +53,8 @@ REDIRECTS = {
     "rpts": "/reports",
     "rpt": "/reports/{case_id}",
     "users": "/admin/users",
+    "acct": "/account",
+    "ntc": "/notices",
 }
 # The answers that refuse the step: for them, nothing may change in the database.
 REFUSALS = {"404", "login", "home", "reauth", "ownpw", "enrol"}
@@ -163,7 +165,7 @@ MATRIX = {
     },
     "admin.new_user": {
         "GET":  "login 404   404   404   404   200   404   200   404   | ownpw enrol 404",
-        "POST": "login 404   404   404   404   200   404   200   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   404   400   404   400   404   | ownpw enrol 404",
     },
     # The {user_id} of these is a throwaway police member of the test's ward.
     "admin.history": {
@@ -179,6 +181,20 @@ MATRIX = {
     "admin.change_role": {
         "GET":  "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
         "POST": "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
+    },
+    "admin.change_email": {
+        "GET":  "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   404   users 404   404   404   | ownpw enrol 404",
+    },
+    "accounts.email": {
+        "GET":  "login 404   200   200   200   200   200   200   200   | ownpw enrol reauth",
+        "POST": "login 404   acct  acct  acct  acct  acct  acct  acct  | ownpw enrol reauth",
+    },
+    "notices.index": {
+        "GET":  "login 200   200   200   200   200   200   200   200   | ownpw enrol 200",
+    },
+    "notices.mark_read": {
+        "POST": "login ntc   ntc   ntc   ntc   ntc   ntc   ntc   ntc   | ownpw enrol ntc",
     },
 }
 # fmt: on

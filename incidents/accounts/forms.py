@@ -1,11 +1,18 @@
 """Sign-in and password forms."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from incidents.accounts.factors import CODE_MAX
-from incidents.accounts.service import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
+from incidents.accounts.service import (
+    EMAIL_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    AccountError,
+    normalise_email,
+)
 from incidents.forms import Form
 
 
@@ -124,3 +131,33 @@ class OwnPasswordForm(Form):
 
     new_password = new_password_field(_l("Your own password"))
     confirm = confirm_field()
+
+
+def _valid_email(form, field) -> None:
+    if len(field.data or "") > EMAIL_MAX:
+        raise ValidationError(_l("An e-mail address has at most 254 characters."))
+    try:
+        field.data = normalise_email(field.data)
+    except AccountError as error:
+        raise ValidationError(
+            _l("Enter an e-mail address such as ten@example.vn, without accents or spaces.")
+        ) from error
+
+
+def email_field(label=None) -> EmailField:
+    """An optional e-mail address for notices (the same rule as accounts.service)."""
+    return EmailField(
+        label or _l("E-mail for notices (optional)"),
+        validators=[_valid_email],
+        description=_l(
+            "The e-mail only says that a case needs you, with a link. Leave it empty to get "
+            "notices in the app only."
+        ),
+        render_kw={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class EmailForm(Form):
+    """One's own, or (for the administrator) a staff member's, e-mail for notices."""
+
+    email = email_field()

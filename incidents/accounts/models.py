@@ -46,6 +46,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where notices are also e-mailed (staff only; see incidents.notices.service).
+    email: Mapped[str | None] = mapped_column(String(254))
     # The personal key pair: its private seed wrapped under a key derived from the password
     # (Argon2id, own salt and parameters) and, separately, sealed to the ward's recovery key.
     # An account whose password someone else set (the administrator, at creation or reset)

@@ -459,3 +459,49 @@ def record_sessions_ended(user, count: int) -> None:
     """Audit a member signing out his other devices."""
     record("account.sessions_end", actor=user, target=f"user:{user.id}", detail=str(count))
     db.session.flush()
+
+
+EMAIL_MAX = 254  # RFC 5321: the longest path a mail server must accept
+# An address as mail servers take it, in plain ASCII: a dot-atom local part (no quoting)
+# and a domain of at least two labels. No space, line break or control character can
+# pass, so an address can never add a header to a message.
+EMAIL_PATTERN = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+)
+
+
+def normalise_email(email: str | None) -> str | None:
+    """The address trimmed, None when empty; AccountError("email") when it is not one."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    local, _, _domain = email.rpartition("@")
+    if len(email) > EMAIL_MAX or len(local) > 64 or not EMAIL_PATTERN.fullmatch(email):
+        raise AccountError("not an e-mail address", "email")
+    return email
+
+
+def set_email(actor, user: User, email: str | None) -> bool:
+    """Set or clear the address notices are e-mailed to; returns whether it changed.
+
+    Group leaders have none: a message on a phone someone else may pick up could
+    endanger them (their notices stay in the app). The audit says that the address
+    changed, never what it is.
+    """
+    email = normalise_email(email)
+    if email is not None and user.role == "reporter":
+        raise AccountError("group leaders get their notices in the app only", "email_leader")
+    if email == user.email:
+        return False
+    user.email = email
+    record(
+        "account.email",
+        actor=actor,
+        target=f"user:{user.id}",
+        detail="set" if email else "cleared",
+        ward_id=user.ward_id,
+    )
+    db.session.flush()
+    return True

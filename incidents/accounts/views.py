@@ -23,6 +23,7 @@ from incidents import access
 from incidents.accounts import factors, service
 from incidents.accounts.forms import (
     ConfirmForm,
+    EmailForm,
     EndSessionForm,
     LoginForm,
     OwnPasswordForm,
@@ -399,3 +400,26 @@ def keep_alive():
         abort(400)
     session.modified = True  # saved, so last_seen_at moves on
     return "", 204
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+def email():
+    """Staff: one's own e-mail for notices (group leaders get them in the app only)."""
+    if not access.needs_second_factor(current_user):
+        abort(404)
+    # Where notices go is a security setting: asked before the form, so nothing typed is lost.
+    if refusal := confirm_first("accounts.email"):
+        return refusal
+    form = (
+        EmailForm() if request.method == "POST" else EmailForm(data={"email": current_user.email})
+    )
+    if form.validate_on_submit():
+        changed = service.set_email(current_user, current_user, form.email.data)
+        db.session.commit()
+        if changed:
+            flash(_("Your e-mail for notices was saved."), "success")
+        else:
+            flash(_("This is already your e-mail: nothing changed."))
+        return redirect(url_for("accounts.account"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/email.html", form=form), status

@@ -5,6 +5,7 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
 from incidents.access import STAFF_ROLES
+from incidents.accounts.forms import email_field
 from incidents.accounts.service import USERNAME_MAX
 from incidents.forms import Form, as_choices
 from incidents.reporting.forms import MultiCheckboxField
@@ -36,6 +37,7 @@ class NewUserForm(Form):
     groups = MultiCheckboxField(
         _l("Residential groups led (group leaders only)"), coerce=int, choices=[]
     )
+    email = email_field(_l("E-mail for notices (optional, staff only)"))
 
 
 class RoleForm(Form):

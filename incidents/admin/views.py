@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from incidents import access
 from incidents.accounts import service
+from incidents.accounts.forms import EmailForm
 from incidents.accounts.models import User
 from incidents.admin.forms import ActiveForm, NewUserForm, RoleForm
 from incidents.audit.viewer import sign_in_history
@@ -96,15 +97,19 @@ def new_user():
                 params=argon2_params(),
                 groups=chosen,
             )
+            service.set_email(current_user, user, form.email.data)
         except service.AccountError as error:
-            form.username.errors.append(_account_error_message(error))
+            db.session.rollback()
+            field = form.email if error.reason in ("email", "email_leader") else form.username
+            field.errors.append(_account_error_message(error))
         else:
             code = service.new_activation_code(
                 user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
             )
             db.session.commit()
             return _show_activation_code(user, code, reset=False)
-    return render_template("admin/new_user.html", form=form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/new_user.html", form=form), status
 
 
 def _account_error_message(error: service.AccountError) -> str:
@@ -117,6 +122,11 @@ def _account_error_message(error: service.AccountError) -> str:
         ),
         "no_group": _("A group leader must lead at least one residential group."),
         "groups": _("Only group leaders lead residential groups."),
+        "email": _("Enter an e-mail address such as ten@example.vn, without accents or spaces."),
+        "email_leader": _(
+            "Group leaders get their notices in the app only: a message on a phone "
+            "someone else may pick up could endanger them. Leave the e-mail empty."
+        ),
     }
     return messages.get(error.reason) or _("The account could not be created.")
 
@@ -201,3 +211,22 @@ def history(user_id: int):
     return render_template(
         "admin/history.html", user=user, history=sign_in_history(user.id, limit=50)
     )
+
+
+@bp.route("/users/<int:user_id>/email", methods=["GET", "POST"])
+def change_email(user_id: int):
+    """Set, change or clear a staff member's e-mail for notices (leaders have none)."""
+    user = _user_or_404(user_id)
+    if user.role not in access.STAFF_ROLES:
+        abort(404)
+    form = EmailForm() if request.method == "POST" else EmailForm(data={"email": user.email})
+    if form.validate_on_submit():
+        changed = service.set_email(current_user, user, form.email.data)
+        db.session.commit()
+        if changed:
+            flash(_("The e-mail of %(name)s was saved.", name=user.display_name), "success")
+        else:
+            flash(_("%(name)s already has this e-mail: nothing changed.", name=user.display_name))
+        return redirect(url_for("admin.users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/email.html", form=form, user=user), status

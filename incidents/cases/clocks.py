@@ -13,6 +13,7 @@ from sqlalchemy import and_, exists, select
 from incidents.audit.service import record
 from incidents.cases.models import Case, CaseDeadline, CaseEvent
 from incidents.extensions import db
+from incidents.notices import service as notices
 from incidents.timeutil import WARD_ZONE, as_utc, utcnow
 from incidents.vocab import CHILD_AGE_BANDS
 
@@ -168,8 +169,12 @@ def escalate_overdue(now: datetime | None = None) -> list[CaseDeadline]:
         )
         .order_by(CaseDeadline.due_at)
     ).all()
+    told = set()
     for deadline in overdue:
         deadline.escalated_at = now
+        if deadline.case_id not in told:  # one notice per case, however many clocks ran out
+            notices.notify_desks(deadline.case, ["chairman"], "escalated")
+            told.add(deadline.case_id)
         db.session.add(
             CaseEvent(
                 case_id=deadline.case_id,

@@ -25,6 +25,7 @@ from incidents.cases.models import (
 from incidents.cases.routing import case_facts, decide_routing
 from incidents.crypto.fields import new_data_key, open_text, seal_text
 from incidents.extensions import db
+from incidents.notices import service as notices
 from incidents.timeutil import utcnow, ward_today
 from incidents.vocab import (
     ACTS,
@@ -241,6 +242,7 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
         clocks.start(case, kind, received_at)
     # One entry: the case filed and the desks it went to (a later routing gets its own).
     record("case.file", actor=leader, target=case.id, detail=",".join(rule.desks))
+    notices.notify_desks(case, rule.desks, "new_case")
     return case
 
 
@@ -425,6 +427,7 @@ def route_to_desk(user, case: Case, desk, keyring: MemberKeyring) -> None:
         )
     )
     record("case.route", actor=user, target=case.id, detail=desk.kind)
+    notices.notify_desks(case, [desk.kind], "new_case")
     db.session.flush()
 
 
