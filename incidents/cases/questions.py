@@ -64,13 +64,12 @@ def _why_closed(question: CaseQuestion) -> CaseError:
     return CaseError("answered" if question.answer is not None else "closed")
 
 
-def _close_if_open(question: CaseQuestion, user, **values) -> bool:
+def _close_if_open(question: CaseQuestion, user, closed_at, **values) -> bool:
     """Close the question with values if it is still open; whether this call closed it."""
-    now = utcnow()
     result = db.session.execute(
         update(CaseQuestion)
         .where(CaseQuestion.id == question.id, CaseQuestion.closed_at.is_(None))
-        .values(closed_at=now, closed_by_id=user.id, **values)
+        .values(closed_at=closed_at, closed_by_id=user.id, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -117,7 +116,7 @@ def answer(leader, question: CaseQuestion, text: str, keyring: MemberKeyring) ->
         keyring.case_key(case), text, case.id, answer_field(question.id), case.key_version
     )
     answered_at = utcnow()
-    if not _close_if_open(question, leader, answer=sealed, answered_at=answered_at):
+    if not _close_if_open(question, leader, answered_at, answer=sealed, answered_at=answered_at):
         raise _why_closed(question)
     db.session.add(
         CaseEvent(
@@ -138,7 +137,7 @@ def close(user, question: CaseQuestion, keyring: MemberKeyring) -> None:
         raise NotAllowed("question.close")
     case = question.case
     keyring.case_key(case)  # a write needs the same proof as a read
-    if not question.is_open or not _close_if_open(question, user):
+    if not question.is_open or not _close_if_open(question, user, utcnow()):
         raise _why_closed(question)
     db.session.add(
         CaseEvent(

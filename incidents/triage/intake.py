@@ -132,7 +132,7 @@ def _victim(case: Case, fields: dict[str, str], title: str) -> Section:
         Line(_("Sex"), label(SEXES, case.victim_sex)),
         Line(_("Year of birth"), fields.get("victim_birth_year")),
         Line(_("Age"), label(VICTIM_AGE_BANDS, case.victim_age_band)),
-        Line(_("Address"), fields.get("victim_address")),
+        Line(_("Place of residence"), fields.get("victim_address")),
         Line(_("Phone"), fields.get("victim_phone")),
         Line(_("Circumstances"), _labels(VICTIM_CIRCUMSTANCES, case.victim_circumstances)),
     ]
