@@ -40,8 +40,7 @@ def keyring_of(user) -> MemberKeyring:
 
 
 def snapshot(db) -> dict:
-    """Every row of every table that a refusal must leave alone."""
-    db.session.expire_all()
+    """Every row of every table that a refusal must leave alone (as committed)."""
     with db.engine.connect() as connection:
         return {
             table.name: sorted(
