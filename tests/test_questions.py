@@ -34,6 +34,12 @@ NOT_COMPARED = {
 }
 
 
+def timeline_of(page: str) -> str:
+    """The case page's timeline, its lines with their spacing folded."""
+    section = page.split('<ol class="timeline">')[1].split("</ol>")[0]
+    return re.sub(r"\s+", " ", section)
+
+
 def keyring_of(user) -> MemberKeyring:
     """The user's keyring, as his session holds it after sign-in."""
     return MemberKeyring(user, unlock_personal_key(user, PASSWORD))
@@ -132,8 +138,9 @@ def test_ask_answer_and_the_desk_sees_it_sealed_and_on_the_timeline(
     login_as(people["officer"])
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert question_text in page and answer_text in page
-    assert "Câu hỏi gửi tổ trưởng, trưởng bản" in page
-    assert "Tổ trưởng, trưởng bản đã trả lời câu hỏi" in page
+    timeline = timeline_of(page)
+    assert "Đã gửi câu hỏi cho tổ trưởng, trưởng bản · Test police" in timeline
+    assert "Tổ trưởng, trưởng bản đã trả lời câu hỏi · Test reporter" in timeline
     db.session.expire_all()
     events = db.session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
@@ -205,6 +212,7 @@ def test_a_reply_to_a_closed_question_is_refused(db, client, people, case, login
     assert closed.status_code == 302
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Đã đóng khi chưa có câu trả lời" in page
+    assert "Câu hỏi đã đóng · Test police" in timeline_of(page)
     kinds = db.session.scalars(
         select(CaseEvent.kind).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
     ).all()
