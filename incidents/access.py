@@ -43,6 +43,12 @@ CASE_ACTIONS = {
     "case.route": {"police", "officer", "chairman"},
     # His own report's status and clocks, whatever its age: the leader alone.
     "case.track": {"reporter"},
+    # Questions to the reporter (cases/questions.py): the desks ask; only the case's
+    # reporter answers, and which questions he may answer is can_question()'s to say.
+    "question.ask": {"police", "officer", "chairman"},
+    "question.answer": {"reporter"},
+    # The printable intake record (cases/intake.py): the desks' paper, never the leader's.
+    "case.print": {"police", "officer", "chairman"},
 }
 
 # The desks' roles: each reads and works on the cases routed to his desk.
@@ -165,3 +171,31 @@ def case_scope(user, action: str = "case.read"):
         return and_(Case.reporter_id == user.id, Case.received_at >= since)
     seats = select(DeskMember.desk_id).where(DeskMember.user_id == user.id)
     return Case.id.in_(select(CaseRoute.case_id).where(CaseRoute.desk_id.in_(seats)))
+
+
+# Actions on one question to a reporter (a CaseQuestion), by role.
+QUESTION_ACTIONS = {
+    "question.read": {"reporter", "police", "officer", "chairman"},
+    "question.answer": {"reporter"},
+    "question.close": {"police", "officer", "chairman"},
+}
+
+
+def can_question(user, action: str, question) -> bool:
+    """Answer whether user may take action on one question of a case. Deny by default.
+
+    The desks that read the case see and close its questions. The reporter sees and
+    answers the questions of his own report while he reads the report back; after
+    SETTINGS.reporter_readback, only the questions still open.
+    """
+    if not _active(user) or user.role not in QUESTION_ACTIONS.get(action, ()):
+        return False
+    case = question.case
+    if user.role != "reporter":
+        return can(user, "case.read", case)
+    # An open question is the ward asking him now, for what only he can tell: it must reach
+    # him however old the report is, or the desks wait for an answer he cannot see. It
+    # opens nothing else: he sees the text a desk member wrote for him (not who wrote it,
+    # nor the desks' notes), never the report itself. Answered or withdrawn, it has no
+    # more reason to reach him, and goes back under the window with the rest of the case.
+    return can(user, "case.read", case) or (question.is_open and can(user, "case.track", case))

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from incidents import access
 from incidents.cases.keys import MemberKeyring
-from incidents.cases.models import Case
+from incidents.cases.models import Case, CaseQuestion
 from incidents.crypto.passwords import Argon2Params
 from incidents.extensions import db
 
@@ -92,3 +92,16 @@ def confirm_first(back: str | None = None):
     else:
         target = url_for(back or "accounts.home")
     return redirect(url_for("accounts.confirm", next=target))
+
+
+def get_question_or_404(user, case: Case, question_id: int, action: str):
+    """Load a question of this case the user may act on; 404 for missing and forbidden."""
+    # An id past the column's range would be an error on PostgreSQL, not a miss.
+    question = db.session.get(CaseQuestion, question_id) if question_id < 2**31 else None
+    if (
+        question is None
+        or question.case_id != case.id
+        or not access.can_question(user, action, question)
+    ):
+        abort(404)
+    return question

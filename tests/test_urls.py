@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 
 from config import Config
 from incidents.accounts.models import SessionRecord, User
-from incidents.accounts.service import create_user, new_activation_code
+from incidents.accounts.service import create_user, new_activation_code, unlock_personal_key
 from incidents.audit.models import AuditEntry
+from incidents.cases import questions
+from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
 from incidents.extensions import db as _db
 from incidents.reporting import drafts
@@ -145,6 +147,19 @@ MATRIX = {
     "triage.route": {
         "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
     },
+    "triage.ask_question": {
+        "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
+    },
+    # The {question_id} of these is an open question the police put to the reporter.
+    "triage.close_question": {
+        "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
+    },
+    "triage.intake_record": {
+        "GET":  "login 404   200   200   200   404   404   404   404   | ownpw enrol 200",
+    },
+    "reporting.answer_question": {
+        "POST": "login 400   404   404   404   404   404   404   404   | ownpw enrol 404",
+    },
     "stats.dashboard": {
         "GET":  "login 404   404   200   200   404   404   404   404   | ownpw enrol 200",
     },
@@ -207,6 +222,7 @@ ARGUMENTS = {
     "filename": lambda world: "style.css",
     "user_id": lambda world: world["throwaway"].id,  # the admin's POSTs change only him
     "draft_id": lambda world: world["draft_id"],  # the reporter's own draft
+    "question_id": lambda world: world["question_id"],  # open, on the case
 }
 
 
@@ -285,6 +301,7 @@ def world(db, ward, make_ward, make_user, file_report):
         "case_id": file_report(users["reporter"], immediate_danger="yes"),  # every desk
         "throwaway": make_user("police", username="throwaway"),
         "draft_id": _draft_of(users["reporter"]),
+        "question_id": _question_on_the_case(users["police"]),
     }
 
 
@@ -292,6 +309,15 @@ def _draft_of(leader) -> str:
     draft = drafts.save(leader, None, {"narrative": "a draft"}, timedelta(days=7))
     _db.session.commit()
     return draft.id
+
+
+def _question_on_the_case(police) -> int:
+    """The police ask the reporter a question on the world's one case."""
+    case = _db.session.scalars(select(Case)).one()
+    keyring = MemberKeyring(police, unlock_personal_key(police, PASSWORD))
+    question = questions.ask(police, case, "Câu hỏi cho tổ trưởng", keyring)
+    _db.session.commit()
+    return question.id
 
 
 def _client_of(app, world, column):

@@ -17,7 +17,19 @@ from incidents.timeutil import format_datetime, local_day_bounds
 
 PAGE_SIZE = 50
 # What counts as touching a case, for its access log.
-CASE_ACTIONS = ("case.file", "case.read", "case.status", "case.note", "case.route")
+CASE_ACTIONS = (
+    "case.file",
+    "case.read",
+    "case.status",
+    "case.note",
+    "case.route",
+    # Questions to the reporter (cases/questions.py) and the printed intake record.
+    "case.print",
+    "question.ask",
+    "question.answer",
+    "question.close",
+    "question.read",
+)
 
 
 @dataclass

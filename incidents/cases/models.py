@@ -18,7 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from incidents.accounts.models import User
 from incidents.extensions import db
@@ -211,3 +211,35 @@ class CaseDeadline(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="deadlines")
     met_by: Mapped[User | None] = relationship()
+
+
+class CaseQuestion(db.Model):
+    """A desk member's question to the case's reporter, and his answer; both sealed.
+
+    Clear columns hold ids and times only. An answer closes its question (closed_by is
+    then the reporter); a desk member closes one that is no longer needed.
+    """
+
+    __tablename__ = "case_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    asked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    question: Mapped[bytes] = mapped_column(LargeBinary)
+    answer: Mapped[bytes | None] = mapped_column(LargeBinary)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    # A backref keeps Case itself untouched: case.questions, oldest first.
+    case: Mapped[Case] = relationship(
+        backref=backref("questions", cascade="all, delete-orphan", order_by="CaseQuestion.id")
+    )
+    asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the question still waits for its answer."""
+        return self.closed_at is None

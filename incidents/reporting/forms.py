@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from incidents.cases.models import SEALED_FIELDS
+from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import ReportData
 from incidents.forms import DATE_FORMATS, Form, as_choices
 from incidents.timeutil import ward_today
@@ -326,3 +327,16 @@ class ReportForm(Form):
                 if (getattr(self, name).data or "").strip()
             },
         )
+
+
+class AnswerForm(Form):
+    """The group leader's answer to a question from the ward staff; stored encrypted."""
+
+    text = TextAreaField(
+        _l("Your answer"),
+        validators=[
+            DataRequired(_l("Write your answer first.")),
+            Length(max=TEXT_MAX_LENGTH),
+        ],
+        render_kw={"rows": 4, "autocomplete": "off", "maxlength": TEXT_MAX_LENGTH},
+    )

@@ -13,22 +13,23 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from incidents import access
 from incidents.audit.service import record
-from incidents.cases import clocks, service
+from incidents.cases import clocks, questions, service
 from incidents.cases.keys import KeyUnavailable
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
 from incidents.extensions import db
 from incidents.forms import EmptyForm
 from incidents.reporting import drafts, submission
-from incidents.reporting.forms import ReportForm
+from incidents.reporting.forms import AnswerForm, ReportForm
 from incidents.timeutil import format_datetime, utcnow
-from incidents.web import PERSONAL_KEY, get_case_or_404, keyring
+from incidents.web import PERSONAL_KEY, get_case_or_404, get_question_or_404, keyring
 
 bp = Blueprint("reporting", __name__)
 
@@ -176,6 +177,7 @@ def my_reports():
         drafts=drafts.drafts_of(current_user, _draft_lifetime()),
         delete_form=EmptyForm(formdata=None),
         draft_days=_draft_lifetime().days,
+        waiting_questions=questions.cases_waiting_for(current_user),
     )
 
 
@@ -183,22 +185,66 @@ def my_reports():
 def my_report(case_id: str):
     """One of the leader's own reports, as he filed it."""
     case = get_case_or_404(current_user, case_id, "case.track")
-    content, sealed_to_old_key = None, False
-    if access.can(current_user, "case.read", case):
-        try:
+    return _render_my_report(case)
+
+
+def _render_my_report(case: Case, answer_forms: dict | None = None, status: int = 200):
+    """The report (within the read-back window) and the questions he may see and answer."""
+    content, shown, sealed_to_old_key = None, [], False
+    try:
+        if access.can(current_user, "case.read", case):
             content = service.read_case(current_user, case, keyring())
-            db.session.commit()
-        except KeyUnavailable:
-            raise
-        except DecryptionError:
-            # Sealed to the key he had before a reset: lost to him, not to the desks.
-            db.session.rollback()
-            sealed_to_old_key = True
-    return render_template(
+        shown = questions.questions_for(current_user, case, keyring())
+        db.session.commit()
+    except KeyUnavailable:
+        raise
+    except DecryptionError:
+        # Sealed to the key he had before a reset: lost to him, not to the desks.
+        db.session.rollback()
+        content, shown, sealed_to_old_key = None, [], True
+    forms = {
+        view.question.id: AnswerForm(prefix=f"q{view.question.id}", formdata=None)
+        for view in shown
+        if view.question.is_open
+    }
+    page = render_template(
         "reporting/my_report.html",
         case=case,
         content=content,
         clocks=clocks.running(case),
         sealed_to_old_key=sealed_to_old_key,
         readback_days=current_app.config["REPORTER_READBACK_DAYS"],
+        questions=shown,
+        answer_forms={**forms, **(answer_forms or {})},
     )
+    return page, status
+
+
+_ANSWER_REFUSALS = {
+    "empty": _l("Write your answer first."),
+    "too_long": _l("Your answer is too long."),
+    "answered": _l("You have already answered this question: this answer was not sent."),
+    "closed": _l(
+        "The ward staff closed this question before your answer arrived: it was not sent. "
+        "If it still matters, tell them directly."
+    ),
+}
+
+
+@bp.route("/reports/<case_id>/questions/<int:question_id>", methods=["POST"])
+def answer_question(case_id: str, question_id: int):
+    """The leader answers a question; a refused answer shows again as typed (400)."""
+    case = get_case_or_404(current_user, case_id, "question.answer")
+    question = get_question_or_404(current_user, case, question_id, "question.answer")
+    form = AnswerForm(prefix=f"q{question.id}")
+    if form.validate_on_submit():
+        try:
+            questions.answer(current_user, question, form.text.data, keyring())
+        except service.CaseError as error:
+            db.session.rollback()
+            form.text.errors.append(str(_ANSWER_REFUSALS[str(error)]))
+        else:
+            db.session.commit()
+            flash(_("Thank you: your answer was sent to the ward staff."), "success")
+            return redirect(url_for("reporting.my_report", case_id=case.id))
+    return _render_my_report(case, {question.id: form}, status=400)

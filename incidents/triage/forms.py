@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SearchField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import NOTE_MAX_LENGTH, WHY_MAX_LENGTH
 from incidents.forms import Form, as_choices
 from incidents.vocab import CLOCKS, CLOSE_REASONS, KINDS, STATUSES, URGENCIES
@@ -98,3 +99,19 @@ class QueueFilterForm(Form):
         validators=[Optional()],
     )
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+
+class QuestionForm(Form):
+    """A question to the group leader who filed the case; it is stored encrypted."""
+
+    text = TextAreaField(
+        _l("Your question to the group leader"),
+        description=_l(
+            "He sees only this text, signed “the ward staff”: not your name, not the notes."
+        ),
+        validators=[
+            DataRequired(_l("Write the question first.")),
+            Length(max=TEXT_MAX_LENGTH),
+        ],
+        render_kw={"rows": 3, "autocomplete": "off", "maxlength": TEXT_MAX_LENGTH},
+    )

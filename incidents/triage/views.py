@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -9,16 +10,24 @@ from sqlalchemy.orm.exc import StaleDataError
 from incidents import access
 from incidents.accounts.models import User
 from incidents.audit.viewer import access_log
-from incidents.cases import clocks, service
+from incidents.cases import clocks, intake, questions, service
 from incidents.cases.models import Case
 from incidents.extensions import db
-from incidents.forms import as_choices
+from incidents.forms import EmptyForm, as_choices
 from incidents.timeutil import utcnow
-from incidents.triage.forms import ClockForm, NoteForm, QueueFilterForm, RouteForm, StatusForm
+from incidents.triage.forms import (
+    ClockForm,
+    NoteForm,
+    QuestionForm,
+    QueueFilterForm,
+    RouteForm,
+    StatusForm,
+)
+from incidents.triage.intake import DECREE, paper_forms
 from incidents.triage.queue import QueueFilters, queue_page
 from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, STATUSES, label
 from incidents.wards.models import Desk
-from incidents.web import get_case_or_404, keyring
+from incidents.web import get_case_or_404, get_question_or_404, keyring
 
 bp = Blueprint("triage", __name__, url_prefix="/cases")
 
@@ -109,11 +118,13 @@ def _render_case(
     note_form: NoteForm | None = None,
     status_form: StatusForm | None = None,
     clock_form: ClockForm | None = None,
+    question_form: QuestionForm | None = None,
     conflict: bool = False,
     status: int = 200,
 ):
     """Decrypt (and audit the read), then show the case with its action forms."""
     content = service.read_case(current_user, case, keyring())
+    asked = _questions_context(case, question_form)
     db.session.commit()
     page = render_template(
         "triage/case.html",
@@ -126,6 +137,7 @@ def _render_case(
         route_form=_route_form(case, submitted=False),
         access_log=access_log(case),
         conflict=conflict,
+        **asked,
     )
     return page, status
 
@@ -266,3 +278,81 @@ def add_note(case_id: str):
         return redirect(url_for("triage.case_page", case_id=case.id))
     # Show the case again with the typed note and its error, so nothing is lost.
     return _render_case(case, note_form=form, status=400)
+
+
+# Questions to the group leader (cases/questions.py) and the printable intake record.
+
+
+def _questions_context(case: Case, question_form: QuestionForm | None) -> dict:
+    """The case's questions, decrypted (their read audited), and the forms to ask and close."""
+    shown = questions.questions_for(current_user, case, keyring())
+    return {
+        "questions": shown,
+        "closable": {
+            view.question.id
+            for view in shown
+            if view.question.is_open
+            and access.can_question(current_user, "question.close", view.question)
+        },
+        "question_form": question_form or QuestionForm(prefix="question", formdata=None),
+        "close_question_form": EmptyForm(formdata=None),
+    }
+
+
+_QUESTION_REFUSALS = {
+    "empty": _l("Write the question first."),
+    "too_long": _l("The question is too long."),
+    "answered": _l("This question has already been answered."),
+    "closed": _l("This question is already closed."),
+}
+
+
+@bp.route("/<case_id>/questions", methods=["POST"])
+def ask_question(case_id: str):
+    """Put a question to the group leader; a refused one shows again as typed (400)."""
+    case = get_case_or_404(current_user, case_id, "question.ask")
+    form = QuestionForm(prefix="question")
+    if form.validate_on_submit():
+        try:
+            questions.ask(current_user, case, form.text.data, keyring())
+        except service.CaseError as error:
+            db.session.rollback()
+            form.text.errors.append(str(_QUESTION_REFUSALS[str(error)]))
+        else:
+            db.session.commit()
+            flash(_("The question was sent to the group leader."), "success")
+            return redirect(url_for("triage.case_page", case_id=case.id, _anchor="questions"))
+    return _render_case(case, status=400, question_form=form)
+
+
+@bp.route("/<case_id>/questions/<int:question_id>/close", methods=["POST"])
+def close_question(case_id: str, question_id: int):
+    """Close an open question that is no longer needed."""
+    case = get_case_or_404(current_user, case_id)
+    question = get_question_or_404(current_user, case, question_id, "question.close")
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        questions.close(current_user, question, keyring())
+    except service.CaseError as error:
+        db.session.rollback()
+        flash(str(_QUESTION_REFUSALS[str(error)]), "error")
+    else:
+        db.session.commit()
+        flash(_("The question was closed."), "success")
+    return redirect(url_for("triage.case_page", case_id=case.id, _anchor="questions"))
+
+
+@bp.route("/<case_id>/intake")
+def intake_record(case_id: str):
+    """The printable intake record, rendered from the decrypted case; each view audited."""
+    case = get_case_or_404(current_user, case_id, "case.print")
+    fields = intake.read_for_print(current_user, case, keyring())
+    db.session.commit()
+    return render_template(
+        "triage/intake.html",
+        case=case,
+        forms=paper_forms(case, fields),
+        decree=DECREE,
+        printed_at=utcnow(),
+    )
