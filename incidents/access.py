@@ -43,6 +43,8 @@ CASE_ACTIONS = {
     "case.route": {"police", "officer", "chairman"},
     # His own report's status and clocks, whatever its age: the leader alone.
     "case.track": {"reporter"},
+    # Compute the victim's blind index and see the possible duplicates: the desks only.
+    "case.index": {"police", "officer", "chairman"},
 }
 
 # The desks' roles: each reads and works on the cases routed to his desk.

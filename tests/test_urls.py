@@ -143,6 +143,9 @@ MATRIX = {
     "triage.route": {
         "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
     },
+    "triage.look_for_duplicates": {
+        "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
+    },
     "stats.dashboard": {
         "GET":  "login 404   404   200   200   404   404   404   404   | ownpw enrol 200",
     },

@@ -17,7 +17,7 @@ from incidents.timeutil import format_datetime, local_day_bounds
 
 PAGE_SIZE = 50
 # What counts as touching a case, for its access log.
-CASE_ACTIONS = ("case.file", "case.read", "case.status", "case.note", "case.route")
+CASE_ACTIONS = ("case.file", "case.read", "case.status", "case.note", "case.route", "case.index")
 
 
 @dataclass

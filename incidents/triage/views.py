@@ -9,10 +9,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from incidents import access
 from incidents.accounts.models import User
 from incidents.audit.viewer import access_log
-from incidents.cases import clocks, service
+from incidents.cases import clocks, duplicates, service
 from incidents.cases.models import Case
 from incidents.extensions import db
-from incidents.forms import as_choices
+from incidents.forms import EmptyForm, as_choices
 from incidents.timeutil import utcnow
 from incidents.triage.forms import ClockForm, NoteForm, QueueFilterForm, RouteForm, StatusForm
 from incidents.triage.queue import QueueFilters, queue_page
@@ -126,6 +126,8 @@ def _render_case(
         route_form=_route_form(case, submitted=False),
         access_log=access_log(case),
         conflict=conflict,
+        duplicates=duplicates.possible_duplicates(current_user, case),
+        duplicates_form=EmptyForm(formdata=None),
     )
     return page, status
 
@@ -266,3 +268,21 @@ def add_note(case_id: str):
         return redirect(url_for("triage.case_page", case_id=case.id))
     # Show the case again with the typed note and its error, so nothing is lost.
     return _render_case(case, note_form=form, status=400)
+
+
+@bp.route("/<case_id>/duplicates", methods=["POST"])
+def look_for_duplicates(case_id: str):
+    """Compute the case's victim index now, so that its page names possible duplicates."""
+    case = get_case_or_404(current_user, case_id, "case.index")
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    found = duplicates.look_for_duplicates(current_user, case, keyring())
+    db.session.commit()
+    if found is None:
+        flash(
+            _("Without the name and year of birth of the victim, this case cannot be compared."),
+            "info",
+        )
+    else:
+        flash(_("The case was compared with the other cases of the ward."), "success")
+    return redirect(url_for("triage.case_page", case_id=case.id))
