@@ -49,6 +49,8 @@ CASE_ACTIONS = {
     "question.answer": {"reporter"},
     # The printable intake record (cases/intake.py): the desks' paper, never the leader's.
     "case.print": {"police", "officer", "chairman"},
+    # Compute the victim's blind index and see the possible duplicates: the desks only.
+    "case.index": {"police", "officer", "chairman"},
 }
 
 # The desks' roles: each reads and works on the cases routed to his desk.

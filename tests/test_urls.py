@@ -160,6 +160,9 @@ MATRIX = {
     "reporting.answer_question": {
         "POST": "login 400   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
+    "triage.look_for_duplicates": {
+        "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
+    },
     "stats.dashboard": {
         "GET":  "login 404   404   200   200   404   404   404   404   | ownpw enrol 200",
     },

@@ -23,6 +23,11 @@ CASE_ACTIONS = (
     "case.status",
     "case.note",
     "case.route",
+    "case.merge",
+    "case.clock_met",
+    "case.escalate",
+    # The victim's blind index computed (cases/duplicates.py): it decrypts the name.
+    "case.index",
     # Questions to the reporter (cases/questions.py) and the printed intake record.
     "case.print",
     "question.ask",

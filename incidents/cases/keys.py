@@ -2,14 +2,16 @@
 
 A case's data key is sealed with HPKE to the public key of every desk it is routed to and
 to its reporter. Opening needs a member's personal seed, which lives only in his
-server-side session: personal seed → his seat's desk seed → the route's case key.
+server-side session: personal seed → his seat's desk seed → the route's case key. The
+ward's index key (for the duplicate hint) opens the same way: → the desk's sealed copy.
 """
 
 from incidents.accounts.models import User
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
+from incidents.crypto.blind_index import index_key_info
 from incidents.crypto.keys import open_with, seal_to
-from incidents.wards.models import Desk
+from incidents.wards.models import Desk, Ward
 
 
 def case_key_info_for_desk(case_id: str, key_version: int, desk_id: int) -> str:
@@ -102,3 +104,14 @@ class MemberKeyring:
                     case_key_info_for_desk(case.id, case.key_version, route.desk_id),
                 )
         raise DecryptionError("no key of this case is sealed to a desk of this user")
+
+    def index_key(self, ward: Ward) -> bytes:
+        """The ward's index key, through a desk of that ward the user sits at."""
+        for seat in self.user.seats:
+            if seat.desk.ward_id == ward.id:
+                return open_with(
+                    self.desk_seed(seat.desk_id),
+                    seat.desk.index_sealed_key,
+                    index_key_info(ward.id, seat.desk_id),
+                )
+        raise DecryptionError("no desk of this ward is this user's")

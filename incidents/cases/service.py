@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 
 from incidents import access
 from incidents.audit.service import record
-from incidents.cases import clocks
+from incidents.cases import clocks, duplicates
 from incidents.cases.classify import context_flags, gbv_type, urgency
 from incidents.cases.keys import MemberKeyring, seal_for_reporter, sealed_route
 from incidents.cases.models import (
@@ -382,6 +382,7 @@ def change_status(
             )
         )
         record("case.merge", actor=user, target=merge_into.id, detail=case.id)
+    duplicates.index_case(user, case, keyring)
     _sealed_event(user, case, "status", detail, why, data_key)
     record("case.status", actor=user, target=case.id, detail=f"{old_status}>{new_status}")
     # The chairman must handle or assign the case at once (Law 13/2022 Art. 20): his

@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from incidents import access
 from incidents.accounts.models import User
 from incidents.audit.viewer import access_log
-from incidents.cases import clocks, intake, questions, service
+from incidents.cases import clocks, duplicates, intake, questions, service
 from incidents.cases.models import Case
 from incidents.extensions import db
 from incidents.forms import EmptyForm, as_choices
@@ -138,6 +138,8 @@ def _render_case(
         access_log=access_log(case),
         conflict=conflict,
         **asked,
+        duplicates=duplicates.possible_duplicates(current_user, case),
+        duplicates_form=EmptyForm(formdata=None),
     )
     return page, status
 
@@ -356,3 +358,21 @@ def intake_record(case_id: str):
         decree=DECREE,
         printed_at=utcnow(),
     )
+
+
+@bp.route("/<case_id>/duplicates", methods=["POST"])
+def look_for_duplicates(case_id: str):
+    """Compute the case's victim index now, so that its page names possible duplicates."""
+    case = get_case_or_404(current_user, case_id, "case.index")
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    found = duplicates.look_for_duplicates(current_user, case, keyring())
+    db.session.commit()
+    if found is None:
+        flash(
+            _("Without the name and year of birth of the victim, this case cannot be compared."),
+            "info",
+        )
+    else:
+        flash(_("The case was compared with the other cases of the ward."), "success")
+    return redirect(url_for("triage.case_page", case_id=case.id))

@@ -54,7 +54,8 @@ class Desk(db.Model):
     """A desk of a ward (its police, its officer, its chairman): cases are routed to desks.
 
     The desk's private key is sealed to each member's personal key, and to the ward's
-    recovery key; a case's key is sealed to each desk it is routed to.
+    recovery key; a case's key is sealed to each desk it is routed to, and the ward's index
+    key to each of its desks.
     """
 
     __tablename__ = "desks"
@@ -65,6 +66,8 @@ class Desk(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     recovery_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The ward's index key (incidents.cases.duplicates) sealed to this desk.
+    index_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
 
     ward: Mapped[Ward] = relationship(back_populates="desks")
     members: Mapped[list["DeskMember"]] = relationship(

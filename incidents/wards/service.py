@@ -5,6 +5,7 @@ from sqlalchemy import select
 from incidents.audit.service import record
 from incidents.cases.keys import desk_key_info_for_member, desk_key_info_for_recovery
 from incidents.crypto import DecryptionError
+from incidents.crypto.blind_index import index_key_info, new_index_key
 from incidents.crypto.keys import PUBLIC_KEY_BYTES, new_seed, open_with, public_key, seal_to
 from incidents.extensions import db
 from incidents.wards.models import (
@@ -35,7 +36,8 @@ def create_ward(
     and is never stored: only its public half is (the demo passes a fixed one). Each
     desk's private key is sealed to it, so the recovery key can seat a desk's first member.
     Given only recovery_public_key (a key made offline), the server never sees the seed,
-    and None is returned in its place.
+    and None is returned in its place. The ward's index key (the duplicate hint's) is
+    sealed to each of its desks and kept nowhere else, like the desks' own seeds.
     """
     code = code.strip().upper()
     if not code.isascii() or not code.isalnum() or len(code) > 16:
@@ -50,13 +52,23 @@ def create_ward(
     ward = Ward(code=code, name=name.strip(), recovery_public_key=recovery_public_key)
     db.session.add(ward)
     db.session.flush()
+    index_key = new_index_key()
     for kind in DESK_KINDS:
         desk_seed = new_seed()
-        desk = Desk(ward=ward, kind=kind, public_key=public_key(desk_seed), recovery_sealed_key=b"")
+        desk = Desk(
+            ward=ward,
+            kind=kind,
+            public_key=public_key(desk_seed),
+            recovery_sealed_key=b"",
+            index_sealed_key=b"",
+        )
         db.session.add(desk)
         db.session.flush()  # the desk's id is part of what its keys are bound to
         desk.recovery_sealed_key = seal_to(
             ward.recovery_public_key, desk_seed, desk_key_info_for_recovery(desk.id, ward.id)
+        )
+        desk.index_sealed_key = seal_to(
+            desk.public_key, index_key, index_key_info(ward.id, desk.id)
         )
     record("ward.create", actor=actor, target=f"ward:{ward.id}", ward_id=ward.id)
     db.session.flush()
