@@ -50,7 +50,9 @@ def test_leader_files_police_acknowledge_officer_counts(
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     for expected in ("case.file", "case.read", "case.status", "stats.view", "login.success"):
         assert expected in actions
-    kinds = db.session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)).all()
+    kinds = db.session.scalars(
+        select(CaseEvent.kind).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    ).all()
     assert kinds == ["filed", "routed", "status"]
 
 
