@@ -354,7 +354,7 @@ def outcome(case: Case) -> PerpetratorOutcome | None:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class OutcomeAnswers:
     """The officer's answers: was he counselled, is he criminally prosecuted."""
 
     counselled: bool
@@ -362,7 +362,12 @@ class Outcome:
 
 
 def record_outcome(
-    user, case: Case, answers: Outcome, keyring: MemberKeyring, *, seen_version: int | None = None
+    user,
+    case: Case,
+    answers: OutcomeAnswers,
+    keyring: MemberKeyring,
+    *,
+    seen_version: int | None = None,
 ) -> PerpetratorOutcome:
     """Record (or change) whether the person who caused the harm was counselled and is
     criminally prosecuted. seen_version is the version the officer saw (0: none yet)."""

@@ -553,7 +553,7 @@ def record_outcome(case_id: str):
     seen = form.version.raw_data[0] if form.version.raw_data else ""
     if not form.validate_on_submit() or not seen.isdigit():
         return _refuse(case, "outcome", form)
-    answers = actions.Outcome(
+    answers = actions.OutcomeAnswers(
         counselled=form.counselled.data == "yes", prosecuted=form.prosecuted.data == "yes"
     )
     try:
