@@ -574,6 +574,13 @@ def test_a_measure_in_the_future_before_the_incident_or_twice_a_day_is_refused(
         "order_to_stop",
         "summons",
     ]
+    with db.engine.connect() as connection:  # form 01/BC-X: perpetrators by measure applied
+        by_measure = dict(
+            connection.execute(
+                text("SELECT measure, COUNT(DISTINCT case_id) FROM case_measures GROUP BY measure")
+            ).all()
+        )
+    assert by_measure == {"order_to_stop": 1, "summons": 1}
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Triệu tập người gây bạo lực đến công an phường" in page
 

@@ -131,7 +131,8 @@ def _render_case(
 ):
     """Decrypt (and audit the read), then show the case with its action forms.
 
-    actions holds a submitted form of the case's actions section by name (see _ACTIONS).
+    actions holds a submitted form of the case's actions section by its name there
+    (handler, ban_request, ban_decision, measure, service, outcome), to show it again.
     """
     content = service.read_case(current_user, case, keyring())
     db.session.commit()
@@ -307,7 +308,8 @@ ACTION_ERRORS = {
     ),
     "no_request": lambda case: _("No request for a contact ban is waiting for a decision."),
     "why": lambda case: _(
-        "To refuse, say why, in at most %(max)s characters.", max=service.WHY_MAX_LENGTH
+        "To refuse, say why; a reason has at most %(max)s characters.",
+        max=service.WHY_MAX_LENGTH,
     ),
     "period": lambda case: _("To grant the ban, enter when it starts and when it ends."),
     "starts_before_request": lambda case: _("The ban cannot start before it was asked for."),
