@@ -51,6 +51,19 @@ CASE_ACTIONS = {
     "case.print": {"police", "officer", "chairman"},
     # Compute the victim's blind index and see the possible duplicates: the desks only.
     "case.index": {"police", "officer", "chairman"},
+    # The chairman handles the case or assigns who does (Law 13/2022 Art. 20).
+    "case.assign_handler": {"chairman"},
+    # Any desk records a request for a contact ban; the chairman alone decides (Art. 25).
+    "case.contact_ban_request": {"police", "officer", "chairman"},
+    "case.contact_ban_decide": {"chairman"},
+    # The measures of Art. 22 are the police's to apply, and the chairman's: he orders
+    # the contact ban, community service and administrative measures himself, and
+    # convenes the community criticism, so he records what he ordered.
+    "case.measure": {"police", "chairman"},
+    # The officer follows the victim's support and the perpetrator's counselling, and
+    # compiles the statistics these feed.
+    "case.service": {"officer"},
+    "case.outcome": {"officer"},
 }
 
 # The desks' roles: each reads and works on the cases routed to his desk.

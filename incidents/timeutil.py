@@ -44,3 +44,15 @@ def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return as_utc(value).astimezone(WARD_ZONE).strftime("%d/%m/%Y %H:%M")
+
+
+def from_ward_time(moment: datetime) -> datetime:
+    """The UTC instant of a time as people enter it: naive, on the ward's clock."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    return moment.replace(tzinfo=WARD_ZONE).astimezone(UTC)
+
+
+def to_ward_time(moment: datetime) -> datetime:
+    """A stored instant as a form shows it: naive, on the ward's clock, to the minute."""
+    return as_utc(moment).astimezone(WARD_ZONE).replace(tzinfo=None, second=0, microsecond=0)

@@ -228,3 +228,57 @@ NOTICE_REASONS = (
     ("answer", _l("A question about a case was answered")),
     ("assigned", _l("You were made the handler of a case")),
 )
+
+
+# Law 13/2022 Art. 25: who may ask for a contact ban (an agency or another person only
+# with the victim's consent).
+CONTACT_BAN_REQUESTERS = (
+    ("victim", _l("The victim")),
+    ("guardian", _l("The victim's guardian or legal representative")),
+    ("police", _l("The ward police")),
+    ("other_authority", _l("Another competent agency or person, with the victim's consent")),
+)
+
+CONTACT_BAN_DECISIONS = (
+    ("granted", _l("Granted")),
+    ("refused", _l("Refused")),
+)
+
+# Where a contact ban stands (derived from its decision and period, never stored).
+CONTACT_BAN_STATES = (
+    ("pending", _l("Waiting for the chairman's decision")),
+    ("in_force", _l("In force")),
+    ("upcoming", _l("Not started yet")),
+    ("ended", _l("Ended")),
+    ("refused", _l("Refused")),
+)
+
+# Law 13/2022 Art. 22.1: the protection measures ("biện pháp đã áp dụng"), in its order.
+PROTECTION_MEASURES = (
+    ("order_to_stop", _l("Order to stop the violence")),
+    ("summons", _l("Summons of the person who caused the harm to the ward police")),
+    ("contact_ban", _l("Contact ban")),
+    ("shelter", _l("Temporary shelter and essential needs")),
+    ("medical_care", _l("Medical care")),
+    ("legal_psychological", _l("Legal aid and psychological counselling")),
+    ("behaviour_change", _l("Education and support for behaviour change")),
+    ("community_criticism", _l("Criticism in the residential community")),
+    ("community_service", _l("Community service")),
+    ("administrative", _l("Administrative measures")),
+    ("criminal_procedure", _l("Criminal-procedure measures")),
+)
+
+# The support a victim received (Law 13/2022; Law 53/2024 Art. 37 for trafficking): the
+# National Strategy counts the victims who reached at least one basic service.
+SUPPORT_SERVICES = (
+    ("health_care", _l("Health care")),
+    ("temporary_shelter", _l("Temporary shelter")),
+    ("essential_needs", _l("Essential needs (food, clothing)")),
+    ("legal_aid", _l("Legal advice and legal aid")),
+    ("psychological_support", _l("Psychological support")),
+    ("social_assistance", _l("Social assistance or hardship allowance")),
+    ("education", _l("Schooling")),
+    ("vocational_support", _l("Vocational training or help finding work")),
+    ("interpretation", _l("Interpretation")),
+    ("travel_costs", _l("Travel costs")),
+)

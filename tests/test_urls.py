@@ -163,6 +163,24 @@ MATRIX = {
     "triage.look_for_duplicates": {
         "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
     },
+    "triage.assign_handler": {
+        "POST": "login 404   404   404   400   404   404   404   404   | ownpw enrol 404",
+    },
+    "triage.request_contact_ban": {
+        "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
+    },
+    "triage.decide_contact_ban": {
+        "POST": "login 404   404   404   400   404   404   404   404   | ownpw enrol 404",
+    },
+    "triage.add_measure": {
+        "POST": "login 404   400   404   400   404   404   404   404   | ownpw enrol 404",
+    },
+    "triage.add_service": {
+        "POST": "login 404   404   400   404   404   404   404   404   | ownpw enrol 400",
+    },
+    "triage.record_outcome": {
+        "POST": "login 404   404   400   404   404   404   404   404   | ownpw enrol 400",
+    },
     "stats.dashboard": {
         "GET":  "login 404   404   200   200   404   404   404   404   | ownpw enrol 200",
     },

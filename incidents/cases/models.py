@@ -247,3 +247,97 @@ class CaseQuestion(db.Model):
     def is_open(self) -> bool:
         """Whether the question still waits for its answer."""
         return self.closed_at is None
+
+
+class ContactBan(db.Model):
+    """A contact-ban request (Law 13/2022 Art. 25) and the chairman's decision on it.
+
+    Clear columns only: who asked (a code), when, the decision and the ban's period. The
+    reason the chairman types for a refusal is sealed in the body of the decision's
+    timeline event (detail {"ban": id}), like every typed reason.
+    """
+
+    __tablename__ = "case_contact_bans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requester: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # None while the request waits for the chairman; then "granted" or "refused".
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A granted ban's period (at most clocks.SETTINGS.contact_ban_longest).
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Two chairmen deciding one request at once: the second is told, never overwrites.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class ProtectionMeasure(db.Model):
+    """A protection measure of Law 13/2022 Art. 22 applied on a day (vocab codes).
+
+    Form 01/BC-X counts perpetrators by measure applied: COUNT(DISTINCT case_id) by measure.
+    """
+
+    __tablename__ = "case_measures"
+    __table_args__ = (UniqueConstraint("case_id", "measure", "applied_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(32), index=True)
+    applied_on: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    recorded_by: Mapped[User] = relationship()
+
+
+class SupportService(db.Model):
+    """A support service the victim received on a day (vocab.SUPPORT_SERVICES codes).
+
+    The share of victims who reached at least one basic service counts the cases here.
+    """
+
+    __tablename__ = "case_services"
+    __table_args__ = (UniqueConstraint("case_id", "service", "received_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(32), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    recorded_by: Mapped[User] = relationship()
+
+
+class PerpetratorOutcome(db.Model):
+    """What became of the person who caused the harm: counselled, criminally prosecuted.
+
+    One row per case, two clear booleans, for the National Strategy's share of perpetrators
+    not prosecuted who were counselled. No row: not recorded yet.
+    """
+
+    __tablename__ = "case_perpetrator_outcomes"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    counselled: Mapped[bool] = mapped_column(Boolean)
+    prosecuted: Mapped[bool] = mapped_column(Boolean)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The officer changes it as the case goes on; two changes at once give a conflict.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    recorded_by: Mapped[User] = relationship()

@@ -1,14 +1,35 @@
-"""Triage forms: a status change, a clock met, a note, a route, the queue's filters."""
+"""Triage forms: a status change, a clock met, a note, a route, the queue's filters, and
+the case's actions (handler, contact bans, measures, services, the perpetrator's outcome)."""
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, SearchField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SearchField,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import NOTE_MAX_LENGTH, WHY_MAX_LENGTH
-from incidents.forms import Form, as_choices
-from incidents.vocab import CLOCKS, CLOSE_REASONS, KINDS, STATUSES, URGENCIES
+from incidents.forms import DATE_FORMATS, Form, as_choices
+from incidents.timeutil import ward_today
+from incidents.vocab import (
+    CLOCKS,
+    CLOSE_REASONS,
+    CONTACT_BAN_DECISIONS,
+    CONTACT_BAN_REQUESTERS,
+    KINDS,
+    PROTECTION_MEASURES,
+    STATUSES,
+    SUPPORT_SERVICES,
+    URGENCIES,
+)
 
 
 def _why_field(label):
@@ -115,3 +136,134 @@ class QuestionForm(Form):
         ],
         render_kw={"rows": 3, "autocomplete": "off", "maxlength": TEXT_MAX_LENGTH},
     )
+
+
+# A browser's picker sends yyyy-mm-ddTHH:MM; on a phone without one people type the rest.
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
+YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
+
+
+def _optional_int(value):
+    """A member's id; the empty "choose" placeholder stays None (InputRequired refuses it)."""
+    return int(value) if value not in (None, "") else None
+
+
+def _ward_time_field(label):
+    return DateTimeLocalField(
+        label,
+        format=DATETIME_FORMATS,
+        validators=[Optional()],
+        description=_l("Ward time, as dd/mm/yyyy hh:mm."),
+    )
+
+
+def _day_field(label):
+    return DateField(
+        label,
+        format=DATE_FORMATS,
+        default=ward_today,
+        validators=[InputRequired(_l("Enter the date, as dd/mm/yyyy."))],
+    )
+
+
+class _ActionForm(Form):
+    """A form of the case page's actions section. Its fields' names and ids carry its
+    prefix: the page holds many forms, and a label must point at its own field."""
+
+    PREFIX = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.PREFIX)
+        super().__init__(*args, **kwargs)
+
+
+class HandlerForm(_ActionForm):
+    """The chairman assigns who handles the case."""
+
+    PREFIX = "handler"
+
+    handler_id = SelectField(
+        _l("Handler"),
+        coerce=_optional_int,
+        validators=[InputRequired(_l("Choose the handler from the list."))],
+    )
+    # The version of the case the page showed: a change made since is a conflict.
+    version = HiddenField(validators=[DataRequired()])
+
+
+class ContactBanRequestForm(_ActionForm):
+    """A request for a contact ban: who asked, and when (it starts the 12-hour clock)."""
+
+    PREFIX = "ban_request"
+
+    requester = SelectField(
+        _l("Who asked for the ban"),
+        choices=as_choices(CONTACT_BAN_REQUESTERS),
+        validators=[DataRequired()],
+    )
+    requested_at = DateTimeLocalField(
+        _l("When it was asked"),
+        format=DATETIME_FORMATS,
+        validators=[InputRequired(_l("Enter when, as dd/mm/yyyy hh:mm."))],
+        description=_l("Ward time, as dd/mm/yyyy hh:mm."),
+    )
+
+
+class ContactBanDecisionForm(_ActionForm):
+    """The chairman's decision on the waiting request."""
+
+    PREFIX = "ban"
+
+    # The request the page showed: if another one waits now, the decision is a conflict.
+    request_id = HiddenField(validators=[DataRequired()])
+    decision = RadioField(
+        _l("Decision"),
+        choices=as_choices(CONTACT_BAN_DECISIONS),
+        validators=[InputRequired(_l("Grant or refuse the ban."))],
+    )
+    starts_at = _ward_time_field(_l("The ban starts"))
+    ends_at = _ward_time_field(_l("The ban ends"))
+    why = _why_field(_l("Reason (needed to refuse; kept encrypted)"))
+
+
+class MeasureForm(_ActionForm):
+    """A protection measure of Law 13/2022 Art. 22 and the day it was applied."""
+
+    PREFIX = "measure"
+
+    measure = SelectField(
+        _l("Protection measure"),
+        choices=as_choices(PROTECTION_MEASURES),
+        validators=[DataRequired()],
+    )
+    applied_on = _day_field(_l("Date applied"))
+
+
+class ServiceForm(_ActionForm):
+    """A support service the victim received and the day."""
+
+    PREFIX = "service"
+
+    service = SelectField(
+        _l("Support service"), choices=as_choices(SUPPORT_SERVICES), validators=[DataRequired()]
+    )
+    received_on = _day_field(_l("Date received"))
+
+
+class OutcomeForm(_ActionForm):
+    """Whether the person who caused the harm was counselled and is prosecuted."""
+
+    PREFIX = "outcome"
+
+    counselled = RadioField(
+        _l("Was the person who caused the harm counselled?"),
+        choices=as_choices(YES_NO),
+        validators=[InputRequired(_l("Answer yes or no."))],
+    )
+    prosecuted = RadioField(
+        _l("Is the person who caused the harm being criminally prosecuted?"),
+        choices=as_choices(YES_NO),
+        validators=[InputRequired(_l("Answer yes or no."))],
+    )
+    # The version of the outcome the page showed ("0": none yet).
+    version = HiddenField(validators=[InputRequired()])

@@ -1,31 +1,41 @@
 """Queues and the case page for the police, the officer and the chairman."""
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from incidents import access
 from incidents.accounts.models import User
 from incidents.audit.viewer import access_log
-from incidents.cases import clocks, duplicates, intake, questions, service
-from incidents.cases.models import Case
+from incidents.cases import actions, clocks, duplicates, intake, questions, service
+from incidents.cases.models import Case, ContactBan
 from incidents.extensions import db
 from incidents.forms import EmptyForm, as_choices
-from incidents.timeutil import utcnow
+from incidents.timeutil import as_utc, format_date, from_ward_time, to_ward_time, utcnow
 from incidents.triage.forms import (
     ClockForm,
+    ContactBanDecisionForm,
+    ContactBanRequestForm,
+    HandlerForm,
+    MeasureForm,
     NoteForm,
+    OutcomeForm,
     QuestionForm,
     QueueFilterForm,
     RouteForm,
+    ServiceForm,
     StatusForm,
 )
 from incidents.triage.intake import DECREE, paper_forms
 from incidents.triage.queue import QueueFilters, queue_page
-from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, STATUSES, label
+from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, ROLES, STATUSES, label
 from incidents.wards.models import Desk
 from incidents.web import get_case_or_404, get_question_or_404, keyring
 
@@ -120,9 +130,14 @@ def _render_case(
     clock_form: ClockForm | None = None,
     question_form: QuestionForm | None = None,
     conflict: bool = False,
+    actions: dict | None = None,
     status: int = 200,
 ):
-    """Decrypt (and audit the read), then show the case with its action forms."""
+    """Decrypt (and audit the read), then show the case with its action forms.
+
+    actions holds a submitted form of the case's actions section by its name there
+    (handler, ban_request, ban_decision, measure, service, outcome), to show it again.
+    """
     content = service.read_case(current_user, case, keyring())
     asked = _questions_context(case, question_form)
     db.session.commit()
@@ -140,6 +155,7 @@ def _render_case(
         **asked,
         duplicates=duplicates.possible_duplicates(current_user, case),
         duplicates_form=EmptyForm(formdata=None),
+        actions=_actions_section(case, content, actions or {}),
     )
     return page, status
 
@@ -376,3 +392,283 @@ def look_for_duplicates(case_id: str):
     else:
         flash(_("The case was compared with the other cases of the ward."), "success")
     return redirect(url_for("triage.case_page", case_id=case.id))
+
+
+# --- The case's actions: handler, contact bans, measures, services, the outcome -----------
+
+ACTION_ERRORS = {
+    "closed": lambda case: _("The case is closed: reopen it first."),
+    "handler": lambda case: _(
+        "Choose the handler from the list: a member seated at a desk this case is sent to."
+    ),
+    "handler_unchanged": lambda case: _("This member already handles the case."),
+    "requester": lambda case: _("Choose who asked for the ban from the list."),
+    "requested_in_future": lambda case: _("The time of the request cannot be in the future."),
+    "requested_before_incident": lambda case: _(
+        "The time of the request cannot be before the day of the incident (%(day)s).",
+        day=format_date(case.incident_date),
+    ),
+    "ban_pending": lambda case: _("A request is already waiting for the chairman's decision."),
+    "requested_before_last": lambda case: _(
+        "A new request comes after the previous one: check the time of the request."
+    ),
+    "no_request": lambda case: _("No request for a contact ban is waiting for a decision."),
+    "why": lambda case: _(
+        "To refuse, say why; a reason has at most %(max)s characters.",
+        max=service.WHY_MAX_LENGTH,
+    ),
+    "period": lambda case: _("To grant the ban, enter when it starts and when it ends."),
+    "starts_before_request": lambda case: _("The ban cannot start before it was asked for."),
+    "ends_before_start": lambda case: _("The ban must end after it starts."),
+    "too_long": lambda case: _(
+        "A contact ban lasts at most %(time)s. To go on, record a new request and decide it "
+        "again when this ban ends.",
+        time=format_timedelta(clocks.SETTINGS.contact_ban_longest, threshold=1.0),
+    ),
+    "overlap": lambda case: _(
+        "This ban overlaps a ban already granted: a renewal starts when the previous ban ends."
+    ),
+    "measure": lambda case: _("Choose the measure from the list."),
+    "service": lambda case: _("Choose the service from the list."),
+    "date_in_future": lambda case: _("The date cannot be in the future."),
+    "date_before_incident": lambda case: _(
+        "The date cannot be before the day of the incident (%(day)s).",
+        day=format_date(case.incident_date),
+    ),
+    "measure_twice": lambda case: _("This measure is already recorded on that day."),
+    "service_twice": lambda case: _("This service is already recorded on that day."),
+    "outcome_unchanged": lambda case: _("These answers are already recorded."),
+}
+
+
+def _handler_choices(case: Case):
+    candidates = actions.handler_candidates(case)
+    return as_choices(
+        (
+            ("", _("— Choose —")),
+            *((user.id, f"{user.display_name} · {label(ROLES, user.role)}") for user in candidates),
+        )
+    )
+
+
+def _handler_names(case: Case) -> dict[int, str]:
+    """The names of the members the timeline's handler steps name, by id."""
+    ids = {event.detail.get("handler") for event in case.events if event.kind == "handler"}
+    if not ids:
+        return {}
+    users = db.session.scalars(select(User).where(User.id.in_(ids)))
+    return {user.id: user.display_name for user in users}
+
+
+def _decision_form(pending: ContactBan, now) -> ContactBanDecisionForm:
+    """The decision form, offering a ban from now (or the request) for the longest allowed."""
+    start = to_ward_time(max(now, as_utc(pending.requested_at)) + timedelta(seconds=59))
+    return ContactBanDecisionForm(
+        formdata=None, starts_at=start, ends_at=start + clocks.SETTINGS.contact_ban_longest
+    )
+
+
+def _actions_section(case: Case, content, submitted: dict) -> dict:
+    """What the actions section shows: the records, and the forms this user may use now."""
+    user, now = current_user, utcnow()
+    is_open = case.status != "closed"
+    bans = actions.contact_bans(case)
+    pending = next((ban for ban in bans if ban.decision is None), None)
+    # A refusal's reason is sealed in its decision's timeline event (read_case opened it).
+    reasons = {
+        event.detail.get("ban"): content.reasons.get(event.id)
+        for event in case.events
+        if event.kind == "contact_ban_decision"
+    }
+    row = actions.outcome(case)
+    forms = {}
+    if is_open and access.can(user, "case.assign_handler", case):
+        form = submitted.get("handler") or HandlerForm(formdata=None, handler_id=case.handler_id)
+        form.handler_id.choices = _handler_choices(case)
+        form.version.data = str(case.version)
+        forms["handler"] = form
+    if is_open and pending is None and access.can(user, "case.contact_ban_request", case):
+        forms["ban_request"] = submitted.get("ban_request") or ContactBanRequestForm(
+            formdata=None, requested_at=to_ward_time(now)
+        )
+    if is_open and pending is not None and access.can(user, "case.contact_ban_decide", case):
+        form = submitted.get("ban_decision") or _decision_form(pending, now)
+        form.request_id.data = str(pending.id)
+        forms["ban_decision"] = form
+    if access.can(user, "case.measure", case):
+        forms["measure"] = submitted.get("measure") or MeasureForm(formdata=None)
+    if access.can(user, "case.service", case):
+        forms["service"] = submitted.get("service") or ServiceForm(formdata=None)
+    if access.can(user, "case.outcome", case):
+        answers = {}
+        if row is not None:
+            answers = {
+                "counselled": "yes" if row.counselled else "no",
+                "prosecuted": "yes" if row.prosecuted else "no",
+            }
+        form = submitted.get("outcome") or OutcomeForm(formdata=None, **answers)
+        form.version.data = str(row.version if row else 0)
+        forms["outcome"] = form
+    return {
+        "bans": [(ban, actions.ban_state(ban, now), reasons.get(ban.id)) for ban in bans],
+        "pending": pending,
+        "longest": clocks.SETTINGS.contact_ban_longest,
+        "measures": actions.measures(case),
+        "services": actions.services(case),
+        "outcome": row,
+        "names": _handler_names(case),
+        "forms": forms,
+    }
+
+
+def _refuse(case: Case, name: str, form, code: str | None = None):
+    """The case page again with the form as typed and why it was refused; nothing saved."""
+    db.session.rollback()
+    if code in ACTION_ERRORS:
+        flash(ACTION_ERRORS[code](case), "error")
+    else:
+        flash(_("Nothing was saved: check the answers marked below."), "error")
+    return _render_case(case, actions={name: form}, status=400)
+
+
+def _action_conflict(case_id: str, name: str, form, action: str):
+    """Someone changed what the form was about: the case as it is now, the input kept."""
+    db.session.rollback()
+    case = get_case_or_404(current_user, case_id, action)
+    flash(
+        _(
+            "Someone else changed this case while you were working on it. Nothing of yours "
+            "was saved yet: look at the case as it is now, then send your change again."
+        ),
+        "error",
+    )
+    return _render_case(case, actions={name: form}, status=409)
+
+
+def _done(case: Case, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("triage.case_page", case_id=case.id))
+
+
+@bp.route("/<case_id>/handler", methods=["POST"])
+def assign_handler(case_id: str):
+    """The chairman assigns who handles the case (it meets his clock)."""
+    case = get_case_or_404(current_user, case_id, "case.assign_handler")
+    form = HandlerForm()
+    form.handler_id.choices = _handler_choices(case)
+    seen = form.version.raw_data[0] if form.version.raw_data else ""
+    if not form.validate_on_submit() or not seen.isdigit():
+        return _refuse(case, "handler", form)
+    handler = db.session.get(User, form.handler_id.data)
+    try:
+        actions.assign_handler(current_user, case, handler, keyring(), seen_version=int(seen))
+        db.session.flush()
+    except (service.Conflict, StaleDataError):
+        return _action_conflict(case_id, "handler", form, "case.assign_handler")
+    except service.CaseError as error:
+        return _refuse(case, "handler", form, str(error))
+    return _done(case, _("The handler was assigned."))
+
+
+@bp.route("/<case_id>/contact-bans", methods=["POST"])
+def request_contact_ban(case_id: str):
+    """Record a request for a contact ban: the chairman's 12-hour clock starts."""
+    case = get_case_or_404(current_user, case_id, "case.contact_ban_request")
+    form = ContactBanRequestForm()
+    if not form.validate_on_submit():
+        return _refuse(case, "ban_request", form)
+    try:
+        actions.request_contact_ban(
+            current_user,
+            case,
+            keyring(),
+            requester=form.requester.data,
+            requested_at=from_ward_time(form.requested_at.data),
+        )
+    except service.CaseError as error:
+        return _refuse(case, "ban_request", form, str(error))
+    return _done(case, _("The request was recorded: the chairman must decide on it in time."))
+
+
+@bp.route("/<case_id>/contact-bans/decision", methods=["POST"])
+def decide_contact_ban(case_id: str):
+    """The chairman grants the waiting request for a period, or refuses it with a reason."""
+    case = get_case_or_404(current_user, case_id, "case.contact_ban_decide")
+    form = ContactBanDecisionForm()
+    request_id = form.request_id.data or ""
+    if not form.validate_on_submit() or not request_id.isdigit():
+        return _refuse(case, "ban_decision", form)
+    starts, ends = form.starts_at.data, form.ends_at.data
+    try:
+        actions.decide_contact_ban(
+            current_user,
+            case,
+            db.session.get(ContactBan, int(request_id)),
+            keyring(),
+            granted=form.decision.data == "granted",
+            starts_at=from_ward_time(starts) if starts else None,
+            ends_at=from_ward_time(ends) if ends else None,
+            why=form.why.data or "",
+        )
+        db.session.flush()
+    except (service.Conflict, StaleDataError):
+        return _action_conflict(case_id, "ban_decision", form, "case.contact_ban_decide")
+    except service.CaseError as error:
+        return _refuse(case, "ban_decision", form, str(error))
+    return _done(case, _("The decision was recorded."))
+
+
+@bp.route("/<case_id>/measures", methods=["POST"])
+def add_measure(case_id: str):
+    """Record a protection measure applied (Law 13/2022 Art. 22)."""
+    case = get_case_or_404(current_user, case_id, "case.measure")
+    form = MeasureForm()
+    if not form.validate_on_submit():
+        return _refuse(case, "measure", form)
+    try:
+        actions.add_measure(current_user, case, form.measure.data, form.applied_on.data, keyring())
+        db.session.flush()
+    except IntegrityError:  # the same measure, the same day, recorded at the same moment
+        return _refuse(case, "measure", form, "measure_twice")
+    except service.CaseError as error:
+        return _refuse(case, "measure", form, str(error))
+    return _done(case, _("The measure was recorded."))
+
+
+@bp.route("/<case_id>/services", methods=["POST"])
+def add_service(case_id: str):
+    """Record a support service the victim received."""
+    case = get_case_or_404(current_user, case_id, "case.service")
+    form = ServiceForm()
+    if not form.validate_on_submit():
+        return _refuse(case, "service", form)
+    try:
+        actions.add_service(current_user, case, form.service.data, form.received_on.data, keyring())
+        db.session.flush()
+    except IntegrityError:
+        return _refuse(case, "service", form, "service_twice")
+    except service.CaseError as error:
+        return _refuse(case, "service", form, str(error))
+    return _done(case, _("The service was recorded."))
+
+
+@bp.route("/<case_id>/outcome", methods=["POST"])
+def record_outcome(case_id: str):
+    """Record whether the person who caused the harm was counselled and is prosecuted."""
+    case = get_case_or_404(current_user, case_id, "case.outcome")
+    form = OutcomeForm()
+    seen = form.version.raw_data[0] if form.version.raw_data else ""
+    if not form.validate_on_submit() or not seen.isdigit():
+        return _refuse(case, "outcome", form)
+    answers = actions.OutcomeAnswers(
+        counselled=form.counselled.data == "yes", prosecuted=form.prosecuted.data == "yes"
+    )
+    try:
+        actions.record_outcome(current_user, case, answers, keyring(), seen_version=int(seen))
+        db.session.flush()
+    except (service.Conflict, StaleDataError, IntegrityError):
+        return _action_conflict(case_id, "outcome", form, "case.outcome")
+    except service.CaseError as error:
+        return _refuse(case, "outcome", form, str(error))
+    return _done(case, _("The answers were recorded."))
