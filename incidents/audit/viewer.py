@@ -16,8 +16,17 @@ from incidents.extensions import db
 from incidents.timeutil import format_datetime, local_day_bounds
 
 PAGE_SIZE = 50
-# What counts as touching a case, for its access log.
-CASE_ACTIONS = ("case.file", "case.read", "case.status", "case.note", "case.route")
+# What counts as touching a case, for its access log (a referral's partner included).
+CASE_ACTIONS = (
+    "case.file",
+    "case.read",
+    "case.status",
+    "case.note",
+    "case.route",
+    "case.refer",
+    "referral.read",
+    "referral.respond",
+)
 
 
 @dataclass

@@ -13,11 +13,12 @@ from incidents.cases import clocks, service
 from incidents.cases.models import Case
 from incidents.extensions import db
 from incidents.forms import as_choices
+from incidents.referrals.panel import referral_panel
 from incidents.timeutil import utcnow
 from incidents.triage.forms import ClockForm, NoteForm, QueueFilterForm, RouteForm, StatusForm
 from incidents.triage.queue import QueueFilters, queue_page
 from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, STATUSES, label
-from incidents.wards.models import Desk
+from incidents.wards.models import DESK_KINDS, Desk
 from incidents.web import get_case_or_404, keyring
 
 bp = Blueprint("triage", __name__, url_prefix="/cases")
@@ -110,6 +111,7 @@ def _render_case(
     status_form: StatusForm | None = None,
     clock_form: ClockForm | None = None,
     conflict: bool = False,
+    refer_form=None,
     status: int = 200,
 ):
     """Decrypt (and audit the read), then show the case with its action forms."""
@@ -126,6 +128,7 @@ def _render_case(
         route_form=_route_form(case, submitted=False),
         access_log=access_log(case),
         conflict=conflict,
+        referrals=referral_panel(case, refer_form),
     )
     return page, status
 
@@ -136,7 +139,9 @@ def _route_form(case: Case, submitted: bool) -> RouteForm | None:
         return None
     routed = {route.desk_id for route in case.routes}
     choices = [
-        (desk.id, label(DESKS, desk.kind)) for desk in case.ward.desks if desk.id not in routed
+        (desk.id, label(DESKS, desk.kind))
+        for desk in case.ward.desks
+        if desk.id not in routed and desk.kind in DESK_KINDS
     ]
     if not choices:
         return None
