@@ -678,3 +678,73 @@ def test_every_ward_has_its_partner_desks_sealed_to_its_recovery_key(db, ward, r
         seed = desk_seed_by_recovery(desk, recovery_keys[ward.id])
         assert len(seed) == 32
     assert db.session.scalar(select(func.count()).select_from(CaseEvent)) == 0
+
+
+def test_referral_actions_are_the_partners_of_that_desk_only(db, make_ward, make_user, world):
+    from incidents import access
+
+    police, case = world["police"], db.session.get(Case, world["case_id"])
+    referral = referrals.refer(
+        police,
+        case,
+        world["ward"].desk("health_station"),
+        fields=[],
+        basis="consent",
+        consent_by="victim",
+        consent_how="phone",
+        why="",
+        message="m",
+        keyring=keyring_of(police),
+    )
+    at_school = make_user("partner", partner_desk="school")
+    far = make_user("partner", in_ward=make_ward(code="EL"))
+    for action in ("referral.read", "referral.answer"):
+        assert access.can(world["partner"], action, referral)
+        for other in (at_school, far, police, world["officer"], world["reporter"]):
+            assert not access.can(other, action, referral), (action, other.role)
+        assert not access.can(world["partner"], action, case)  # a case is not a referral
+    assert access.can(world["partner"], "referral.list")
+    assert not access.can(police, "referral.list")
+
+
+def test_a_tampered_or_moved_shared_value_fails_to_open_whole(db, world):
+    police, partner = world["police"], world["partner"]
+    case = db.session.get(Case, world["case_id"])
+    referral = referrals.refer(
+        police,
+        case,
+        world["ward"].desk("health_station"),
+        fields=["victim_name"],
+        basis="consent",
+        consent_by="victim",
+        consent_how="phone",
+        why="",
+        message="m",
+        keyring=keyring_of(police),
+    )
+    db.session.commit()
+    keyring = keyring_of(partner)
+    assert referrals.open_referral(partner, referral, keyring).values["victim_name"]
+    name, message = referral.victim_name, referral.message
+    referral.victim_name = message  # a ciphertext copied to another field
+    with pytest.raises(DecryptionError):
+        referrals.open_referral(partner, referral, keyring)
+    referral.victim_name = name[:-1] + bytes([name[-1] ^ 1])  # a flipped byte
+    with pytest.raises(DecryptionError):
+        referrals.open_referral(partner, referral, keyring)
+    db.session.rollback()
+
+
+def test_the_partners_reads_show_in_the_cases_access_log(db, client, login_as, world):
+    login_as(world["police"])
+    client.post(
+        f"/cases/{world['case_id']}/refer", data=refer_form(world["ward"].desk("health_station"))
+    )
+    referral = db.session.scalars(select(Referral)).one()
+    login_as(world["partner"])
+    assert client.get(f"/referrals/{referral.id}").status_code == 200
+    login_as(world["officer"])
+    page = client.get(f"/cases/{world['case_id']}").get_data(as_text=True)
+    log = page.split("Ai đã xem vụ việc này")[1]  # "Who has seen this case"
+    assert "Đối tác hỗ trợ · referral.read" in log
+    assert "case.refer" in log

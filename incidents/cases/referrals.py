@@ -185,7 +185,7 @@ def refer(
     return referral
 
 
-def _partner_key(user, referral: Referral, keyring: MemberKeyring) -> bytes:
+def _partner_key(referral: Referral, keyring: MemberKeyring) -> bytes:
     return open_with(
         keyring.desk_seed(referral.desk_id),
         referral.sealed_key,
@@ -226,7 +226,7 @@ def open_referral(user, referral: Referral, keyring: MemberKeyring) -> ReferralC
     """The partner's view: what the referral shares, with the desk's key; audited."""
     if not access.can(user, "referral.read", referral):
         raise NotAllowed("referral.read")
-    content = _content(referral, _partner_key(user, referral, keyring))
+    content = _content(referral, _partner_key(referral, keyring))
     record("referral.read", actor=user, target=referral.case_id, detail=f"referral:{referral.id}")
     db.session.flush()
     return content
@@ -259,7 +259,7 @@ def respond(user, referral: Referral, state: str, note: str, keyring: MemberKeyr
         raise ReferralError("state")
     if len(note) > NOTE_MAX_LENGTH or (state == "declined" and not note):
         raise ReferralError("note")
-    referral_key = _partner_key(user, referral, keyring)
+    referral_key = _partner_key(referral, keyring)
     previous, now = referral.state, utcnow()
     # Only from the state the partner saw: of two answers at once, the second is refused.
     moved = db.session.execute(
