@@ -748,3 +748,20 @@ def test_the_partners_reads_show_in_the_cases_access_log(db, client, login_as, w
     log = page.split("Ai đã xem vụ việc này")[1]  # "Who has seen this case"
     assert "Đối tác hỗ trợ · referral.read" in log
     assert "case.refer" in log
+
+
+def test_the_administrator_creates_a_partner_account_but_cannot_seat_it(
+    db, client, make_user, login_as
+):
+    from incidents.accounts.models import User
+
+    login_as(make_user("admin"))
+    assert "Đối tác hỗ trợ" in client.get("/admin/users/new").get_data(as_text=True)
+    response = client.post(
+        "/admin/users/new",
+        data={"username": "tramyte", "display_name": "Trạm Y tế phường", "role": "partner"},
+    )
+    assert response.status_code == 200 and 'class="codes"' in response.get_data(as_text=True)
+    partner = db.session.scalars(select(User).where(User.username == "tramyte")).one()
+    assert partner.role == "partner" and partner.desk_ids == set()
+    assert client.get("/desks/").status_code == 404  # seating needs a key he has not

@@ -16,9 +16,14 @@ from incidents import access
 from incidents.audit.service import record
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case, CaseEvent, Referral, ReferralAnswer, new_case_id
-from incidents.crypto.fields import field_context, new_data_key, open_sealed, seal
-from incidents.crypto.fields import open_text as _open_text
-from incidents.crypto.fields import seal_text as _seal_text
+from incidents.crypto.fields import (
+    field_context,
+    new_data_key,
+    open_sealed,
+    open_text,
+    seal,
+    seal_text,
+)
 from incidents.crypto.keys import open_with, seal_to
 from incidents.extensions import db
 from incidents.timeutil import utcnow
@@ -62,11 +67,11 @@ def _case_copy_context(case: Case, referral_id: str) -> bytes:
 
 
 def _seal(referral_key: bytes, referral: Referral, name: str, text: str) -> bytes:
-    return _seal_text(referral_key, text, referral.id, f"referral:{name}", referral.key_version)
+    return seal_text(referral_key, text, referral.id, f"referral:{name}", referral.key_version)
 
 
 def _open(referral_key: bytes, referral: Referral, name: str, sealed: bytes) -> str:
-    return _open_text(referral_key, sealed, referral.id, f"referral:{name}", referral.key_version)
+    return open_text(referral_key, sealed, referral.id, f"referral:{name}", referral.key_version)
 
 
 def _shared_value(case: Case, name: str, case_key: bytes) -> str:
@@ -76,7 +81,7 @@ def _shared_value(case: Case, name: str, case_key: bytes) -> str:
     if name == "kinds":
         return json.dumps(list(case.kinds))
     sealed = getattr(case, name)
-    return "" if sealed is None else _open_text(case_key, sealed, case.id, name, case.key_version)
+    return "" if sealed is None else open_text(case_key, sealed, case.id, name, case.key_version)
 
 
 def _validate(case, desk, fields, basis, consent_by, consent_how, why, message) -> None:
@@ -174,7 +179,7 @@ def refer(
     db.session.add(event)
     if basis == "emergency":
         db.session.flush()  # the event's id is part of its reason's context
-        event.body = _seal_text(case_key, why, case.id, f"event:{event.id}", case.key_version)
+        event.body = seal_text(case_key, why, case.id, f"event:{event.id}", case.key_version)
     record(
         "case.refer",
         actor=user,
