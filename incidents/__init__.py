@@ -141,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
     from incidents.admin.views import bp as admin_bp
     from incidents.audit.views import bp as audit_bp
     from incidents.notices.views import bp as notices_bp
+    from incidents.referrals.views import bp as referrals_bp
     from incidents.reporting.views import bp as reporting_bp
     from incidents.stats.views import bp as stats_bp
     from incidents.triage.views import bp as triage_bp
@@ -149,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (accounts_bp, reporting_bp, triage_bp, stats_bp, admin_bp, desks_bp, audit_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(notices_bp)
+    app.register_blueprint(referrals_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -64,6 +64,14 @@ CASE_ACTIONS = {
     # compiles the statistics these feed.
     "case.service": {"officer"},
     "case.outcome": {"officer"},
+    # Referring to a partner desk shares what the case's reader chooses (cases.referrals).
+    "case.refer": {"police", "officer", "chairman"},
+}
+
+# Actions on a referral: a partner reads and answers the referrals to his own desk only.
+REFERRAL_ACTIONS = {
+    "referral.read": {"partner"},
+    "referral.answer": {"partner"},
 }
 
 # The desks' roles: each reads and works on the cases routed to his desk.
@@ -110,16 +118,19 @@ GLOBAL_ACTIONS = {
     "queue.view": {"police", "officer", "chairman"},
     "stats.view": {"officer", "chairman"},
     "accounts.manage": {"admin"},
-    "desk.view": {"police", "officer", "chairman"},
+    # A partner sees (and seats a colleague at) his own desk only: wards.views.
+    "desk.view": {"police", "officer", "chairman", "partner"},
     "audit.view": {"officer", "chairman"},
-    "account.own": {"reporter", "police", "officer", "chairman", "admin"},
-    "notices.view": {"reporter", "police", "officer", "chairman", "admin"},
+    "account.own": {"reporter", "police", "officer", "chairman", "admin", "partner"},
+    "notices.view": {"reporter", "police", "officer", "chairman", "admin", "partner"},
+    "referral.list": {"partner"},
 }
 
 
 # The ward's staff (everyone but the group leaders). Their accounts open survivors'
-# files or run the accounts: they sign in with a second factor (TOTP).
-STAFF_ROLES = frozenset({"police", "officer", "chairman", "admin"})
+# files or run the accounts: they sign in with a second factor (TOTP). A referral partner
+# opens what referrals share of survivors' files: staff too.
+STAFF_ROLES = frozenset({"police", "officer", "chairman", "admin", "partner"})
 
 
 def needs_second_factor(user) -> bool:
@@ -142,11 +153,18 @@ def _reaches(user, case: Case, action: str) -> bool:
 
 
 def can(user, action: str, case: Case | None = None) -> bool:
-    """Answer whether user may take action (on case, for case actions). Deny by default."""
+    """Answer whether user may take action (on case, for case actions; on a referral, for
+    referral actions). Deny by default."""
     if not _active(user):
         return False
     if action in GLOBAL_ACTIONS:
         return case is None and user.role in GLOBAL_ACTIONS[action]
+    if action in REFERRAL_ACTIONS:
+        return (
+            case is not None
+            and user.role in REFERRAL_ACTIONS[action]
+            and getattr(case, "desk_id", None) in user.desk_ids
+        )
     if action in CASE_ACTIONS:
         return (
             case is not None and user.role in CASE_ACTIONS[action] and _reaches(user, case, action)

@@ -38,7 +38,7 @@ from incidents.notices import mail
 from incidents.reporting import drafts
 from incidents.timeutil import utcnow
 from incidents.wards import service as wards
-from incidents.wards.models import DESK_KINDS, Ward
+from incidents.wards.models import DESK_KINDS, PARTNER_KINDS, Ward
 from incidents.web import argon2_params
 
 # The source document's ward (DOMAIN.md): 1 tổ dân phố and 5 bản, with neutral names.
@@ -200,12 +200,14 @@ def _read_recovery_key(from_stdin: bool) -> bytes:
 
 @click.group("desk", cls=AppGroup)
 def desk_cli():
-    """Seats at the ward's desks (police, officer, chairman)."""
+    """Seats at the ward's desks (police, officer, chairman, and the partners')."""
 
 
 @desk_cli.command("grant")
 @click.option("--ward", "ward_code", required=True)
-@click.option("--desk", "kind", required=True, type=click.Choice(["police", "officer", "chairman"]))
+@click.option(
+    "--desk", "--kind", "kind", required=True, type=click.Choice([*DESK_KINDS, *PARTNER_KINDS])
+)
 @click.option("--username", required=True)
 @click.option("--recovery-key-stdin", is_flag=True, help="Read the recovery key from stdin.")
 def grant_desk(ward_code, kind, username, recovery_key_stdin):
@@ -243,7 +245,7 @@ def user_cli():
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["reporter", "police", "officer", "chairman", "admin"]),
+    type=click.Choice(["reporter", "police", "officer", "chairman", "admin", "partner"]),
 )
 @click.option("--group", "group_names", multiple=True, help="Group led (reporters); repeatable.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

@@ -156,10 +156,19 @@ URGENCIES = (
     ("normal", _l("Normal")),
 )
 
+# The referral partners' desks (wards.models.PARTNER_KINDS): they receive referrals only.
+PARTNER_DESKS = (
+    ("health_station", _l("Health station")),
+    ("womens_union", _l("Women's Union")),
+    ("school", _l("School")),
+    ("shelter", _l("Shelter")),
+)
+
 DESKS = (
     ("police", _l("Ward police")),
     ("officer", _l("Culture-social officer")),
     ("chairman", _l("Ward chairman")),
+    *PARTNER_DESKS,
 )
 
 ROUTING_REASONS = (
@@ -173,6 +182,7 @@ ROLES = (
     ("officer", _l("Culture-social officer")),
     ("chairman", _l("Ward chairman")),
     ("admin", _l("Administrator")),
+    ("partner", _l("Referral partner")),
 )
 
 # Signs of trafficking (Law 53/2024 Art. 2: recruiting, moving, harbouring or receiving a
@@ -203,6 +213,36 @@ SIGN_IN_EVENTS = (
     ("account.reauth", _l("Confirmed identity")),
     ("account.reauth_failure", _l("Failed identity confirmation")),
     ("account.recovery_code_used", _l("Used a recovery code")),
+)
+
+
+# A referral to a partner: what may be shared (the default shares only the message typed
+# for the partner), on what basis, and who consented how (GBVIMS: consent first).
+REFERRAL_SHARES = (
+    ("victim_name", _l("Name of the victim")),
+    ("victim_phone", _l("Phone number of the victim")),
+    ("victim_address", _l("Address of the victim")),
+    ("victim_profile", _l("Age band and sex of the victim")),
+    ("kinds", _l("Kinds of violence")),
+)
+REFERRAL_BASES = (
+    ("consent", _l("The victim (or her parent or guardian) consents")),
+    ("emergency", _l("Emergency: danger to life or health, without consent")),
+)
+CONSENT_GIVERS = (
+    ("victim", _l("The victim")),
+    ("guardian", _l("Her parent or guardian")),
+)
+CONSENT_MEANS = (
+    ("in_person", _l("In person")),
+    ("phone", _l("By phone")),
+    ("in_writing", _l("In writing")),
+)
+REFERRAL_STATES = (
+    ("sent", _l("Sent, awaiting an answer")),
+    ("accepted", _l("Accepted")),
+    ("declined", _l("Declined")),
+    ("closed", _l("Closed")),
 )
 
 

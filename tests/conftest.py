@@ -237,10 +237,20 @@ def totp_code(totp_secrets):
 def make_user(db, ward, recovery_keys, totp_secrets):
     """Factory: an account of one role (reporters lead the given groups, default the first).
 
-    Staff accounts have an authenticator app unless enrolled=False.
+    Staff accounts have an authenticator app unless enrolled=False; a partner is seated
+    at the partner desk partner_desk (the health station unless told).
     """
 
-    def factory(role, *, in_ward=None, groups=None, username=None, seated=True, enrolled=True):
+    def factory(
+        role,
+        *,
+        in_ward=None,
+        groups=None,
+        username=None,
+        seated=True,
+        enrolled=True,
+        partner_desk="health_station",
+    ):
         home = in_ward or ward
         if role == "reporter" and groups is None:
             groups = [home.groups[0]]
@@ -255,8 +265,8 @@ def make_user(db, ward, recovery_keys, totp_secrets):
             groups=groups or [],
             chosen_by_owner=True,
         )
-        if seated and role in DESK_KINDS:
-            desk = home.desk(role)
+        if seated and (role in DESK_KINDS or role == "partner"):
+            desk = home.desk(role if role in DESK_KINDS else partner_desk)
             grant_seat(None, desk, user, desk_seed_by_recovery(desk, recovery_keys[home.id]))
         if enrolled and role in STAFF_ROLES:
             secret, now = new_secret(), time.time()

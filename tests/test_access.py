@@ -6,7 +6,7 @@ from sqlalchemy import select
 from incidents import access
 from incidents.cases.models import Case
 
-ROLES = ("reporter", "police", "officer", "chairman", "admin")
+ROLES = ("reporter", "police", "officer", "chairman", "admin", "partner")
 
 
 @pytest.fixture()
@@ -40,6 +40,9 @@ CASE_TABLE = [
     ("admin", "civil", False, False),
     ("police_elsewhere", "serious", False, False),
     ("officer_elsewhere", "civil", False, False),
+    # A partner never reads a case: only what a referral to his desk shares.
+    ("partner", "serious", False, False),
+    ("partner", "civil", False, False),
 ]
 
 
@@ -50,6 +53,7 @@ def test_case_actions(world, who, which, reads, works):
     assert access.can(user, "case.read", case) is reads
     assert access.can(user, "case.note", case) is works
     assert access.can(user, "case.change_status", case) is works
+    assert access.can(user, "case.refer", case) is works
 
 
 GLOBAL_TABLE = {
@@ -58,6 +62,7 @@ GLOBAL_TABLE = {
     "queue.view": {"police", "officer", "chairman"},
     "stats.view": {"officer", "chairman"},
     "accounts.manage": {"admin"},
+    "referral.list": {"partner"},
 }
 
 

@@ -11,6 +11,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,38 @@ def test_foundation_cases_are_resealed_and_the_server_key_dropped(
         open_text(data_key, case.victim_name, case_id, "victim_name", 1)
     assert "destroy every copy" in printed
     assert {route.desk.kind for route in case.routes} == {"police", "officer", "chairman"}
+
+
+def test_0012_gives_every_ward_its_partner_desks_sealed_to_its_recovery_key(migration_app):
+    """0012: existing wards get the four partner desks, each opened by the recovery key."""
+    from sqlalchemy import MetaData, Table
+
+    from incidents.crypto.keys import new_seed, public_key
+    from incidents.wards.models import PARTNER_KINDS
+    from incidents.wards.service import desk_seed_by_recovery
+
+    upgrade(revision="0011")  # the revision before the partner desks
+    recovery = new_seed()
+    with db.engine.begin() as connection:
+        wards = Table("wards", MetaData(), autoload_with=connection)
+        connection.execute(
+            wards.insert().values(
+                id=1,
+                code="QT",
+                name="Phường Quyết Thắng",
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                recovery_public_key=public_key(recovery),
+            )
+        )
+    upgrade(revision="0012")
+    ward = db.session.get(Ward, 1)
+    assert sorted(desk.kind for desk in ward.desks) == sorted(PARTNER_KINDS)
+    seeds = {desk.kind: desk_seed_by_recovery(desk, recovery) for desk in ward.desks}
+    assert all(public_key(seeds[desk.kind]) == desk.public_key for desk in ward.desks)
+    assert len(set(seeds.values())) == len(PARTNER_KINDS)  # a key pair of its own each
+    db.session.remove()
+
+    downgrade(revision="0011")
+    assert "referrals" not in table_names() and "referral_answers" not in table_names()
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM desks")).scalar() == 0

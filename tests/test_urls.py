@@ -19,6 +19,7 @@ from incidents.audit.models import AuditEntry
 from incidents.cases import questions
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
+from incidents.cases.referrals import refer
 from incidents.extensions import db as _db
 from incidents.reporting import drafts
 from incidents.security import PUBLIC_ENDPOINTS
@@ -36,6 +37,7 @@ COLUMNS = (
     "police_elsewhere",  # xpol:  police of another ward, seated at its police desk
     "admin_elsewhere",   # xadm:  the administrator of another ward
     "police_unseated",   # nosit: police without a seat at any desk
+    "partner",           # part:  a partner at the health station desk (the case referred there)
     # Accounts that must take a step first (security.py's gates, web.confirm_first):
     "own_password",      # ownpw: signed in with an activation code, no password of his own
     "not_enrolled",      # enrol: police without an authenticator app
@@ -57,6 +59,7 @@ REDIRECTS = {
     "users": "/admin/users",
     "acct": "/account",
     "ntc": "/notices",
+    "refs": "/referrals/",
 }
 # The answers that refuse the step: for them, nothing may change in the database.
 REFUSALS = {"404", "login", "home", "reauth", "ownpw", "enrol"}
@@ -65,172 +68,186 @@ REFUSALS = {"404", "login", "home", "reauth", "ownpw", "enrol"}
 # gate's redirect), an allowed one the refusal of its empty form (400, 200 or 302).
 # fmt: off
 MATRIX = {
-    #            anon  rep   pol   off   chair admin xpol  xadm  nosit | ownpw enrol stale
+    #            anon  rep   pol   off   chair admin xpol  xadm  nosit part  | ownpw enrol stale
     "static": {
-        "GET":  "200   200   200   200   200   200   200   200   200   | 200   200   200",
+        "GET":  "200   200   200   200   200   200   200   200   200   200   | 200   200   200",
     },
     "accounts.login": {
-        "GET":  "200   home  home  home  home  home  home  home  home  | home  home  home",
-        "POST": "200   home  home  home  home  home  home  home  home  | home  home  home",
+        "GET":  "200   home  home  home  home  home  home  home  home  home  | home  home  home",
+        "POST": "200   home  home  home  home  home  home  home  home  home  | home  home  home",
     },
     "accounts.set_language": {
-        "GET":  "login login login login login login login login login | login login login",
+        "GET":  "login login login login login login login login login login | login login login",
     },
     "accounts.quick_exit": {
-        "POST": "exit  exit  exit  exit  exit  exit  exit  exit  exit  | exit  exit  exit",
+        "POST": "exit  exit  exit  exit  exit  exit  exit  exit  exit  exit  | exit  exit  exit",
     },
     "accounts.logout": {
-        "POST": "login login login login login login login login login | login login login",
+        "POST": "login login login login login login login login login login | login login login",
     },
     "accounts.keep_alive": {
-        "POST": "login 204   204   204   204   204   204   204   204   | 204   204   204",
+        "POST": "login 204   204   204   204   204   204   204   204   204   | 204   204   204",
     },
     "accounts.home": {
-        "GET":  "login rpts  queue queue queue users queue users queue | ownpw enrol queue",
+        "GET":  "login rpts  queue queue queue users queue users queue refs  | ownpw enrol queue",
     },
     "accounts.account": {
-        "GET":  "login 200   200   200   200   200   200   200   200   | ownpw enrol 200",
+        "GET":  "login 200   200   200   200   200   200   200   200   200   | ownpw enrol 200",
     },
     "accounts.confirm": {
-        "GET":  "login 200   200   200   200   200   200   200   200   | ownpw enrol 200",
-        "POST": "login 200   200   200   200   200   200   200   200   | ownpw enrol 200",
+        "GET":  "login 200   200   200   200   200   200   200   200   200   | ownpw enrol 200",
+        "POST": "login 200   200   200   200   200   200   200   200   200   | ownpw enrol 200",
     },
     "accounts.change_password": {
-        "GET":  "login 200   200   200   200   200   200   200   200   | ownpw enrol reauth",
-        "POST": "login 200   200   200   200   200   200   200   200   | ownpw enrol reauth",
+        "GET":  "login 200   200   200   200   200   200   200   200   200   | ownpw enrol reauth",
+        "POST": "login 200   200   200   200   200   200   200   200   200   | ownpw enrol reauth",
     },
     "accounts.choose_password": {
-        "GET":  "login home  home  home  home  home  home  home  home  | 200   enrol home",
-        "POST": "login home  home  home  home  home  home  home  home  | 200   enrol home",
+        "GET":  "login home  home  home  home  home  home  home  home  home  | 200   enrol home",
+        "POST": "login home  home  home  home  home  home  home  home  home  | 200   enrol home",
     },
     "accounts.second_factor": {
-        "GET":  "login 404   200   200   200   200   200   200   200   | ownpw 200   reauth",
-        "POST": "login 404   200   200   200   200   200   200   200   | ownpw 200   reauth",
+        "GET":  "login 404   200   200   200   200   200   200   200   200   | ownpw 200   reauth",
+        "POST": "login 404   200   200   200   200   200   200   200   200   | ownpw 200   reauth",
     },
     "accounts.new_recovery_codes": {
-        "POST": "login 404   200   200   200   200   200   200   200   | ownpw enrol reauth",
+        "POST": "login 404   200   200   200   200   200   200   200   200   | ownpw enrol reauth",
     },
     "accounts.end_session": {
-        "POST": "login 400   400   400   400   400   400   400   400   | ownpw enrol 400",
+        "POST": "login 400   400   400   400   400   400   400   400   400   | ownpw enrol 400",
     },
     "reporting.new_report": {
-        "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
-        "POST": "login 400   404   404   404   404   404   404   404   | ownpw enrol 404",
+        "GET":  "login 200   404   404   404   404   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 400   404   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "reporting.filed": {
-        "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
+        "GET":  "login 200   404   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "reporting.my_reports": {
-        "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
+        "GET":  "login 200   404   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "reporting.delete_draft": {
-        "POST": "login rpts  404   404   404   404   404   404   404   | ownpw enrol 404",
+        "POST": "login rpts  404   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "reporting.my_report": {
-        "GET":  "login 200   404   404   404   404   404   404   404   | ownpw enrol 404",
+        "GET":  "login 200   404   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "triage.queue": {
-        "GET":  "login 404   200   200   200   404   200   404   200   | ownpw enrol 200",
+        "GET":  "login 404   200   200   200   404   200   404   200   404   | ownpw enrol 200",
     },
     "triage.case_page": {
-        "GET":  "login rpt   200   200   200   404   404   404   404   | ownpw enrol 200",
+        "GET":  "login rpt   200   200   200   404   404   404   404   404   | ownpw enrol 200",
     },
     "triage.add_note": {
-        "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
+        "POST": "login 404   400   400   400   404   404   404   404   404   | ownpw enrol 400",
     },
     "triage.change_status": {
-        "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
+        "POST": "login 404   400   400   400   404   404   404   404   404   | ownpw enrol 400",
     },
     "triage.meet_clock": {
-        "POST": "login 404   case  case  400   404   404   404   404   | ownpw enrol case",
+        "POST": "login 404   case  case  400   404   404   404   404   404   | ownpw enrol case",
     },
     "triage.route": {
-        "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
+        "POST": "login 404   case  case  case  404   404   404   404   404   | ownpw enrol case",
     },
     "triage.ask_question": {
-        "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
+        "POST": "login 404   400   400   400   404   404   404   404   404   | ownpw enrol 400",
     },
     # The {question_id} of these is an open question the police put to the reporter.
     "triage.close_question": {
-        "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
+        "POST": "login 404   case  case  case  404   404   404   404   404   | ownpw enrol case",
     },
     "triage.intake_record": {
-        "GET":  "login 404   200   200   200   404   404   404   404   | ownpw enrol 200",
+        "GET":  "login 404   200   200   200   404   404   404   404   404   | ownpw enrol 200",
     },
     "reporting.answer_question": {
-        "POST": "login 400   404   404   404   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 400   404   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
     "triage.look_for_duplicates": {
-        "POST": "login 404   case  case  case  404   404   404   404   | ownpw enrol case",
+        "POST": "login 404   case  case  case  404   404   404   404   404   | ownpw enrol case",
     },
     "triage.assign_handler": {
-        "POST": "login 404   404   404   400   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   400   404   404   404   404   404   | ownpw enrol 404",
     },
     "triage.request_contact_ban": {
-        "POST": "login 404   400   400   400   404   404   404   404   | ownpw enrol 400",
+        "POST": "login 404   400   400   400   404   404   404   404   404   | ownpw enrol 400",
     },
     "triage.decide_contact_ban": {
-        "POST": "login 404   404   404   400   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   400   404   404   404   404   404   | ownpw enrol 404",
     },
     "triage.add_measure": {
-        "POST": "login 404   400   404   400   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 404   400   404   400   404   404   404   404   404   | ownpw enrol 404",
     },
     "triage.add_service": {
-        "POST": "login 404   404   400   404   404   404   404   404   | ownpw enrol 400",
+        "POST": "login 404   404   400   404   404   404   404   404   404   | ownpw enrol 400",
     },
     "triage.record_outcome": {
-        "POST": "login 404   404   400   404   404   404   404   404   | ownpw enrol 400",
+        "POST": "login 404   404   400   404   404   404   404   404   404   | ownpw enrol 400",
     },
     "stats.dashboard": {
-        "GET":  "login 404   404   200   200   404   404   404   404   | ownpw enrol 200",
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
     },
     "desks.overview": {
-        "GET":  "login 404   200   200   200   404   200   404   200   | ownpw enrol 200",
+        "GET":  "login 404   200   200   200   404   200   404   200   200   | ownpw enrol 200",
     },
     "desks.seat": {
-        "POST": "login 404   400   400   400   404   400   404   400   | ownpw enrol reauth",
+        "POST": "login 404   400   400   400   404   400   404   400   400   | ownpw enrol reauth",
     },
     "audit.entries": {
-        "GET":  "login 404   404   200   200   404   404   404   404   | ownpw enrol 200",
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
     },
     "audit.export": {
-        "GET":  "login 404   404   200   200   404   404   404   404   | ownpw enrol reauth",
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
     },
     "admin.users": {
-        "GET":  "login 404   404   404   404   200   404   200   404   | ownpw enrol 404",
+        "GET":  "login 404   404   404   404   200   404   200   404   404   | ownpw enrol 404",
     },
     "admin.new_user": {
-        "GET":  "login 404   404   404   404   200   404   200   404   | ownpw enrol 404",
-        "POST": "login 404   404   404   404   400   404   400   404   | ownpw enrol 404",
+        "GET":  "login 404   404   404   404   200   404   200   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   404   400   404   400   404   404   | ownpw enrol 404",
     },
     # The {user_id} of these is a throwaway police member of the test's ward.
     "admin.history": {
-        "GET":  "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
+        "GET":  "login 404   404   404   404   200   404   404   404   404   | ownpw enrol 404",
     },
     "admin.reset": {
-        "GET":  "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
-        "POST": "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
+        "GET":  "login 404   404   404   404   200   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   404   200   404   404   404   404   | ownpw enrol 404",
     },
     "admin.set_active": {
-        "POST": "login 404   404   404   404   users 404   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   404   users 404   404   404   404   | ownpw enrol 404",
     },
     "admin.change_role": {
-        "GET":  "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
-        "POST": "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
+        "GET":  "login 404   404   404   404   200   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   404   200   404   404   404   404   | ownpw enrol 404",
+    },
+    # Referrals: the desks refer a case they read; the partner reads and answers his own.
+    "referrals.refer": {
+        "POST": "login 404   400   400   400   404   404   404   404   404   | ownpw enrol 400",
+    },
+    "referrals.index": {
+        "GET":  "login 404   404   404   404   404   404   404   404   200   | ownpw enrol 404",
+    },
+    # The {referral_id} is the world's referral of the case to the health station.
+    "referrals.show": {
+        "GET":  "login 404   404   404   404   404   404   404   404   200   | ownpw enrol 404",
+    },
+    "referrals.answer": {
+        "POST": "login 404   404   404   404   404   404   404   404   400   | ownpw enrol 404",
     },
     "admin.change_email": {
-        "GET":  "login 404   404   404   404   200   404   404   404   | ownpw enrol 404",
-        "POST": "login 404   404   404   404   users 404   404   404   | ownpw enrol 404",
+        "GET":  "login 404   404   404   404   200   404   404   404   404   | ownpw enrol 404",
+        "POST": "login 404   404   404   404   users 404   404   404   404   | ownpw enrol 404",
     },
     "accounts.email": {
-        "GET":  "login 404   200   200   200   200   200   200   200   | ownpw enrol reauth",
-        "POST": "login 404   acct  acct  acct  acct  acct  acct  acct  | ownpw enrol reauth",
+        "GET":  "login 404   200   200   200   200   200   200   200   200   | ownpw enrol reauth",
+        "POST": "login 404   acct  acct  acct  acct  acct  acct  acct   acct  | ownpw enrol reauth",
     },
     "notices.index": {
-        "GET":  "login 200   200   200   200   200   200   200   200   | ownpw enrol 200",
+        "GET":  "login 200   200   200   200   200   200   200   200   200   | ownpw enrol 200",
     },
     "notices.mark_read": {
-        "POST": "login ntc   ntc   ntc   ntc   ntc   ntc   ntc   ntc   | ownpw enrol ntc",
+        "POST": "login ntc   ntc   ntc   ntc   ntc   ntc   ntc   ntc   ntc   | ownpw enrol ntc",
     },
 }
 # fmt: on
@@ -244,6 +261,7 @@ ARGUMENTS = {
     "user_id": lambda world: world["throwaway"].id,  # the admin's POSTs change only him
     "draft_id": lambda world: world["draft_id"],  # the reporter's own draft
     "question_id": lambda world: world["question_id"],  # open, on the case
+    "referral_id": lambda world: world["referral_id"],  # the case, to the health station
 }
 
 
@@ -302,6 +320,7 @@ def world(db, ward, make_ward, make_user, file_report):
     users["police_elsewhere"] = make_user("police", in_ward=elsewhere)
     users["admin_elsewhere"] = make_user("admin", in_ward=elsewhere)
     users["police_unseated"] = make_user("police", seated=False)
+    users["partner"] = make_user("partner")  # at the health station desk
     users["not_enrolled"] = make_user("police", enrolled=False)
     users["stale"] = make_user("officer")
     accounts = {column: (user, PASSWORD) for column, user in users.items()}
@@ -317,13 +336,34 @@ def world(db, ward, make_ward, make_user, file_report):
     )
     accounts["own_password"] = (newcomer, new_activation_code(newcomer, argon2_params(), DAY))
     db.session.commit()
+    case_id = file_report(users["reporter"], immediate_danger="yes")  # every desk
     return {
         "accounts": accounts,
-        "case_id": file_report(users["reporter"], immediate_danger="yes"),  # every desk
+        "case_id": case_id,
         "throwaway": make_user("police", username="throwaway"),
         "draft_id": _draft_of(users["reporter"]),
         "question_id": _question_on_the_case(users["police"]),
+        "referral_id": _referral_of(users["police"], case_id, ward.desk("health_station")),
     }
+
+
+def _referral_of(police, case_id: str, desk) -> str:
+    """The case referred to the partner desk, with the victim's consent."""
+    keyring = MemberKeyring(police, unlock_personal_key(police, PASSWORD))
+    referral = refer(
+        police,
+        _db.session.get(Case, case_id),
+        desk,
+        fields=["victim_name"],
+        basis="consent",
+        consent_by="victim",
+        consent_how="in_person",
+        why="",
+        message="Xin khám sức khỏe cho chị.",
+        keyring=keyring,
+    )
+    _db.session.commit()
+    return referral.id
 
 
 def _draft_of(leader) -> str:

@@ -59,6 +59,7 @@ HOME_OF_ROLE = {
     "officer": "triage.queue",
     "chairman": "triage.queue",
     "admin": "admin.users",
+    "partner": "referrals.index",
 }
 # The authenticator secret being enrolled, until its first code proves the app has it.
 PENDING_SECRET = "pending_totp_secret"  # noqa: S105 (a session key's name)

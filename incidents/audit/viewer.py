@@ -16,7 +16,7 @@ from incidents.extensions import db
 from incidents.timeutil import format_datetime, local_day_bounds
 
 PAGE_SIZE = 50
-# What counts as touching a case, for its access log.
+# What counts as touching a case, for its access log (a referral's partner included).
 CASE_ACTIONS = (
     "case.file",
     "case.read",
@@ -34,6 +34,9 @@ CASE_ACTIONS = (
     "question.answer",
     "question.close",
     "question.read",
+    "case.refer",
+    "referral.read",
+    "referral.respond",
 )
 
 

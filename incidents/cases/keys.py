@@ -108,7 +108,7 @@ class MemberKeyring:
     def index_key(self, ward: Ward) -> bytes:
         """The ward's index key, through a desk of that ward the user sits at."""
         for seat in self.user.seats:
-            if seat.desk.ward_id == ward.id:
+            if seat.desk.ward_id == ward.id and seat.desk.index_sealed_key is not None:
                 return open_with(
                     self.desk_seed(seat.desk_id),
                     seat.desk.index_sealed_key,

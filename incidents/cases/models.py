@@ -341,3 +341,64 @@ class PerpetratorOutcome(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     recorded_by: Mapped[User] = relationship()
+
+
+class Referral(db.Model):
+    """A case referred to a partner desk (health station, Women's Union, school, shelter).
+
+    The partner desk never gets the case key: a fresh referral key is sealed to the desk
+    (HPKE) and, for the referring desks, under the case key; the values shared and the
+    message are sealed under the referral key, each bound to the referral id and its field.
+    Clear columns: who, when, which fields (codes), the basis, the consent, the state.
+    """
+
+    __tablename__ = "referrals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_case_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"), index=True)
+    referred_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # When the referral was made, and with it its consent recorded (by referred_by).
+    referred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    basis: Mapped[str] = mapped_column(String(16))
+    consent_by: Mapped[str | None] = mapped_column(String(16))
+    consent_how: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="sent", index=True)
+    key_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The referral key: sealed to the partner desk, and under the case key for the desks.
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    case_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed under the referral key: the message and each value shared (see REFERRAL_SHARES).
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    victim_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    victim_phone: Mapped[bytes | None] = mapped_column(LargeBinary)
+    victim_address: Mapped[bytes | None] = mapped_column(LargeBinary)
+    victim_profile: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kinds: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship()
+    desk: Mapped[Desk] = relationship()
+    referred_by: Mapped[User] = relationship()
+    answers: Mapped[list["ReferralAnswer"]] = relationship(
+        back_populates="referral", cascade="all, delete-orphan", order_by="ReferralAnswer.id"
+    )
+
+
+class ReferralAnswer(db.Model):
+    """A partner's answer to a referral (accepted, declined, closed); its note is sealed
+    under the referral key, so the partner desk and the referring desks can read it."""
+
+    __tablename__ = "referral_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[str] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    referral: Mapped[Referral] = relationship(back_populates="answers")
+    author: Mapped[User] = relationship()

@@ -45,6 +45,7 @@ from incidents.vocab import (
     VICTIM_CIRCUMSTANCES,
     codes,
 )
+from incidents.wards.models import DESK_KINDS
 
 SEALED_MAX_LENGTH = 4000
 NOTE_MAX_LENGTH = 4000
@@ -414,7 +415,12 @@ def route_to_desk(user, case: Case, desk, keyring: MemberKeyring) -> None:
     """
     if not access.can(user, "case.route", case):
         raise NotAllowed("case.route")
-    if desk.ward_id != case.ward_id or desk.id in {route.desk_id for route in case.routes}:
+    # Never to a partner desk: a partner gets what a referral shares, not the case key.
+    if (
+        desk.ward_id != case.ward_id
+        or desk.kind not in DESK_KINDS
+        or desk.id in {route.desk_id for route in case.routes}
+    ):
         raise CaseError("desk")
     routed_at = utcnow()
     db.session.add(CaseRoute(**sealed_route(case, desk, keyring.case_key(case), routed_at)))

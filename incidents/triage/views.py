@@ -18,6 +18,7 @@ from incidents.cases import actions, clocks, duplicates, intake, questions, serv
 from incidents.cases.models import Case, ContactBan
 from incidents.extensions import db
 from incidents.forms import EmptyForm, as_choices
+from incidents.referrals.panel import referral_panel
 from incidents.timeutil import as_utc, format_date, from_ward_time, to_ward_time, utcnow
 from incidents.triage.forms import (
     ClockForm,
@@ -36,7 +37,7 @@ from incidents.triage.forms import (
 from incidents.triage.intake import DECREE, paper_forms
 from incidents.triage.queue import QueueFilters, queue_page
 from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, ROLES, STATUSES, label
-from incidents.wards.models import Desk
+from incidents.wards.models import DESK_KINDS, Desk
 from incidents.web import get_case_or_404, get_question_or_404, keyring
 
 bp = Blueprint("triage", __name__, url_prefix="/cases")
@@ -131,6 +132,7 @@ def _render_case(
     question_form: QuestionForm | None = None,
     conflict: bool = False,
     actions: dict | None = None,
+    refer_form=None,
     status: int = 200,
 ):
     """Decrypt (and audit the read), then show the case with its action forms.
@@ -156,6 +158,7 @@ def _render_case(
         duplicates=duplicates.possible_duplicates(current_user, case),
         duplicates_form=EmptyForm(formdata=None),
         actions=_actions_section(case, content, actions or {}),
+        referrals=referral_panel(case, refer_form),
     )
     return page, status
 
@@ -166,7 +169,9 @@ def _route_form(case: Case, submitted: bool) -> RouteForm | None:
         return None
     routed = {route.desk_id for route in case.routes}
     choices = [
-        (desk.id, label(DESKS, desk.kind)) for desk in case.ward.desks if desk.id not in routed
+        (desk.id, label(DESKS, desk.kind))
+        for desk in case.ward.desks
+        if desk.id not in routed and desk.kind in DESK_KINDS
     ]
     if not choices:
         return None

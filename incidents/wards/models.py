@@ -9,8 +9,11 @@ from incidents.extensions import db
 from incidents.timeutil import utcnow
 
 GROUP_KINDS = ("to_dan_pho", "ban")
-# The desks every ward has; partners (the health station, ...) can be added as kinds later.
+# The desks every ward has, which cases are routed to.
 DESK_KINDS = ("police", "officer", "chairman")
+# The referral partners' desks every ward has too (DOMAIN.md section 1). No case is ever
+# routed to them: a partner desk opens only what a referral shares with it.
+PARTNER_KINDS = ("health_station", "womens_union", "school", "shelter")
 
 
 class Ward(db.Model):
@@ -66,8 +69,9 @@ class Desk(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     recovery_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
-    # The ward's index key (incidents.cases.duplicates) sealed to this desk.
-    index_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The ward's index key (incidents.cases.duplicates) sealed to this desk; none for a
+    # partner desk.
+    index_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     ward: Mapped[Ward] = relationship(back_populates="desks")
     members: Mapped[list["DeskMember"]] = relationship(

@@ -11,6 +11,7 @@ from incidents.extensions import db
 from incidents.wards.models import (
     DESK_KINDS,
     GROUP_KINDS,
+    PARTNER_KINDS,
     Desk,
     DeskMember,
     ResidentialGroup,
@@ -30,7 +31,8 @@ def create_ward(
     recovery_seed: bytes | None = None,
     recovery_public_key: bytes | None = None,
 ) -> tuple[Ward, bytes | None]:
-    """Create a ward with its three desks; returns it with its recovery key's seed.
+    """Create a ward with its desks (three core, four partners); returns it with its
+    recovery key's seed.
 
     The recovery seed is returned once, to be shown to the people setting the ward up,
     and is never stored: only its public half is (the demo passes a fixed one). Each
@@ -53,23 +55,25 @@ def create_ward(
     db.session.add(ward)
     db.session.flush()
     index_key = new_index_key()
-    for kind in DESK_KINDS:
+    for kind in (*DESK_KINDS, *PARTNER_KINDS):
         desk_seed = new_seed()
         desk = Desk(
             ward=ward,
             kind=kind,
             public_key=public_key(desk_seed),
             recovery_sealed_key=b"",
-            index_sealed_key=b"",
         )
         db.session.add(desk)
         db.session.flush()  # the desk's id is part of what its keys are bound to
         desk.recovery_sealed_key = seal_to(
             ward.recovery_public_key, desk_seed, desk_key_info_for_recovery(desk.id, ward.id)
         )
-        desk.index_sealed_key = seal_to(
-            desk.public_key, index_key, index_key_info(ward.id, desk.id)
-        )
+        # The index key compares victims across the ward's cases: the core desks' alone;
+        # a partner sees only what a referral shares, never a way to test a name.
+        if kind in DESK_KINDS:
+            desk.index_sealed_key = seal_to(
+                desk.public_key, index_key, index_key_info(ward.id, desk.id)
+            )
     record("ward.create", actor=actor, target=f"ward:{ward.id}", ward_id=ward.id)
     db.session.flush()
     return ward, recovery_seed
@@ -111,6 +115,16 @@ def desk_seed_by_recovery(desk: Desk, recovery_seed: bytes) -> bytes:
         raise WardError("the desk's key cannot be opened with this recovery key") from error
 
 
+def may_sit_at(member, desk: Desk) -> bool:
+    """Whether member's role fits desk: his own role's desk of his ward, or, for a
+    partner, one partner desk of his ward (a second one is refused)."""
+    if member.ward_id != desk.ward_id:
+        return False
+    if member.role == "partner":
+        return desk.kind in PARTNER_KINDS and all(seat.desk_id == desk.id for seat in member.seats)
+    return member.role == desk.kind
+
+
 def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
     """Seat member at desk by sealing the desk's key to him; only his own role's desk.
 
@@ -119,7 +133,7 @@ def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
     """
     if member.public_key is None:
         raise WardError(f"{member.username} has to choose his own password first (no key yet)")
-    if member.ward_id != desk.ward_id or member.role != desk.kind:
+    if not may_sit_at(member, desk):
         raise WardError(f"a {member.role} cannot sit at the {desk.kind} desk of this ward")
     if public_key(desk_seed) != desk.public_key:
         raise WardError("this is not the key of this desk")

@@ -11,7 +11,7 @@ from incidents.crypto import DecryptionError
 from incidents.crypto.keys import parse_recovery_key
 from incidents.extensions import db
 from incidents.forms import as_choices
-from incidents.vocab import DESKS, label
+from incidents.vocab import DESKS, ROLES, label
 from incidents.wards import service
 from incidents.wards.forms import SeatForm
 from incidents.wards.models import DESK_KINDS
@@ -23,6 +23,14 @@ bp = Blueprint("desks", __name__, url_prefix="/desks")
 RECOVERY_HOLDERS = {"officer", "chairman"}
 
 
+def _visible_desks() -> list:
+    """The desks the user sees: all of his ward's, but a partner sees only his own."""
+    desks = current_user.ward.desks
+    if current_user.role == "partner":
+        return [desk for desk in desks if desk.id in current_user.desk_ids]
+    return desks
+
+
 def _seat_form(submitted: bool) -> SeatForm:
     ward = current_user.ward
     desks = [
@@ -30,20 +38,29 @@ def _seat_form(submitted: bool) -> SeatForm:
         for desk in ward.desks
         if desk.id in current_user.desk_ids or current_user.role in RECOVERY_HOLDERS
     ]
-    seated = {(seat.desk_id, seat.user_id) for desk in desks for seat in desk.members}
     candidates = db.session.scalars(
         select(User)
-        .where(User.ward_id == ward.id, User.role.in_(DESK_KINDS), User.active.is_(True))
+        .where(
+            User.ward_id == ward.id,
+            User.role.in_((*DESK_KINDS, "partner")),
+            User.active.is_(True),
+        )
         .order_by(User.display_name)
     ).all()
     form = SeatForm() if submitted else SeatForm(formdata=None)
     form.desk_id.choices = as_choices((desk.id, label(DESKS, desk.kind)) for desk in desks)
     form.user_id.choices = as_choices(
-        (user.id, f"{user.display_name} ({label(DESKS, user.role)})")
+        (user.id, f"{user.display_name} ({label(ROLES, user.role)})")
         for user in candidates
-        if not all((desk.id, user.id) in seated for desk in desks if desk.kind == user.role)
+        if any(service.may_sit_at(user, desk) and desk.id not in user.desk_ids for desk in desks)
     )
     return form
+
+
+def _overview(form: SeatForm):
+    return render_template(
+        "desks/overview.html", ward=current_user.ward, desks=_visible_desks(), form=form
+    )
 
 
 @bp.route("/")
@@ -51,7 +68,7 @@ def overview():
     """The ward's desks and their members; the form to seat someone."""
     if not access.can(current_user, "desk.view"):
         abort(404)
-    return render_template("desks/overview.html", ward=current_user.ward, form=_seat_form(False))
+    return _overview(_seat_form(False))
 
 
 @bp.route("/seat", methods=["POST"])
@@ -64,7 +81,7 @@ def seat():
     form = _seat_form(True)
     if not form.validate_on_submit():
         flash(_("Choose a desk and a person from the lists."), "error")
-        return render_template("desks/overview.html", ward=current_user.ward, form=form), 400
+        return _overview(form), 400
     desk = next(desk for desk in current_user.ward.desks if desk.id == form.desk_id.data)
     member = db.session.get(User, form.user_id.data)
     refusal = None
@@ -95,7 +112,7 @@ def seat():
         service.record_refused_grant(current_user, desk, member)
         db.session.commit()
         form.recovery_key.errors.append(refusal)
-        return render_template("desks/overview.html", ward=current_user.ward, form=form), 400
+        return _overview(form), 400
     db.session.commit()
     flash(
         _(

@@ -1,0 +1,1 @@
+"""The referral partners' pages: their desk's referrals, and answering one."""
