@@ -7,7 +7,6 @@ is hidden with it. ("Statistics" replaces this with full secondary suppression.)
 """
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -17,6 +16,7 @@ from incidents import access
 from incidents.audit.service import record
 from incidents.cases.models import Case
 from incidents.extensions import db
+from incidents.stats.tables import Cell, Statistics, Table
 from incidents.timeutil import local_day_bounds
 from incidents.vocab import HARM_FORMS, KINDS, SEXES, STATUSES, VICTIM_AGE_BANDS, codes
 from incidents.wards.models import ResidentialGroup
@@ -30,39 +30,6 @@ _COLUMNS = (
     Case.victim_age_band,
     Case.status,
 )
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A count as published: the true value, or hidden (shown as "<k")."""
-
-    value: int
-    hidden: bool
-
-    def shown(self, threshold: int) -> str:
-        """The text on the page."""
-        return f"<{threshold}" if self.hidden else str(self.value)
-
-
-@dataclass
-class Table:
-    """One table: labelled rows of cells (a matrix has several cells per row)."""
-
-    # Labels are lazily translated strings: the page renders them in the reader's language.
-    title: object
-    columns: list
-    rows: list[tuple[object, list[Cell]]]
-
-
-@dataclass
-class Statistics:
-    """Everything the statistics page shows for one period."""
-
-    first: date
-    last: date
-    threshold: int
-    total: Cell
-    tables: list[Table]
 
 
 def suppress(counts: list[int], threshold: int, partition: bool) -> list[Cell]:
@@ -93,11 +60,10 @@ def compute(user, first: date, last: date, threshold: int) -> Statistics:
         .order_by(ResidentialGroup.id)
     ).all()
 
-    def one_column(title, choices, counter, partition):
+    def one_column(key, title, choices, counter, partition):
         cells = suppress([counter[code] for code, _ in choices], threshold, partition)
-        return Table(
-            title, [_l("Cases")], [(text, [c]) for (_, text), c in zip(choices, cells, strict=True)]
-        )
+        rows = [(text, [c]) for (_, text), c in zip(choices, cells, strict=True)]
+        return Table(key, title, [_l("Cases")], rows)
 
     kinds = Counter(kind for row in rows for kind in row.kinds)
     harms = Counter(harm for row in rows for harm in row.harm_forms)
@@ -111,6 +77,7 @@ def compute(user, first: date, last: date, threshold: int) -> Statistics:
     matrix_cells = suppress(matrix_counts, threshold, partition=True)
     width = len(VICTIM_AGE_BANDS)
     sex_age = Table(
+        "sex_age",
         _l("Victims by sex and age"),
         [text for _, text in VICTIM_AGE_BANDS],
         [(text, matrix_cells[i * width : (i + 1) * width]) for i, (_, text) in enumerate(SEXES)],
@@ -124,10 +91,10 @@ def compute(user, first: date, last: date, threshold: int) -> Statistics:
         threshold=threshold,
         total=suppress([len(rows)], threshold, partition=False)[0],
         tables=[
-            one_column(_l("Cases by kind"), KINDS, kinds, partition=False),
-            one_column(_l("Cases by form of harm"), HARM_FORMS, harms, partition=False),
+            one_column("kinds", _l("Cases by kind"), KINDS, kinds, partition=False),
+            one_column("harm_forms", _l("Cases by form of harm"), HARM_FORMS, harms, False),
             sex_age,
-            one_column(_l("Cases by residential group"), group_choices, by_group, partition=True),
-            one_column(_l("Cases by status"), STATUSES, by_status, partition=True),
+            one_column("groups", _l("Cases by residential group"), group_choices, by_group, True),
+            one_column("status", _l("Cases by status"), STATUSES, by_status, partition=True),
         ],
     )
