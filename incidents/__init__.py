@@ -3,6 +3,7 @@
 import logging
 import os
 import secrets
+from datetime import timedelta
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -164,8 +165,18 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("duration")
     def duration(value):
-        # "3 hours", "2 days": a clock's time left (or late), in the reader's language.
-        return format_timedelta(abs(value), granularity="minute", threshold=1.0)
+        # A clock's time left (or late), rounded down to its two largest units ("1 ngày
+        # 12 tiếng"): rounding to the nearest would show 11 h 40 min as "12 hours".
+        seconds = int(abs(value).total_seconds())
+        parts = (seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60)
+        units = ("day", "hour", "minute")
+        first = next((i for i, n in enumerate(parts) if n), 2)
+        shown = [
+            format_timedelta(timedelta(**{unit + "s": n}), granularity=unit, threshold=1)
+            for n, unit in zip(parts[first : first + 2], units[first : first + 2], strict=True)
+            if n or unit == "minute" and first == 2
+        ]
+        return " ".join(shown)
 
     from flask_login import current_user
 

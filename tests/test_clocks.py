@@ -93,7 +93,7 @@ def test_each_deadline_shows_turns_overdue_and_escalates_once(app, db, client, p
         assert case.reference in queue
         assert "Chủ tịch được báo cáo: quá hạn 2 tiếng" in queue
         assert "đã báo lên Chủ tịch" not in queue
-        assert "Xác minh ban đầu tin báo mua bán người: còn 3 ngày" in queue  # 69 h: 3 days
+        assert "Xác minh ban đầu tin báo mua bán người: còn 2 ngày 21 tiếng" in queue
 
         runner = app.test_cli_runner()
         assert "1 overdue clocks escalated" in runner.invoke(args=["case", "escalate"]).output
@@ -226,4 +226,21 @@ def test_the_leader_sees_his_reports_clocks(db, client, people, login_as):
         assert "Chủ tịch được báo cáo: quá hạn 1 tiếng" in listing
         page = client.get(f"/reports/{case.id}").get_data(as_text=True)
         assert "Pháp luật yêu cầu việc gì, hạn đến khi nào" in page
-        assert "Kế hoạch hỗ trợ, can thiệp cho trẻ em: còn 7 ngày" in page
+        assert "Kế hoạch hỗ trợ, can thiệp cho trẻ em: còn 6 ngày 22 tiếng" in page
+
+
+@pytest.mark.parametrize(
+    "left, shown",
+    [
+        (timedelta(hours=11, minutes=40, seconds=59), "11 tiếng 40 phút"),
+        (timedelta(days=2, hours=13, minutes=5), "2 ngày 13 tiếng"),
+        (timedelta(days=3), "3 ngày"),
+        (timedelta(hours=23, minutes=59), "23 tiếng 59 phút"),
+        (timedelta(hours=1), "1 tiếng"),
+        (timedelta(seconds=59), "0 phút"),
+        (-timedelta(hours=2, minutes=1), "2 tiếng 1 phút"),
+    ],
+)
+def test_time_left_is_rounded_down_never_up(app, left, shown):
+    with app.test_request_context(headers={"Accept-Language": "vi"}):
+        assert app.jinja_env.filters["duration"](left) == shown

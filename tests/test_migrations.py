@@ -319,3 +319,77 @@ def test_0012_gives_every_ward_its_partner_desks_sealed_to_its_recovery_key(migr
     assert "referrals" not in table_names() and "referral_answers" not in table_names()
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM desks")).scalar() == 0
+
+
+def test_0007_starts_the_clocks_of_open_cases_and_meets_the_chairmans_where_he_acted(
+    migration_app,
+):
+    """0007: open cases get the clocks their facts start, from when they were received."""
+    from datetime import timedelta
+
+    from sqlalchemy import MetaData
+
+    upgrade(revision="0006")
+    received = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in the ward
+    with db.engine.begin() as connection:
+        tables = MetaData()
+        tables.reflect(connection)
+
+        def insert(table, **row):
+            connection.execute(tables.tables[table].insert().values(**row))
+
+        insert("wards", id=1, code="QT", name="P", created_at=received, recovery_public_key=b"k")
+        insert("residential_groups", id=1, ward_id=1, name="Bản 1", kind="ban")
+        for user_id, role in ((1, "reporter"), (2, "chairman")):
+            insert(
+                "users", id=user_id, username=f"u{user_id}", display_name="U", role=role,
+                ward_id=1, password_hash="!", active=True, created_at=received,
+            )  # fmt: skip
+        facts = {
+            "adult": (["domestic_violence"], "18_59", None, "new"),
+            "acted": (["domestic_violence"], "18_59", None, "acknowledged"),
+            "child": (["trafficking", "child_abuse"], "under_16", True, "in_progress"),
+            "closed": (["trafficking"], "18_59", None, "closed"),
+        }
+        for sequence, (name, (kinds, band, risk, status)) in enumerate(facts.items(), 1):
+            insert(
+                "cases", id=name.ljust(32, "0"), ward_id=1, group_id=1, reporter_id=1,
+                year=2026, sequence=sequence, reference=f"QT-2026-{sequence:04d}", kinds=kinds,
+                harm_forms=[], acts=[], gbv_type="non_gbv", context_flags=[],
+                immediate_danger=False, urgency="normal", status=status, victim_sex="female",
+                victim_age_band=band, victim_circumstances=[], trafficking_indicators=[],
+                child_serious_risk=risk, perpetrator_relationship="spouse",
+                perpetrator_sex="male", perpetrator_age_band="26_40", channel="phone",
+                source="victim", consent_referral=True, consent_statistics=True,
+                incident_date=received.date(), received_at=received, routing_reason="serious",
+                key_version=1,
+            )  # fmt: skip
+        insert(
+            "case_events", case_id="acted".ljust(32, "0"), actor_id=2, kind="status",
+            detail={"from": "new", "to": "acknowledged"}, at=received + timedelta(minutes=20),
+        )  # fmt: skip
+    upgrade(revision="0007")
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT case_id, kind, started_at, due_at, met_at FROM case_deadlines")
+        ).all()
+
+    def moment(value):
+        if isinstance(value, str):  # SQLite hands back text
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    clocks = {
+        (case_id.rstrip("0"), kind): (moment(due) - received, met and moment(met) - received)
+        for case_id, kind, started, due, met in rows
+    }
+    assert clocks == {
+        ("adult", "chairman_informed"): (timedelta(hours=1), None),
+        ("acted", "chairman_informed"): (timedelta(hours=1), timedelta(minutes=20)),
+        ("child", "chairman_informed"): (timedelta(hours=1), None),
+        ("child", "child_emergency"): (timedelta(hours=12), None),
+        ("child", "child_plan"): (timedelta(days=7), None),  # Monday + 5 working days
+        ("child", "trafficking_verification"): (timedelta(days=3), None),
+    }
+    downgrade(revision="0006")
+    assert "case_deadlines" not in table_names()

@@ -600,6 +600,11 @@ def test_mail_is_off_without_a_server_and_settings_come_from_the_environment(app
         MailSettings.from_config({**config, "MAIL_USERNAME": "ward", "MAIL_PASSWORD": "x"})
     local = {**config, "MAIL_SERVER": "127.0.0.1", "MAIL_USERNAME": "ward"}
     assert MailSettings.from_config(local).username == "ward"
+    with pytest.raises(MailConfigError):  # a mailed link must not lead to plain http
+        MailSettings.from_config({**config, "PUBLIC_BASE_URL": "http://phuong.example.vn"})
+    development = {**config, "PUBLIC_BASE_URL": "http://127.0.0.1:5000"}
+    assert MailSettings.from_config(development).base_url == "http://127.0.0.1:5000"
+    assert "hunter2" not in repr(MailSettings.from_config({**local, "MAIL_PASSWORD": "hunter2"}))
 
 
 def test_send_refuses_settings_that_cannot_work(app, db, monkeypatch):

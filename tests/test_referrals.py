@@ -231,7 +231,9 @@ def test_the_partner_sees_exactly_the_shared_fields_and_the_message(
     # At rest: none of it in the clear, the shared values and the message included.
     assert _found_in_database(db, [*canaries.values(), message]) == []
     entries = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action.in_(("case.refer", "referral.read")))
+        select(AuditEntry)
+        .where(AuditEntry.action.in_(("case.refer", "referral.read")))
+        .order_by(AuditEntry.seq)
     ).all()
     assert [entry.action for entry in entries] == ["case.refer", "referral.read"]
     assert all(entry.target == case.id for entry in entries)

@@ -12,7 +12,7 @@ from incidents.accounts.service import unlock_personal_key
 from incidents.audit.models import AuditEntry
 from incidents.cases import service
 from incidents.cases.keys import MemberKeyring
-from incidents.cases.models import Case, CaseEvent
+from incidents.cases.models import Case, CaseEvent, CaseRoute
 from incidents.vocab import CLOSE_REASONS, STATUSES, codes
 
 ROLES = ("police", "officer", "chairman")
@@ -372,3 +372,91 @@ def test_two_writers_racing_the_same_version_one_wins_the_other_is_told(app, db,
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(Case, case.id).status == "waiting_info"
+
+
+def test_a_merge_hands_the_duplicate_s_desks_and_running_clocks_to_the_case_it_joins(
+    db, client, desk, login_as
+):
+    leader, members, keyrings = desk
+    # The older report reached the officer and the chairman only; the new one, about the
+    # same victim, is a trafficking report: the police have it, and its 3-day clock runs.
+    older = _file(db, leader, immediate_danger=False)
+    newer = _file(db, leader, kinds=["trafficking"], immediate_danger=False)
+    assert older.desks == {"officer", "chairman"} and "police" in newer.desks
+    officer = members["officer"]
+    service.change_status(officer, newer, "acknowledged", keyrings["officer"])
+    service.change_status(
+        officer,
+        newer,
+        "closed",
+        keyrings["officer"],
+        why="cùng một người",
+        close_reason="duplicate",
+        merge_into=older,
+    )
+    db.session.commit()
+    db.session.expire_all()
+    older = db.session.get(Case, older.id)
+    assert older.desks == {"officer", "chairman", "police"}  # the police keep the case
+    running = {d.kind: d.due_at for d in older.deadlines if d.met_at is None}
+    newer = db.session.get(Case, newer.id)
+    trafficking = next(d for d in newer.deadlines if d.kind == "trafficking_verification")
+    assert running["trafficking_verification"] == trafficking.due_at  # same legal deadline
+    # ...and can open it: the case key was sealed to their desk.
+    assert "victim_name" in service.read_case(members["police"], older, keyrings["police"]).fields
+    assert older.version == 2  # claimed by the merge
+
+
+def test_a_merge_into_a_case_changed_meanwhile_is_a_conflict(db, desk):
+    leader, members, keyrings = desk
+    target, duplicate = _file(db, leader), _file(db, leader)
+    _put(db, duplicate, "in_progress")
+    before = _snapshot(db, duplicate.id)
+    seen = db.session.get(Case, target.id)
+    # Meanwhile, in another request, the target is closed (and its version moved on).
+    with db.engine.begin() as elsewhere:
+        elsewhere.execute(
+            update(Case)
+            .where(Case.id == target.id)
+            .values(status="closed", close_reason="resolved", version=Case.version + 1)
+        )
+    with pytest.raises(service.Conflict):
+        service.change_status(
+            members["police"],
+            db.session.get(Case, duplicate.id),
+            "closed",
+            keyrings["police"],
+            why="trùng",
+            close_reason="duplicate",
+            merge_into=seen,
+        )
+    db.session.rollback()
+    assert _snapshot(db, duplicate.id) == before
+
+
+def test_the_merged_into_link_shows_only_to_whom_can_read_it(db, client, desk, login_as):
+    leader, members, keyrings = desk
+    # A case the police reach, merged into one that (before the merge) they did not.
+    target = _file(db, leader, immediate_danger=False)
+    duplicate = _file(db, leader)
+    officer = members["officer"]
+    service.change_status(officer, duplicate, "acknowledged", keyrings["officer"])
+    service.change_status(
+        officer, duplicate, "closed", keyrings["officer"], why="trùng",
+        close_reason="duplicate", merge_into=target,
+    )  # fmt: skip
+    db.session.commit()
+    login_as(members["police"])
+    page = client.get(f"/cases/{duplicate.id}").get_data(as_text=True)
+    link = f'<a href="/cases/{target.id}">{target.reference}</a>'
+    assert link in page  # routed to the police by the merge: theirs to follow
+    # Take the police off the target: the link and its reference disappear.
+    db.session.execute(
+        CaseRoute.__table__.delete().where(
+            CaseRoute.case_id == target.id, CaseRoute.desk_id == members["police"].seats[0].desk_id
+        )
+    )
+    db.session.commit()
+    page = client.get(f"/cases/{duplicate.id}").get_data(as_text=True)
+    assert target.reference not in page and target.id not in page
+    assert "Đã gộp vào một vụ việc khác của phường." in page

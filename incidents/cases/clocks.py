@@ -8,7 +8,7 @@ runs out first. Durations are settings (config.py, CLOCK_*).
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, select, update
 
 from incidents.audit.service import record
 from incidents.cases.models import Case, CaseDeadline, CaseEvent
@@ -169,9 +169,19 @@ def escalate_overdue(now: datetime | None = None) -> list[CaseDeadline]:
         )
         .order_by(CaseDeadline.due_at)
     ).all()
-    told = set()
+    told, escalated = set(), []
     for deadline in overdue:
-        deadline.escalated_at = now
+        # Claimed by a conditional UPDATE: of two runs overlapping (cron), one escalates.
+        claimed = db.session.execute(
+            update(CaseDeadline)
+            .where(CaseDeadline.id == deadline.id, CaseDeadline.escalated_at.is_(None))
+            .values(escalated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            continue
+        db.session.expire(deadline, ["escalated_at"])
+        escalated.append(deadline)
         if deadline.case_id not in told:  # one notice per case, however many clocks ran out
             notices.notify_desks(deadline.case, ["chairman"], "escalated")
             told.add(deadline.case_id)
@@ -191,4 +201,4 @@ def escalate_overdue(now: datetime | None = None) -> list[CaseDeadline]:
             ward_id=deadline.case.ward_id,
         )
     db.session.flush()
-    return overdue
+    return escalated

@@ -7,7 +7,7 @@ request or command commits once.
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from incidents import access
 from incidents.audit.service import record
@@ -17,6 +17,7 @@ from incidents.cases.keys import MemberKeyring, seal_for_reporter, sealed_route
 from incidents.cases.models import (
     SEALED_FIELDS,
     Case,
+    CaseDeadline,
     CaseEvent,
     CaseNote,
     CaseRoute,
@@ -26,7 +27,7 @@ from incidents.cases.routing import case_facts, decide_routing
 from incidents.crypto.fields import new_data_key, open_text, seal_text
 from incidents.extensions import db
 from incidents.notices import service as notices
-from incidents.timeutil import utcnow, ward_today
+from incidents.timeutil import as_utc, utcnow, ward_today
 from incidents.vocab import (
     ACTS,
     CHANNELS,
@@ -367,6 +368,8 @@ def change_status(
             raise CaseError("merge_into")
     else:
         close_reason, merge_into = None, None
+    if merge_into is not None:
+        _join(user, case, merge_into, keyring)
     old_status = case.status
     case.status = new_status
     case.close_reason = close_reason
@@ -391,6 +394,57 @@ def change_status(
     if user.role == "chairman":
         clocks.meet(user, case, "chairman_informed")
     db.session.flush()
+
+
+def _join(user, duplicate: Case, target: Case, keyring: MemberKeyring) -> None:
+    """Let the case a duplicate joins carry on what the duplicate held.
+
+    The target is claimed first (its version moved on only if it is still open as the user
+    saw it), so two merges racing each other (A into B, B into A) cannot both pass. Every
+    desk the duplicate reached is given the target too, and the duplicate's running clocks
+    run on there (the earlier due time wins): closing the duplicate loses no one's case
+    and stops no legal clock.
+    """
+    claimed = db.session.execute(
+        update(Case)
+        .where(Case.id == target.id, Case.version == target.version, Case.status != "closed")
+        .values(version=Case.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict("merge_into")
+    db.session.expire(target, ["version"])
+    now = utcnow()
+    target_key = keyring.case_key(target)
+    reached = {route.desk_id for route in target.routes}
+    for route in duplicate.routes:
+        if route.desk_id not in reached:
+            db.session.add(CaseRoute(**sealed_route(target, route.desk, target_key, now)))
+            db.session.add(
+                CaseEvent(
+                    case_id=target.id,
+                    at=now,
+                    actor_id=user.id,
+                    kind="routed",
+                    detail={"desks": [route.desk.kind], "reason": "merged"},
+                )
+            )
+            record("case.route", actor=user, target=target.id, detail=route.desk.kind)
+    for deadline in duplicate.deadlines:
+        if deadline.met_at is not None:
+            continue
+        running = clocks.open_clock(target, deadline.kind)
+        if running is None:
+            db.session.add(
+                CaseDeadline(
+                    case_id=target.id,
+                    kind=deadline.kind,
+                    started_at=deadline.started_at,
+                    due_at=deadline.due_at,
+                )
+            )
+        elif as_utc(deadline.due_at) < as_utc(running.due_at):
+            running.due_at = deadline.due_at
 
 
 def meet_clock(user, case: Case, kind: str, keyring: MemberKeyring, *, why: str = "") -> None:

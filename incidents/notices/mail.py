@@ -14,7 +14,7 @@ out, and marked sent right after, so runs that overlap never send one twice.
 import logging
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -54,7 +54,7 @@ class MailSettings:
     port: int
     use_tls: bool
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback's locals
     sender: str
     timeout: float
     base_url: str
@@ -88,7 +88,14 @@ class MailSettings:
                     "in the clear"
                 )
             parts = urlsplit(settings.base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            # A link sent by mail may be a device's first visit, before HSTS protects it:
+            # plain http only for a server on this machine (development, tests).
+            local = parts.hostname in LOCAL
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or (parts.scheme == "http" and not local)
+            ):
                 raise MailConfigError("PUBLIC_BASE_URL must be the site's address (https://...)")
         return settings
 

@@ -55,7 +55,7 @@ class StatusForm(Form):
     merge_into = SearchField(
         _l("For a duplicate: the reference of the case it joins"),
         validators=[Optional(), Length(max=32)],
-        render_kw={"autocomplete": "off", "placeholder": "QT-2026-0001"},
+        render_kw={"autocomplete": "off"},
     )
     # The version of the case the page showed: a change made since is a conflict.
     version = HiddenField(validators=[DataRequired()])

@@ -9,7 +9,8 @@ merged_into_id start empty; case_events.body holds the reason a person typed for
 sealed under the case key (none for the steps before). case_deadlines holds the legal
 clocks: the open cases filed before get the clocks their facts start, counted from when
 they were received, with the default durations (a ward's own settings apply from the next
-clock on); a closed case gets none.
+clock on), the chairman's met if he already took a step on the case; a closed case gets
+none.
 """
 
 from datetime import UTC, timedelta
@@ -53,8 +54,26 @@ def _backfill_clocks():
         sa.column("kind", sa.String),
         sa.column("started_at", sa.DateTime(timezone=True)),
         sa.column("due_at", sa.DateTime(timezone=True)),
+        sa.column("met_at", sa.DateTime(timezone=True)),
     )
+    events = sa.table(
+        "case_events",
+        sa.column("case_id", sa.String),
+        sa.column("actor_id", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("at", sa.DateTime(timezone=True)),
+    )
+    users = sa.table("users", sa.column("id", sa.Integer), sa.column("role", sa.String))
     connection = op.get_bind()
+    # A chairman who already took a step on a case was informed then: his clock is met.
+    chairman_steps = dict(
+        connection.execute(
+            sa.select(events.c.case_id, sa.func.min(events.c.at))
+            .join(users, users.c.id == events.c.actor_id)
+            .where(users.c.role == "chairman", events.c.kind == "status")
+            .group_by(events.c.case_id)
+        ).all()
+    )
     rows = []
     for case in connection.execute(sa.select(cases).where(cases.c.status != "closed")):
         received = case.received_at
@@ -67,7 +86,13 @@ def _backfill_clocks():
         if "trafficking" in (case.kinds or []):
             due["trafficking_verification"] = received + timedelta(days=3)
         rows += [
-            {"case_id": case.id, "kind": kind, "started_at": received, "due_at": at}
+            {
+                "case_id": case.id,
+                "kind": kind,
+                "started_at": received,
+                "due_at": at,
+                "met_at": chairman_steps.get(case.id) if kind == "chairman_informed" else None,
+            }
             for kind, at in due.items()
         ]
     if rows:
