@@ -457,6 +457,26 @@ def test_the_audit_log_counts_what_was_compared_never_what_matched(db, client, m
     assert details == ["compared:2,not_indexed:0"] * 2  # a match and none: the same entry
 
 
+def test_the_comparison_takes_the_same_statements_for_3_cases_as_for_12(db, make_user):
+    from test_queue import counted_statements
+
+    leader, officer = make_user("reporter"), make_user("officer")
+    counts = []
+    for total in (3, 12):
+        ids = [_file(db, leader) for _ in range(total)]
+        for case_id in ids:
+            _acknowledge(db, officer, case_id)
+        case, keyring = _case(db, ids[0]), _keyring(officer)
+        keyring.index_key(case.ward)  # what any first use of the keyring loads, once
+        with counted_statements(db.engine) as statements:
+            found = duplicates.look_for_duplicates(officer, case, keyring)
+        db.session.rollback()
+        counts.append(len(statements))
+        assert len(found.matches) == found.compared  # one victim: every case it compared
+    assert found.compared == 3 + 12 - 1
+    assert counts[0] == counts[1] and counts[0] <= 8, counts
+
+
 def test_a_get_decrypts_no_other_case(db, client, make_user, login_as):
     leader, officer = make_user("reporter"), make_user("officer")
     first, second = _file(db, leader), _file(db, leader)
