@@ -1,4 +1,5 @@
-"""The possible-duplicate hint: a blind index of the victim, keyed by the ward's desks only."""
+"""The possible-duplicate hint: a blind index of the victim, sealed per case, compared only
+in a desk member's session (the button's POST), over the cases he can read."""
 
 import hashlib
 import hmac
@@ -23,15 +24,17 @@ from test_migrations import empty_database_url, migration_app  # noqa: F401 (fix
 from incidents.accounts.service import create_user, unlock_personal_key
 from incidents.audit.models import AuditEntry
 from incidents.cases import duplicates, service
-from incidents.cases.keys import MemberKeyring
+from incidents.cases.keys import MemberKeyring, case_key_info_for_desk
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
 from incidents.crypto.blind_index import (
     index_key_info,
+    new_index_key,
     normalise_name,
     normalise_year,
     victim_index,
 )
+from incidents.crypto.fields import field_context, open_sealed, open_text
 from incidents.crypto.keys import new_seed, open_with, public_key, seal_to
 from incidents.wards.models import DESK_KINDS, PARTNER_KINDS, Desk
 from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
@@ -40,6 +43,7 @@ from incidents.web import argon2_params
 LAN = "Nguyễn Thị Lan"
 HINT = "Có thể trùng lặp (cùng họ tên và năm sinh):"
 BUTTON = "Tìm vụ việc có thể trùng lặp"
+NONE_FOUND = "Không có vụ việc nào có thể trùng lặp"
 
 
 def _keyring(user):
@@ -71,9 +75,24 @@ def _page(web, case_id) -> str:
     return response.get_data(as_text=True)
 
 
+def _look(web, case_id) -> str:
+    """Press the case page's button: its answer is the case page with what was found."""
+    response = web.post(f"/cases/{case_id}/duplicates")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="duplicates"' in page and "<h1>" in page  # the case page itself
+    return page
+
+
 def _names(page: str, case) -> bool:
     """Whether the page links to the case by its reference."""
     return f'<a href="/cases/{case.id}">{case.reference}</a>' in page
+
+
+def _opened_index(user, case) -> str:
+    """The case's stored index, opened with the user's keys (as the comparison does)."""
+    data_key = _keyring(user).case_key(case)
+    return open_text(data_key, case.victim_index, case.id, "victim_index", case.key_version)
 
 
 # --- Normalisation and the index itself --------------------------------------------------
@@ -149,31 +168,43 @@ def test_two_reports_of_one_victim_are_hinted_to_each_other(
 
     login_as(officer)
     page = _page(client, first)
-    assert HINT not in page and BUTTON in page  # not compared yet: the button offers to
+    assert HINT not in page and BUTTON in page
     ack = client.post(f"/cases/{first}/status", data=status_change(first, "acknowledged"))
     assert ack.status_code == 302
     indexed = _case(db, first)
-    assert re.fullmatch(r"[0-9a-f]{64}", indexed.victim_index)
     assert indexed.version == 2  # one step, one new version: the index rode along
-    assert HINT not in _page(client, first)  # the second is not indexed yet
+    expected = victim_index(_keyring(officer).index_key(ward), LAN, "1990")
+    assert _opened_index(officer, indexed) == expected  # sealed, and the HMAC inside
+
+    page = _look(client, first)  # the second is not indexed yet: it cannot be compared
+    assert HINT not in page and not _names(page, _case(db, second))
+    assert "Không có vụ việc nào có thể trùng lặp trong 0 vụ việc khác" in page
+    assert "1 vụ việc mà bạn xem được chưa thể đối chiếu" in page
 
     ack = client.post(f"/cases/{second}/status", data=status_change(second, "acknowledged"))
     assert ack.status_code == 302
     one, other = _case(db, first), _case(db, second)
-    assert one.victim_index == other.victim_index
-    page = _page(client, second)
+    assert one.victim_index != other.victim_index  # two ciphertexts...
+    assert _opened_index(officer, one) == _opened_index(officer, other)  # ...one index
+    page = _look(client, second)
     assert HINT in page and _names(page, one)
-    page = _page(client, first)
+    page = _look(client, first)
     assert HINT in page and _names(page, other)
-    assert BUTTON not in page
+    assert "chưa thể đối chiếu" not in page
+    assert BUTTON in page  # he may ask again
 
-    # The group leader is shown nothing: his page of the case is his report, and the
-    # service answers him with no duplicates.
+    # A GET shows the button only: the result was not kept.
+    page = _page(client, first)
+    assert BUTTON in page and HINT not in page and not _names(page, other)
+
+    # The group leader is shown nothing, and the service refuses him.
     login_as(first_leader)
     assert client.get(f"/cases/{first}").status_code == 302
     read_back = client.get(f"/reports/{first}").get_data(as_text=True)
     assert other.reference not in read_back and HINT not in read_back
-    assert duplicates.possible_duplicates(first_leader, _case(db, first)) == []
+    assert client.post(f"/cases/{first}/duplicates").status_code == 404
+    with pytest.raises(service.NotAllowed):
+        duplicates.look_for_duplicates(first_leader, _case(db, first), _keyring(first_leader))
 
 
 def test_no_hint_for_another_year_another_ward_or_a_case_out_of_reach(
@@ -198,26 +229,50 @@ def test_no_hint_for_another_year_another_ward_or_a_case_out_of_reach(
     cases = {case_id: _case(db, case_id) for case_id in (serious, civil, other_year, far)}
 
     # Another ward's key gives another index for the very same name and year.
-    assert cases[far].victim_index != cases[serious].victim_index
-    assert cases[other_year].victim_index != cases[serious].victim_index
-    assert cases[civil].victim_index == cases[serious].victim_index
+    assert _opened_index(far_officer, cases[far]) != _opened_index(officer, cases[serious])
+    assert _opened_index(officer, cases[other_year]) != _opened_index(officer, cases[serious])
+    assert _opened_index(officer, cases[civil]) == _opened_index(officer, cases[serious])
 
-    login_as(police)  # he cannot read the civil case: it is not hinted to him
-    page = _page(client, serious)
-    assert not any(_names(page, cases[case_id]) for case_id in (civil, other_year, far))
-    assert HINT not in page
-    login_as(officer)  # the officer reads both: the same pair is hinted to him
-    page = _page(client, serious)
+    login_as(officer)  # the officer reads all three: only the same year is hinted
+    page = _look(client, serious)
     assert HINT in page and _names(page, cases[civil])
     assert not _names(page, cases[other_year]) and not _names(page, cases[far])
+    found = duplicates.look_for_duplicates(officer, _case(db, serious), _keyring(officer))
+    assert [match.id for match in found.matches] == [civil]
+    assert (found.compared, found.not_indexed) == (2, 0)  # civil and other_year; never far
+    db.session.rollback()
 
-    # Never across wards, even with an index made equal by hand.
-    db.session.execute(
-        update(Case).where(Case.id == far).values(victim_index=cases[serious].victim_index)
-    )
-    db.session.commit()
-    assert not _names(_page(client, serious), _case(db, far))
-    assert [c.id for c in duplicates.possible_duplicates(officer, _case(db, serious))] == [civil]
+
+def test_a_police_member_cannot_learn_of_a_case_routed_to_the_officer_and_chairman_only(
+    db, client, ward, make_user, login_as
+):
+    leader, police, officer = make_user("reporter"), make_user("police"), make_user("officer")
+    serious = _file(db, leader, immediate_danger=True)  # every desk
+    civil = _file(db, leader)  # the officer and the chairman only
+    assert {route.desk.kind for route in _case(db, civil).routes} == {"officer", "chairman"}
+    _acknowledge(db, officer, civil)
+    _acknowledge(db, police, serious)
+
+    login_as(police)
+    page = _look(client, serious)
+    assert not _names(page, _case(db, civil)) and HINT not in page
+    # Not even as a count: the civil case is not among those he compared.
+    assert "Không có vụ việc nào có thể trùng lặp trong 0 vụ việc khác" in page
+    entry = db.session.execute(
+        select(AuditEntry.detail).where(
+            AuditEntry.action == "case.index", AuditEntry.actor_id == police.id
+        )
+    ).scalar_one()
+    assert entry == "compared:0,not_indexed:0"
+    # His keys hold the ward's index key, yet the civil case's sealed index does not open
+    # for him: its case key is sealed to the officer's and the chairman's desks only.
+    keyring = _keyring(police)
+    assert len(keyring.index_key(ward)) == 32
+    with pytest.raises(DecryptionError):
+        keyring.case_key(_case(db, civil))
+    # The officer, who reads both, is told.
+    login_as(officer)
+    assert _names(_look(client, serious), _case(db, civil))
 
 
 def test_merging_the_duplicate_keeps_both_timelines(
@@ -232,7 +287,7 @@ def test_merging_the_duplicate_keeps_both_timelines(
         data = status_change(case_id, "acknowledged")
         assert client.post(f"/cases/{case_id}/status", data=data).status_code == 302
     target = _case(db, kept)
-    assert _names(_page(client, duplicate), target)
+    assert _names(_look(client, duplicate), target)
     kinds = {
         case_id: [event.kind for event in _case(db, case_id).events]
         for case_id in (kept, duplicate)
@@ -257,7 +312,7 @@ def test_merging_the_duplicate_keeps_both_timelines(
     assert joined.status == "acknowledged"  # the case it joined goes on as it was
     page = _page(client, kept)
     assert f'href="/cases/{duplicate}"' in page  # its timeline points to the duplicate
-    assert _names(page, closed)  # and the hint still names it, now closed
+    assert _names(_look(client, kept), closed)  # and the hint still names it, now closed
     page = _page(client, duplicate)
     assert "Cùng một nạn nhân, hai tổ báo cáo" in page  # its own timeline, reason included
     assert f'<a href="/cases/{kept}">{joined.reference}</a>' in page
@@ -301,6 +356,8 @@ def test_the_index_cannot_be_recomputed_from_the_database_and_the_server_secrets
     _acknowledge(db, officer, case_id)
     case = _case(db, case_id)
     assert case.victim_index is not None
+    index = _opened_index(officer, case)  # what the sealed value holds
+    context = field_context(case.id, "victim_index", case.key_version)
 
     candidates = _server_secrets(app)
     metadata = MetaData()
@@ -319,13 +376,16 @@ def test_the_index_cannot_be_recomputed_from_the_database_and_the_server_secrets
     assert sorted(desk.kind for desk in desks) == sorted(DESK_KINDS)  # partners hold none
     for candidate in candidates:
         # As the index key itself, the candidate gives another index...
-        assert victim_index(candidate, LAN, "1990") != case.victim_index
+        assert victim_index(candidate, LAN, "1990") != index
+        # ...as the case key it does not open the sealed index...
+        with pytest.raises(DecryptionError):
+            open_sealed(candidate, case.victim_index, context)
         # ...and as a desk's seed it opens no sealed copy of the index key.
         for desk in desks:
             with pytest.raises(DecryptionError):
                 open_with(candidate, desk.index_sealed_key, index_key_info(ward.id, desk.id))
     # A desk member's keys recompute it: the search above could have found a key.
-    assert victim_index(_keyring(officer).index_key(ward), LAN, "1990") == case.victim_index
+    assert victim_index(_keyring(officer).index_key(ward), LAN, "1990") == index
 
 
 def test_a_new_ward_seals_its_index_key_to_each_desk_and_to_nothing_else(db, recovery_keys):
@@ -344,31 +404,33 @@ def test_a_new_ward_seals_its_index_key_to_each_desk_and_to_nothing_else(db, rec
 # --- The button ----------------------------------------------------------------------------
 
 
-def test_the_button_indexes_the_case_without_a_new_version_and_is_audited(
+def test_the_button_indexes_and_compares_without_a_new_version_and_is_audited(
     db, client, make_user, file_report, login_as
 ):
     leader, officer = make_user("reporter"), make_user("officer")
     case_id = file_report(leader, victim_name=LAN, victim_birth_year="1990")
     nameless = file_report(leader, victim_name="", victim_birth_year="1990")
     login_as(officer)
-    assert "không thể đối chiếu" in _page(client, nameless)  # nothing to compare: no button
+    page = _page(client, nameless)
+    assert "không thể đối chiếu" in page and BUTTON not in page  # nothing to compare
     before = _case(db, case_id)
     version, status = before.version, before.status
 
-    response = client.post(f"/cases/{case_id}/duplicates")
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"/cases/{case_id}"
+    page = _look(client, case_id)
+    assert LAN in page  # the case page itself, its read audited as ever
+    assert "Không có vụ việc nào có thể trùng lặp trong 0 vụ việc khác" in page
+    assert "1 vụ việc mà bạn xem được chưa thể đối chiếu" in page  # the nameless one
     after = _case(db, case_id)
     expected = victim_index(_keyring(officer).index_key(after.ward), LAN, "1990")
-    assert after.victim_index == expected
+    assert _opened_index(officer, after) == expected
     assert (after.version, after.status) == (version, status)  # no change anyone decides on
-    page = _page(client, case_id)
-    assert "Đã đối chiếu vụ việc với các vụ việc khác của phường." in page
-    assert "case.index" in page  # the case's access log names the step
-    assert client.post(f"/cases/{case_id}/duplicates").status_code == 302  # idempotent
-    assert (_case(db, case_id).victim_index, _case(db, case_id).version) == (expected, version)
+    sealed = after.victim_index
+    assert "case.index" in _page(client, case_id)  # the case's access log names the step
+    _look(client, case_id)  # idempotent: the same index, the same ciphertext, no version
+    assert (_case(db, case_id).victim_index, _case(db, case_id).version) == (sealed, version)
 
-    assert client.post(f"/cases/{nameless}/duplicates").status_code == 302
+    page = _look(client, nameless)
+    assert "không thể đối chiếu" in page
     assert _case(db, nameless).victim_index is None
     entries = db.session.execute(
         select(AuditEntry.target, AuditEntry.detail, AuditEntry.actor_id)
@@ -376,10 +438,67 @@ def test_the_button_indexes_the_case_without_a_new_version_and_is_audited(
         .order_by(AuditEntry.seq)
     ).all()
     assert entries == [
-        (case_id, "indexed", officer.id),
-        (case_id, "indexed", officer.id),
+        (case_id, "compared:0,not_indexed:1", officer.id),
+        (case_id, "compared:0,not_indexed:1", officer.id),
         (nameless, "no_index", officer.id),
     ]
+
+
+def test_the_audit_log_counts_what_was_compared_never_what_matched(db, client, make_user, login_as):
+    leader, officer = make_user("reporter"), make_user("officer")
+    # A guess filed on purpose, and the real case of that name; and a case of another.
+    guess, real = _file(db, leader), _file(db, leader)
+    other = _file(db, leader, name="Trần Thị Bình")
+    for case_id in (guess, real, other):
+        _acknowledge(db, officer, case_id)
+    login_as(officer)
+    assert _names(_look(client, guess), _case(db, real))
+    assert not _names(_look(client, other), _case(db, real))
+    details = db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "case.index").order_by(AuditEntry.seq)
+    ).all()
+    assert details == ["compared:2,not_indexed:0"] * 2  # a match and none: the same entry
+
+
+def test_the_comparison_takes_the_same_statements_for_3_cases_as_for_12(db, make_user):
+    from test_queue import counted_statements
+
+    leader, officer = make_user("reporter"), make_user("officer")
+    counts = []
+    for total in (3, 12):
+        ids = [_file(db, leader) for _ in range(total)]
+        for case_id in ids:
+            _acknowledge(db, officer, case_id)
+        case, keyring = _case(db, ids[0]), _keyring(officer)
+        keyring.index_key(case.ward)  # what any first use of the keyring loads, once
+        with counted_statements(db.engine) as statements:
+            found = duplicates.look_for_duplicates(officer, case, keyring)
+        db.session.rollback()
+        counts.append(len(statements))
+        assert len(found.matches) == found.compared  # one victim: every case it compared
+    assert found.compared == 3 + 12 - 1
+    assert counts[0] == counts[1] and counts[0] <= 8, counts
+
+
+def test_a_get_decrypts_no_other_case(db, client, make_user, login_as):
+    leader, officer = make_user("reporter"), make_user("officer")
+    first, second = _file(db, leader), _file(db, leader)
+    for case_id in (first, second):
+        _acknowledge(db, officer, case_id)
+    # The second case's sealed index is damaged: a GET of the first does not open it...
+    damaged = bytearray(_case(db, second).victim_index)
+    damaged[-1] ^= 1
+    db.session.execute(update(Case).where(Case.id == second).values(victim_index=bytes(damaged)))
+    db.session.commit()
+    login_as(officer)
+    page = _page(client, first)
+    assert BUTTON in page and HINT not in page
+    # ...while the comparison does, and fails securely: no partial answer, nothing written.
+    response = client.post(f"/cases/{first}/duplicates")
+    assert response.status_code == 500
+    assert HINT not in response.get_data(as_text=True)
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    assert actions[-1] == "case.decrypt_failure" and "case.index" not in actions
 
 
 def test_the_button_does_not_make_a_colleagues_pending_change_a_conflict(
@@ -392,7 +511,7 @@ def test_the_button_does_not_make_a_colleagues_pending_change_a_conflict(
     login_as(chairman, on=chairman_web)
     pending = status_change(case_id, "acknowledged")  # the chairman's page, opened now
 
-    assert officer_web.post(f"/cases/{case_id}/duplicates").status_code == 302
+    assert officer_web.post(f"/cases/{case_id}/duplicates").status_code == 200
     assert _case(db, case_id).victim_index is not None
     response = chairman_web.post(f"/cases/{case_id}/status", data=pending)
     assert response.status_code == 302  # his change went through: no conflict
@@ -421,9 +540,11 @@ def test_the_button_refuses_a_leader_an_admin_and_another_wards_police(
     actions = db.session.scalars(select(AuditEntry.action)).all()
     assert "case.index" not in actions
     # The service refuses them too, whatever calls it.
-    with pytest.raises(service.NotAllowed):
-        duplicates.index_case(leader, case, _keyring(leader))
-    assert duplicates.possible_duplicates(refused[1], case) == []
+    for user in refused:
+        with pytest.raises(service.NotAllowed):
+            duplicates.look_for_duplicates(user, case, _keyring(user))
+        with pytest.raises(service.NotAllowed):
+            duplicates.index_case(user, case, _keyring(user))
     assert _case(db, case_id).victim_index is None
 
 
@@ -453,13 +574,145 @@ def test_the_button_carries_a_csrf_token_and_is_refused_without_one(
         assert web.post(f"/cases/{case_id}/duplicates").status_code == 400
         assert _case(db, case_id).victim_index is None  # refused: nothing changed
         sent = web.post(f"/cases/{case_id}/duplicates", data={"csrf_token": token.group(1)})
-        assert sent.status_code == 302
+        assert sent.status_code == 200
         assert _case(db, case_id).victim_index is not None
     finally:
         with csrf_app.app_context():
             from incidents.extensions import db as csrf_db
 
             csrf_db.engine.dispose()
+
+
+# --- Nothing comparable in the database ----------------------------------------------------
+
+# The columns of a case row that may hold the same value in two cases: ids and references,
+# times, versions, and the clear categorical codes (DOMAIN.md section 2). Every other
+# column must differ between two cases of the same victim.
+COMPARABLE_BY_DESIGN = {
+    "id",
+    "ward_id",
+    "group_id",
+    "reporter_id",
+    "year",
+    "sequence",
+    "reference",
+    "kinds",
+    "harm_forms",
+    "acts",
+    "gbv_type",
+    "context_flags",
+    "immediate_danger",
+    "urgency",
+    "status",
+    "close_reason",
+    "victim_sex",
+    "victim_age_band",
+    "victim_circumstances",
+    "trafficking_indicators",
+    "child_serious_risk",
+    "child_caregiver",
+    "perpetrator_relationship",
+    "perpetrator_sex",
+    "perpetrator_age_band",
+    "channel",
+    "source",
+    "consent_referral",
+    "consent_statistics",
+    "legal_ground",
+    "incident_date",
+    "received_at",
+    "routing_reason",
+    "key_version",
+    "submission_key",
+    "handler_id",
+    "merged_into_id",
+    "version",
+}
+
+
+def test_the_database_holds_no_value_equal_for_two_cases_of_one_victim(
+    db, client, make_user, login_as
+):
+    leader, officer = make_user("reporter"), make_user("officer")
+    first, second = _file(db, leader), _file(db, leader)
+    for case_id in (first, second):
+        _acknowledge(db, officer, case_id)
+    login_as(officer)
+    assert _names(_look(client, first), _case(db, second))  # the hint works...
+
+    table = Case.__table__
+    rows = {
+        row.id: row._mapping
+        for row in db.session.execute(select(table).where(table.c.id.in_([first, second])))
+    }
+    names = {column.name for column in table.columns}
+    assert COMPARABLE_BY_DESIGN <= names  # the list names real columns
+    others = names - COMPARABLE_BY_DESIGN
+    assert {"victim_index", "victim_name", "victim_birth_year", "narrative"} <= others
+    one, two = rows[first], rows[second]
+    assert one["victim_index"] is not None and two["victim_index"] is not None
+    for name in others:
+        if one[name] is None and two[name] is None:
+            continue  # a field both reports left empty (the victim's phone, say)
+        assert one[name] != two[name], name  # ...yet no column compares equal
+    # And no column of the schema is an index on the victim any more.
+    indexed = {
+        column
+        for index in inspect(db.engine).get_indexes("cases")
+        for column in index["column_names"]
+    }
+    assert "victim_index" not in indexed
+
+
+def test_a_planted_index_key_lets_a_database_writer_test_no_guessed_name(
+    app, db, ward, make_user, client, login_as
+):
+    leader, officer = make_user("reporter"), make_user("officer")
+    for role in ("police", "chairman"):
+        make_user(role)
+    # The database writer chooses a key K and seals it to every desk's public key, as the
+    # ward's own index key is (HPKE base mode does not tell who sealed).
+    planted = new_index_key()
+    for desk in db.session.scalars(select(Desk).where(Desk.ward_id == ward.id)):
+        desk.index_sealed_key = seal_to(desk.public_key, planted, index_key_info(ward.id, desk.id))
+    db.session.commit()
+    assert _keyring(officer).index_key(ward) == planted  # the members now use his key
+
+    # Later, the real report of the victim, and his guess of her, are both indexed.
+    real, guess = _file(db, leader), _file(db, leader, name="NGUYEN THI LAN")
+    for case_id in (real, guess):
+        _acknowledge(db, officer, case_id)
+    login_as(officer)
+    assert _names(_look(client, guess), _case(db, real))  # the members' hint still works
+
+    # He reads the database again, knowing K: the index of his guess is nowhere in it.
+    token = victim_index(planted, LAN, "1990")
+    needles = [token.encode(), bytes.fromhex(token), token.encode("utf-16-le")]
+    metadata = MetaData()
+    metadata.reflect(db.engine)
+    for table in metadata.sorted_tables:
+        for row in db.session.execute(select(table)).all():
+            for value in row:
+                raw = bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode()
+                assert not [needle for needle in needles if needle in raw], table.name
+    # The sealed indexes open only under the case keys, which K does not open; nor does
+    # anything else the server holds.
+    candidates = [planted, *_server_secrets(app)]
+    for case_id in (real, guess):
+        case = _case(db, case_id)
+        context = field_context(case.id, "victim_index", case.key_version)
+        for candidate in candidates:
+            with pytest.raises(DecryptionError):
+                open_sealed(candidate, case.victim_index, context)
+            for route in case.routes:
+                with pytest.raises(DecryptionError):
+                    info = case_key_info_for_desk(case.id, case.key_version, route.desk_id)
+                    open_with(candidate, route.sealed_key, info)
+    # The audit log does not tell him either whether his guess matched (counts only).
+    details = db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "case.index")
+    ).all()
+    assert details == ["compared:1,not_indexed:0"]
 
 
 # --- No name in the clear ------------------------------------------------------------------
@@ -519,8 +772,9 @@ def test_no_victim_name_in_the_clear_anywhere(canary_app, totp_secrets):  # noqa
         first, second = ids
         ack = client.post(f"/cases/{first}/status", data=status_change(first, "acknowledged"))
         assert ack.status_code == 302
-        assert client.post(f"/cases/{second}/duplicates").status_code == 302
-        page = client.get(f"/cases/{first}").get_data(as_text=True)
+        assert client.post(f"/cases/{second}/duplicates").status_code == 200
+        response = client.post(f"/cases/{first}/duplicates")
+        page = response.get_data(as_text=True)
         assert canary in page and HINT in page  # the real flow ran: read, indexed, hinted
         assert db.session.get(Case, second).reference in page
         client.post("/logout")
@@ -581,7 +835,15 @@ def test_the_migration_seals_an_index_key_for_every_existing_ward(migration_app)
         keys[ward_id].add(open_with(seed, bytes(sealed), index_key_info(ward_id, desk_id)))
     assert [len(found) for found in keys.values()] == [1, 1]  # one key per ward...
     assert keys[1] != keys[2]  # ...and each ward its own
-    assert "victim_index" in {column["name"] for column in inspect(db.engine).get_columns("cases")}
+    columns = {column["name"]: column for column in inspect(db.engine).get_columns("cases")}
+    assert isinstance(columns["victim_index"]["type"], LargeBinary)  # a sealed value...
+    assert (
+        not [  # ...with nothing to look it up by
+            index
+            for index in inspect(db.engine).get_indexes("cases")
+            if "victim_index" in index["column_names"]
+        ]
+    )
 
     downgrade(revision="0009")
     assert "index_sealed_key" not in {

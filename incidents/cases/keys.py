@@ -65,6 +65,9 @@ class MemberKeyring:
     def __init__(self, user: User, personal_seed: bytes | None):
         self.user = user
         self._seed = personal_seed
+        # Desk seeds opened so far: a keyring lives for one request, and the duplicate
+        # hint opens hundreds of case keys through the same one or two desks.
+        self._desk_seeds: dict[int, bytes] = {}
 
     @property
     def unlocked(self) -> bool:
@@ -79,12 +82,16 @@ class MemberKeyring:
 
     def desk_seed(self, desk_id: int) -> bytes:
         """The private seed of a desk the user sits at."""
+        if desk_id in self._desk_seeds:
+            return self._desk_seeds[desk_id]
         seat = next((seat for seat in self.user.seats if seat.desk_id == desk_id), None)
         if seat is None:
             raise DecryptionError("not a member of this desk")
-        return open_with(
+        seed = open_with(
             self.personal_seed(), seat.sealed_key, desk_key_info_for_member(desk_id, self.user.id)
         )
+        self._desk_seeds[desk_id] = seed
+        return seed
 
     def case_key(self, case: Case) -> bytes:
         """The case's data key, through the user's desk or as its reporter."""
@@ -98,12 +105,16 @@ class MemberKeyring:
             )
         for route in case.routes:
             if route.desk_id in self.user.desk_ids:
-                return open_with(
-                    self.desk_seed(route.desk_id),
-                    route.sealed_key,
-                    case_key_info_for_desk(case.id, case.key_version, route.desk_id),
-                )
+                return self.route_key(case.id, case.key_version, route.desk_id, route.sealed_key)
         raise DecryptionError("no key of this case is sealed to a desk of this user")
+
+    def route_key(self, case_id: str, key_version: int, desk_id: int, sealed_key: bytes) -> bytes:
+        """A case's data key from its route to one of the user's desks (a loaded row)."""
+        return open_with(
+            self.desk_seed(desk_id),
+            bytes(sealed_key),
+            case_key_info_for_desk(case_id, key_version, desk_id),
+        )
 
     def index_key(self, ward: Ward) -> bytes:
         """The ward's index key, through a desk of that ward the user sits at."""

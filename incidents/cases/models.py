@@ -101,9 +101,10 @@ class Case(db.Model):
     # changing the same case the second is told (a conflict page), never overwrites.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The victim's blind index (incidents.cases.duplicates): a keyed hash of her name and
-    # birth year, set when a desk member acts on the case; equal in two cases of the ward
-    # when they are likely the same person. It reveals no name.
-    victim_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # birth year, set when a desk member acts on the case, and SEALED under the case key
+    # (field "victim_index"), so that no two rows hold a value that compares equal. The
+    # comparison happens only in a desk member's session, over the cases he can read.
+    victim_index: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     # Sealed columns (see SEALED_FIELDS).
     victim_name: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,14 +1,14 @@
 """A blind index of a victim: a keyed hash of her normalised name and birth year.
 
 Two reports of the same person, spelled a little differently by two group leaders, give
-the same index within a ward, so the desks can be told "this may be a case you already
-have" without the server ever comparing names. The index is HMAC-SHA256 under a per-ward
-random key (the index key) that is sealed to the ward's desks only, never held by the
-server: see incidents.cases.duplicates for why.
+the same index within a ward, so a desk member can be told "this may be a case you already
+have". The index is HMAC-SHA256 under a per-ward random key (the index key) that is sealed
+to the ward's desks only, never held by the server: see incidents.cases.duplicates.
 
-What the index shows: whoever holds the database sees which cases of a ward share a
-victim (that is its purpose); it reveals no name, and without the index key nobody can
-test a guessed name against it.
+The index is never stored as it is: each case keeps its own sealed under its case key, and
+indexes are compared only in a desk member's session, over the cases he can read. Keyed
+rather than a plain hash, so that whoever holds one case's key (its reporter, say) holds
+no value he could test guessed names against.
 """
 
 import hashlib

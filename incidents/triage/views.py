@@ -133,12 +133,14 @@ def _render_case(
     conflict: bool = False,
     actions: dict | None = None,
     refer_form=None,
+    duplicate_check: duplicates.DuplicateCheck | None = None,
     status: int = 200,
 ):
     """Decrypt (and audit the read), then show the case with its action forms.
 
     actions holds a submitted form of the case's actions section by its name there
     (handler, ban_request, ban_decision, measure, service, outcome), to show it again.
+    duplicate_check is what the duplicates button just found (its POST only).
     """
     content = service.read_case(current_user, case, keyring())
     asked = _questions_context(case, question_form)
@@ -155,7 +157,7 @@ def _render_case(
         access_log=access_log(case),
         conflict=conflict,
         **asked,
-        duplicates=duplicates.possible_duplicates(current_user, case),
+        duplicate_check=duplicate_check,
         duplicates_form=EmptyForm(formdata=None),
         actions=_actions_section(case, content, actions or {}),
         referrals=referral_panel(case, refer_form),
@@ -383,20 +385,13 @@ def intake_record(case_id: str):
 
 @bp.route("/<case_id>/duplicates", methods=["POST"])
 def look_for_duplicates(case_id: str):
-    """Compute the case's victim index now, so that its page names possible duplicates."""
+    """Compare the case with the ward's other cases the user can read; the page it answers
+    with shows what was found, which is stored nowhere."""
     case = get_case_or_404(current_user, case_id, "case.index")
     if not EmptyForm().validate_on_submit():
         abort(400)
-    found = duplicates.look_for_duplicates(current_user, case, keyring())
-    db.session.commit()
-    if found is None:
-        flash(
-            _("Without the name and year of birth of the victim, this case cannot be compared."),
-            "info",
-        )
-    else:
-        flash(_("The case was compared with the other cases of the ward."), "success")
-    return redirect(url_for("triage.case_page", case_id=case.id))
+    check = duplicates.look_for_duplicates(current_user, case, keyring())
+    return _render_case(case, duplicate_check=check)
 
 
 # --- The case's actions: handler, contact bans, measures, services, the outcome -----------

@@ -7,12 +7,14 @@ Create Date: 2026-12-01
 Reviewed by hand. Every existing ward gets a random index key, sealed with HPKE to each of
 its desks' public keys (desks.index_sealed_key): the migration sees each key once and
 keeps nothing but the sealed copies, so the server cannot compute an index afterwards (see
-incidents.cases.duplicates). cases.victim_index starts empty: the server cannot compute
-it, only a desk member's keys can, so each existing case is indexed at its next status
-change or when a desk member asks for its possible duplicates.
+incidents.cases.duplicates). cases.victim_index holds each case's index SEALED under the
+case's own key (AES-256-GCM, field "victim_index"): no two rows hold a value that compares
+equal, so it has no database index (there is nothing to look up by). It starts empty: the
+server cannot compute it, only a desk member's keys can, so each existing case is indexed
+at its next status change or when a desk member asks for its possible duplicates.
 
-downgrade() drops the index and the sealed keys: the keys are gone for good, and a later
-upgrade makes new ones (the indexes are recomputed as cases are worked on).
+downgrade() drops the sealed indexes and the sealed keys: the keys are gone for good, and
+a later upgrade makes new ones (the indexes are recomputed as cases are worked on).
 """
 
 import sqlalchemy as sa
@@ -54,13 +56,11 @@ def upgrade():
     # Every desk there is now is a core desk; partner desks (0012) get no index key.
     _seal_index_keys()
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("victim_index", sa.String(length=64)))
-        batch_op.create_index(batch_op.f("ix_cases_victim_index"), ["victim_index"], unique=False)
+        batch_op.add_column(sa.Column("victim_index", sa.LargeBinary()))
 
 
 def downgrade():
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_cases_victim_index"))
         batch_op.drop_column("victim_index")
     with op.batch_alter_table("desks", schema=None) as batch_op:
         batch_op.drop_column("index_sealed_key")
