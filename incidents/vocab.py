@@ -267,6 +267,7 @@ NOTICE_REASONS = (
     ("question", _l("You were asked about a case")),
     ("answer", _l("A question about a case was answered")),
     ("assigned", _l("You were made the handler of a case")),
+    ("email_changed", _l("Someone else changed the e-mail address of your account")),
 )
 
 

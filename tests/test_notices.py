@@ -619,3 +619,14 @@ def test_report_data_filed_through_the_service_tells_the_desks(db, make_user):
     case = cases.file_report(leader, report_data(leader.groups[0].id))
     db.session.commit()
     assert [(n.case_id, n.reason) for n in notices_of(db, officer)] == [(case.id, "new_case")]
+
+
+def test_a_member_is_told_in_the_app_when_someone_else_changes_his_address(db, make_user):
+    officer, admin = make_user("officer"), make_user("admin")
+    set_email(officer, officer, "vanhoa@example.vn")  # his own change: nothing to tell
+    set_email(admin, officer, "elsewhere@example.vn")
+    db.session.commit()
+    told = db.session.scalars(select(Notice).where(Notice.user_id == officer.id)).all()
+    assert [(notice.reason, notice.case_id) for notice in told] == [("email_changed", None)]
+    # Never mailed: the new address may be the very one set to read his mail instead.
+    assert told[0].mail_status is None

@@ -27,6 +27,7 @@ from incidents.crypto.keys import (
 from incidents.crypto.passwords import Argon2Params, hash_password, needs_rehash, verify_password
 from incidents.crypto.totp import new_one_time_code, normalise_one_time_code
 from incidents.extensions import db
+from incidents.notices import service as notices
 from incidents.timeutil import as_utc, utcnow
 from incidents.wards.models import DeskMember, ResidentialGroup, Ward
 
@@ -503,5 +504,9 @@ def set_email(actor, user: User, email: str | None) -> bool:
         detail="set" if email else "cleared",
         ward_id=user.ward_id,
     )
+    # The administrator could point a member's notices at a mailbox of his own: the
+    # member is told, in the app, where only he reads it.
+    if actor is not None and actor.id != user.id:
+        notices.notify_user(user, None, "email_changed")
     db.session.flush()
     return True

@@ -29,11 +29,16 @@ def takes_email(user) -> bool:
     return user.role != "reporter" and bool(user.email)
 
 
+# Told in the app only: that someone else changed where one's e-mail goes must not be
+# mailed to the new address, which may be the very one someone set to read it instead.
+IN_APP_ONLY = frozenset({"email_changed"})
+
+
 def _new_notice(user, case: Case | None, reason: str) -> Notice:
     if reason not in codes(NOTICE_REASONS):
         raise ValueError(f"unknown notice reason {reason!r}")
     now = utcnow()
-    mail = takes_email(user)
+    mail = takes_email(user) and reason not in IN_APP_ONLY
     notice = Notice(
         user_id=user.id,
         case_id=case.id if case is not None else None,
