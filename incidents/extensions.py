@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to the app in create_app()."""
 
+import ipaddress
+
 import flask_login
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -39,4 +41,24 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)
+
+
+def client_network() -> str:
+    """The per-address throttle's key: an IPv4 address itself, an IPv6 address its /64.
+
+    One subscriber usually holds a whole /64 and may take a new address for every
+    request: keyed on the full address, the per-address limit would never bite.
+    """
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+limiter = Limiter(key_func=client_network)

@@ -403,3 +403,20 @@ def test_guesses_count_against_the_account_however_they_are_encoded(
         f"{len(checked)} guesses were checked against one account within a minute "
         f"(form answers {statuses})"
     )
+
+
+def test_an_ipv6_subscriber_cannot_dodge_the_address_limit_with_new_addresses(
+    db, limited, make_user
+):
+    """A /64 is usually one subscriber's: it shares one count; the next /64 has its own."""
+    officer = make_user("officer")
+    instance = limited(LOGIN_RATE_LIMIT="3 per minute")
+    for n in range(3):  # three addresses of one /64, each a new name
+        web = _client(instance, f"2001:db8:1:2::{n + 1:x}")
+        guess = {"username": f"guess{n}-{uuid.uuid4().hex[:6]}", "password": PASSWORD}
+        assert web.post("/login", data=guess).status_code == 200
+    _assert_throttled(
+        db, _client(instance, "2001:db8:1:2:ffff::9").post("/login", data=login_data(officer))
+    )
+    neighbour = _client(instance, "2001:db8:1:3::1")  # the next /64: another subscriber
+    assert neighbour.post("/login", data=login_data(officer)).status_code == 302
