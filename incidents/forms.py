@@ -44,6 +44,13 @@ class Form(FlaskForm):
                 return request.form if _is_submitted() else None
             return formdata
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A page holds many forms, each with its hidden token: an id on it would repeat.
+        token = getattr(self, "csrf_token", None)
+        if token is not None:
+            token.id = False
+
 
 class EmptyForm(Form):
     """A POST-only button: no fields, but a CSRF token."""

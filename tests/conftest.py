@@ -5,6 +5,7 @@ one (postgresql+psycopg://...). With CI=true PostgreSQL is required, not skipped
 """
 
 import base64
+import logging
 import os
 import re
 import time
@@ -80,6 +81,29 @@ def make_test_app(database_url: str, instance_path: str, **overrides):
     application = create_app(Config, instance_path=instance_path)
     application.test_client_class = FreshContextClient
     return application
+
+
+def close_app(application, handlers_before) -> None:
+    """Dispose a made app's engine and close the log handlers create_app() added to it."""
+    with application.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+    for handler in set(logging.getLogger(application.name).handlers) - handlers_before:
+        application.logger.removeHandler(handler)
+        handler.close()
+
+
+@pytest.fixture()
+def csrf_app(app, db, tmp_path):
+    """The test app with CSRF protection on, on the same database."""
+    handlers_before = set(logging.getLogger(app.name).handlers)
+    guarded = make_test_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        str(tmp_path / "csrf-instance"),
+        WTF_CSRF_ENABLED=True,
+    )
+    yield guarded
+    close_app(guarded, handlers_before)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import BACKENDS, _database_url, make_test_app
+from conftest import BACKENDS, _database_url, close_app, make_test_app
 from flask import current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, select, text
@@ -70,16 +70,6 @@ def schema_differences() -> list:
             connection, opts={"compare_type": True, "compare_server_default": True}
         )
         return compare_metadata(context, db.metadata)
-
-
-def close_app(application, handlers_before) -> None:
-    """Dispose the app's engine and close the log handler create_app() added."""
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    for handler in set(application.logger.handlers) - handlers_before:
-        application.logger.removeHandler(handler)
-        handler.close()
 
 
 @pytest.fixture(params=BACKENDS)

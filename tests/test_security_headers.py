@@ -5,14 +5,13 @@ import secrets
 from html.parser import HTMLParser
 
 import pytest
-from conftest import PASSWORD, login_data, make_test_app, post_report, report_form
+from conftest import PASSWORD, close_app, login_data, post_report, report_form
 from flask_babel import force_locale, gettext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 from werkzeug.exceptions import BadRequest, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from incidents import create_app
-from incidents.extensions import db as _db
 
 # The message each error page shows, as written in templates/errors/error.html.
 ERROR_MESSAGES = {
@@ -143,28 +142,6 @@ def row_counts(db) -> dict[str, int]:
 def translated(app, locale: str, message: str) -> str:
     with app.test_request_context(), force_locale(locale):
         return gettext(message)
-
-
-def close_app(application, handlers_before) -> None:
-    with application.app_context():
-        _db.session.remove()
-        _db.engine.dispose()
-    for handler in set(logging.getLogger(application.name).handlers) - handlers_before:
-        application.logger.removeHandler(handler)
-        handler.close()
-
-
-@pytest.fixture()
-def csrf_app(app, db, tmp_path):
-    """The test app with CSRF protection on, on the same database."""
-    handlers_before = set(app.logger.handlers)
-    guarded = make_test_app(
-        app.config["SQLALCHEMY_DATABASE_URI"],
-        str(tmp_path / "csrf-instance"),
-        WTF_CSRF_ENABLED=True,
-    )
-    yield guarded
-    close_app(guarded, handlers_before)
 
 
 @pytest.fixture()

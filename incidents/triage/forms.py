@@ -32,9 +32,12 @@ from incidents.vocab import (
 )
 
 
-def _why_field(label):
+def _why_field(label, id=None):
+    # id: the status and clock forms share the case page and carry no prefix; two fields
+    # with one id would leave a label pointing at the wrong field.
     return TextAreaField(
         label,
+        id=id,
         validators=[Optional(), Length(max=WHY_MAX_LENGTH)],
         render_kw={"rows": 3, "autocomplete": "off", "maxlength": WHY_MAX_LENGTH},
     )
@@ -46,7 +49,7 @@ class StatusForm(Form):
     status = SelectField(
         _l("New status"), choices=as_choices(STATUSES), validators=[DataRequired()]
     )
-    why = _why_field(_l("Why (kept encrypted; only the desks see it)"))
+    why = _why_field(_l("Why (kept encrypted; only the desks see it)"), id="status-why")
     close_reason = SelectField(
         _l("Reason for closing"),
         choices=as_choices((("", _l("Not closing")), *CLOSE_REASONS)),
@@ -65,7 +68,7 @@ class ClockForm(Form):
     """Record that the act a clock asks for was done."""
 
     clock = SelectField(choices=as_choices(CLOCKS), validators=[DataRequired()])
-    why = _why_field(_l("What was done (kept encrypted)"))
+    why = _why_field(_l("What was done (kept encrypted)"), id="clock-why")
 
 
 class NoteForm(Form):
