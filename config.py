@@ -49,6 +49,19 @@ class Config:
 
     # Counts from 1 to this minus one are shown as "<k" on the statistics page.
     STATS_SUPPRESSION_THRESHOLD = 5
+    # ... and in anything exported (spreadsheet, CSV, the official report).
+    STATS_EXPORT_THRESHOLD = 10
+    # The official report (.docx, Decree 30/2020): to whom it goes (Kính gửi), the copies
+    # (Nơi nhận; "Lưu: REPORT_FILED_AS" ends the list), the signature block (for the
+    # chairman signing himself: ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH")) and the signer's name;
+    # the place of the date line (empty: the ward's name without "Phường"/"Xã"). Which
+    # provincial body receives the report is the ward's to set (check): "…" marks the gap.
+    REPORT_RECIPIENTS: tuple = ("Ủy ban nhân dân tỉnh …",)
+    REPORT_COPIES: tuple = ("Như trên", "TT. Đảng ủy phường", "TT. HĐND phường")
+    REPORT_FILED_AS = "VT, VHXH"
+    REPORT_SIGNATURE: tuple = ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")
+    REPORT_SIGNER_NAME = ""
+    REPORT_PLACE = ""
 
     # Argon2id for login hashes: 64 MiB, 3 passes, 4 lanes (OWASP's second profile).
     ARGON2_MEMORY_KIB = 65536

@@ -124,6 +124,9 @@ GLOBAL_ACTIONS = {
     "account.own": {"reporter", "police", "officer", "chairman", "admin", "partner"},
     "notices.view": {"reporter", "police", "officer", "chairman", "admin", "partner"},
     "referral.list": {"partner"},
+    # The statistics as files (spreadsheet, CSV, the official report): they leave the
+    # ward's screens, so only those who compile and sign the report make them.
+    "stats.export": {"officer", "chairman"},
 }
 
 

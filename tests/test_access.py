@@ -63,6 +63,7 @@ GLOBAL_TABLE = {
     "stats.view": {"officer", "chairman"},
     "accounts.manage": {"admin"},
     "referral.list": {"partner"},
+    "stats.export": {"officer", "chairman"},
 }
 
 

@@ -188,6 +188,16 @@ MATRIX = {
     "stats.dashboard": {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
     },
+    # The statistics as files: re-authentication first, like every export.
+    "stats.export_xlsx": {
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
+    },
+    "stats.export_csv": {
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
+    },
+    "stats.report_docx": {
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
+    },
     "desks.overview": {
         "GET":  "login 404   200   200   200   404   200   404   200   200   | ownpw enrol 200",
     },

@@ -1,0 +1,503 @@
+"""Exports of the statistics (XLSX, CSV, the Decree 30 .docx) and the dashboard's charts."""
+
+import csv
+import io
+import re
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+
+import docx
+import openpyxl
+import pytest
+from conftest import report_data
+from flask import render_template_string
+from sqlalchemy import select
+
+from incidents.audit.models import AuditEntry
+from incidents.cases.service import file_report
+from incidents.stats import charts, exports
+from incidents.stats.exports import ReportSettings, official_date, place_of
+from incidents.stats.tables import Cell, Indicator, Statistics, Table
+from incidents.web import AUTHENTICATED_AT
+
+WARD = "Phường Quyết Thắng"
+TRIGGERS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", " =1"]
+SETTINGS = ReportSettings(
+    recipients=("Ủy ban nhân dân tỉnh Lai Châu",),
+    copies=("Như trên", "TT. HĐND phường"),
+    filed_as="VT, VHXH",
+    signature=("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"),
+    signer_name="Nguyễn Văn Ký",
+    place="",
+)
+
+
+def _statistics(hidden=(3, 4), threshold=10, group_names=("Bản 1", *TRIGGERS)) -> Statistics:
+    """Hand-built statistics, with tables part A has not built yet (per_month, measures)."""
+    small, other = hidden
+    groups = [(name, [Cell(12 + number, False)]) for number, name in enumerate(group_names)]
+    return Statistics(
+        first=date(2026, 1, 1),
+        last=date(2026, 6, 30),
+        threshold=threshold,
+        total=Cell(48, False),
+        tables=[
+            Table("harm_forms", "Cases by form of harm", ["Cases"], [
+                ("Physical", [Cell(31, False)]),
+                ("Sexual", [Cell(small, True)]),
+                ("Economic", [Cell(0, False)]),
+            ]),
+            Table("sex_age", "Victims by sex and age", ["Under 16", "18 to 59"], [
+                ("Female", [Cell(11, False), Cell(other, True)]),
+                ("Male", [Cell(0, False), Cell(small, True)]),
+            ]),
+            Table("groups", "Cases by residential group", ["Cases"], groups),
+            Table("per_month", "Cases per month", ["Cases"], [
+                ("01/2026", [Cell(20, False)]),
+                ("02/2026", [Cell(other, True)]),
+            ]),
+            Table("measures", "Perpetrators by measure applied", ["Perpetrators"], [
+                ("Contact ban", [Cell(13, False)]),
+            ]),
+        ],
+        indicators=[
+            Indicator("services", "Victims who reached a support service",
+                      Cell(12, False), Cell(20, False), 0.8, 0.9),
+            Indicator("counselled", "Perpetrators not prosecuted who were counselled",
+                      Cell(small, True), Cell(15, False), 0.5, 0.7),
+        ],
+    )  # fmt: skip
+
+
+# The spreadsheet and the CSV.
+
+
+def _workbook(statistics) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(exports.xlsx_bytes(statistics, WARD)))
+
+
+def _cells(workbook):
+    return [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+
+
+def test_xlsx_stores_formula_like_text_as_text(app):
+    with app.test_request_context():
+        workbook = _workbook(_statistics())
+    cells = _cells(workbook)
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"], "a formula"
+    by_value = {cell.value: cell for cell in cells if isinstance(cell.value, str)}
+    for text in TRIGGERS:
+        cell = by_value[text]  # the text itself, as typed
+        assert (cell.data_type, cell.quotePrefix) == ("s", True), repr(text)
+    plain = by_value["Bản 1"]
+    assert (plain.data_type, plain.quotePrefix) == ("s", False)
+
+
+def test_xlsx_has_a_sheet_per_table_stating_title_period_and_rule(app):
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        statistics = _statistics()
+        workbook = _workbook(statistics)
+    # Every table, those part A adds included, and the indicators.
+    assert len(workbook.sheetnames) == 1 + len(statistics.tables) + 1
+    sheet = workbook["Cases per month"]
+    assert sheet["A1"].value == "Cases per month"
+    assert sheet["A2"].value == "Cases received from 01/01/2026 to 30/06/2026"
+    assert sheet["A3"].value.startswith("Suppression threshold 10: counts from 1 to 9 are shown")
+    assert [[cell.value for cell in row] for row in sheet.iter_rows(min_row=5)] == [
+        [None, "Cases"],
+        ["01/2026", 20],
+        ["02/2026", "<10"],
+    ]
+    indicators = [[cell.value for cell in row] for row in workbook["Indicators"].iter_rows()]
+    assert ["Victims who reached a support service", 12, 20, 0.6, 0.8, 0.9] in indicators
+    assert [
+        "Perpetrators not prosecuted who were counselled", "<10", 15, "not published", 0.5, 0.7
+    ] in indicators  # fmt: skip
+
+
+def _csv_rows(statistics) -> list[list[str]]:
+    body = exports.csv_bytes(statistics, WARD)
+    assert body.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(body.decode()[1:])))
+
+
+def test_csv_neutralises_formula_like_text_with_a_quote(app):
+    with app.test_request_context():
+        rows = _csv_rows(_statistics())
+    labels = [row[0] for row in rows if row]
+    for text in TRIGGERS:
+        assert "'" + text in labels, repr(text)
+        assert text not in labels
+    assert "Bản 1" in labels
+    assert not [label for label in labels if exports.is_formula(label)]
+
+
+def test_csv_has_a_section_per_table_with_title_period_and_rule(app):
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        rows = _csv_rows(_statistics())
+    start = rows.index(["Perpetrators by measure applied"])  # a table part A adds
+    assert rows[start + 1] == ["Cases received from 01/01/2026 to 30/06/2026"]
+    assert rows[start + 2][0].startswith("Suppression threshold 10: counts from 1 to 9")
+    assert rows[start + 4 : start + 6] == [["", "Perpetrators"], ["Contact ban", "13"]]
+    assert ["Victims who reached a support service", "12", "20", "60.0%", "80.0%", "90.0%"] in rows
+
+
+def _docx_text(body: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return archive.read("word/document.xml").decode()
+
+
+def _xlsx_sheets(body: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        names = sorted(name for name in archive.namelist() if name.startswith("xl/"))
+        return [archive.read(name).decode() for name in names]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv", "docx"])
+def test_a_hidden_count_is_written_as_less_than_k_and_its_value_nowhere(app, kind):
+    """The export is the same whatever a hidden cell's true value is: it cannot tell it."""
+    write = {
+        "xlsx": lambda s: _xlsx_sheets(exports.xlsx_bytes(s, WARD)),
+        "csv": lambda s: exports.csv_bytes(s, WARD),
+        "docx": lambda s: _docx_text(exports.report_docx(s, WARD, SETTINGS, date(2026, 5, 5))),
+    }[kind]
+    with app.test_request_context():
+        made = [write(_statistics(hidden=values)) for values in [(1, 2), (3, 4), (9, 8)]]
+    assert made[0] == made[1] == made[2]
+    text = "".join(made[0]) if kind == "xlsx" else made[0]
+    text = text.decode() if isinstance(text, bytes) else text
+    assert "&lt;10" in text if kind != "csv" else '"<10"' in text
+
+
+def test_csv_and_xlsx_show_hidden_cells_as_less_than_k(app):
+    with app.test_request_context():
+        statistics = _statistics(hidden=(3, 7))
+        rows = _csv_rows(statistics)
+        values = [cell.value for cell in _cells(_workbook(statistics))]
+    assert ["Sexual", "<10"] in rows and ["Female", "11", "<10"] in rows
+    assert not [row for row in rows if "3" in row or "7" in row]
+    assert "<10" in values and 3 not in values and 7 not in values
+
+
+def test_a_sheet_name_is_valid_and_unique():
+    taken: set[str] = set()
+    names = [exports._sheet_name("Cases: by [kind]/form? " * 3, taken) for _ in range(3)]
+    assert len(set(names)) == 3
+    assert all(len(name) <= 31 and not set(name) & set("[]:*?/\\") for name in names)
+
+
+# The official report.
+
+
+def _report(app, statistics=None, settings=SETTINGS, issued_on=date(2026, 5, 5)):
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        body = exports.report_docx(statistics or _statistics(), WARD, settings, issued_on)
+    return docx.Document(io.BytesIO(body))
+
+
+def _paragraphs(document):
+    """Every paragraph, those inside tables (the header, the signature block) included."""
+    found = list(document.paragraphs)
+    for table in document.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                found += cell.paragraphs
+    return found
+
+
+def _paragraph(document, text):
+    matches = [p for p in _paragraphs(document) if p.text == text]
+    assert matches, f"no paragraph {text!r}"
+    return matches[0]
+
+
+# Decree 30/2020: A4; margins top and bottom 20-25 mm, left 30-35 mm, right 15-20 mm.
+SIZES = {
+    "page_width": (210, 210),
+    "page_height": (297, 297),
+    "top_margin": (20, 25),
+    "bottom_margin": (20, 25),
+    "left_margin": (30, 35),
+    "right_margin": (15, 20),
+}
+
+
+def test_the_report_is_a4_with_the_decree_margins_in_times_new_roman(app):
+    document = _report(app)
+    section = document.sections[0]
+    mm = {name: round(getattr(section, name).mm, 1) for name in SIZES}
+    assert (mm["page_width"], mm["page_height"]) == (210, 297)  # A4, stored in twips
+    for name, (least, most) in SIZES.items():
+        assert least <= mm[name] <= most, name
+    assert document.styles["Normal"].font.name == "Times New Roman"
+    runs = [run for paragraph in _paragraphs(document) for run in paragraph.runs]
+    assert runs and {run.font.name for run in runs} == {"Times New Roman"}
+
+
+def test_the_report_has_the_decree_30_header_title_and_closing(app):
+    document = _report(app)
+    for text, size, bold in [
+        ("ỦY BAN NHÂN DÂN", 13, True),
+        ("PHƯỜNG QUYẾT THẮNG", 13, True),
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, True),
+        ("BÁO CÁO", 14, True),
+        ("Nơi nhận:", 12, True),
+        ("TM. ỦY BAN NHÂN DÂN", 14, True),
+        ("KT. CHỦ TỊCH", 14, True),
+        ("PHÓ CHỦ TỊCH", 14, True),
+        ("Nguyễn Văn Ký", 14, True),
+    ]:
+        run = _paragraph(document, text).runs[0]
+        assert (run.font.size.pt, run.bold) == (size, bold), text
+    motto = _paragraph(document, "Độc lập - Tự do - Hạnh phúc").runs[0]
+    assert (motto.bold, motto.underline, motto.font.size.pt) == (True, True, 13)
+    assert re.fullmatch(r"Số: +/BC-UBND", _paragraph_starting(document, "Số:").text)
+    dated = _paragraph(document, "Quyết Thắng, ngày 05 tháng 5 năm 2026").runs[0]
+    assert dated.italic
+    assert _paragraph(document, "Kính gửi: Ủy ban nhân dân tỉnh Lai Châu.")
+    lines = [p.text for p in _paragraphs(document)]
+    where = lines.index("Nơi nhận:")
+    assert lines[where + 1 : where + 4] == ["- Như trên;", "- TT. HĐND phường;", "- Lưu: VT, VHXH."]
+    assert _paragraph(document, "- Lưu: VT, VHXH.").runs[0].font.size.pt == 11
+    title = lines.index("BÁO CÁO")
+    summary = "Tình hình bạo lực gia đình, bạo lực trên cơ sở giới và mua bán người"
+    assert lines[title + 1].startswith(summary)  # in Vietnamese, whatever the reader's language
+
+
+def _paragraph_starting(document, start):
+    return next(p for p in _paragraphs(document) if p.text.startswith(start))
+
+
+def test_the_report_body_is_justified_14_pt_with_a_first_line_indent(app):
+    document = _report(app)
+    body = _paragraph_starting(document, "Ủy ban nhân dân Phường Quyết Thắng báo cáo")
+    assert body.alignment == docx.enum.text.WD_ALIGN_PARAGRAPH.JUSTIFY
+    assert 1.0 <= body.paragraph_format.first_line_indent.cm <= 1.27
+    assert body.runs[0].font.size.pt == 14
+    assert body.text.endswith("như sau:")
+    assert _paragraph(document, "Tổng số vụ việc tiếp nhận trong kỳ: 48.")
+    closing = _paragraph_starting(document, "Trên đây là báo cáo")
+    assert closing.text.endswith("./.")
+
+
+def test_the_report_has_every_table_and_the_indicators_against_their_targets(app):
+    document = _report(app)
+    grids = [
+        [[cell.text for cell in row.cells] for row in table.rows]
+        for table in document.tables
+        if table.style is not None and table.style.name == "Table Grid"
+    ]
+    assert len(grids) == 5 + 1  # the five tables and the indicators
+    assert ["Female", "11", "<10"] in grids[1]
+    assert ["Contact ban", "13"] in grids[4]  # a table part A adds, unchanged here
+    indicators = grids[5]
+    assert indicators[1] == ["Victims who reached a support service", "12/20", "60%", "80%", "90%"]
+    assert indicators[2][1:] == ["<10/15", "chưa công bố", "50%", "70%"]
+    texts = [p.text for p in document.paragraphs]
+    assert "Bảng 3. Cases by residential group" in texts
+
+
+def test_the_report_without_indicators_says_so(app):
+    statistics = _statistics()
+    statistics.indicators = []
+    texts = [p.text for p in _report(app, statistics).paragraphs]
+    assert "Chưa tính được chỉ tiêu nào cho kỳ này." in texts
+
+
+def test_several_recipients_are_a_list_and_the_place_may_be_set(app):
+    settings = ReportSettings(**{
+        **vars(SETTINGS),
+        "recipients": ("Sở Văn hóa, Thể thao và Du lịch tỉnh Lai Châu", "Sở Nội vụ tỉnh Lai Châu"),
+        "place": "Lai Châu",
+        "signature": ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"),
+    })  # fmt: skip
+    document = _report(app, settings=settings, issued_on=date(2026, 11, 9))
+    lines = [p.text for p in _paragraphs(document)]
+    where = lines.index("Kính gửi:")
+    assert lines[where + 1 : where + 3] == [
+        "- Sở Văn hóa, Thể thao và Du lịch tỉnh Lai Châu;",
+        "- Sở Nội vụ tỉnh Lai Châu.",
+    ]
+    assert "Lai Châu, ngày 09 tháng 11 năm 2026" in lines
+    assert "CHỦ TỊCH" in lines and "KT. CHỦ TỊCH" not in lines
+
+
+@pytest.mark.parametrize(
+    ("day", "written"),
+    [
+        (date(2026, 5, 5), "ngày 05 tháng 5 năm 2026"),
+        (date(2026, 11, 20), "ngày 20 tháng 11 năm 2026"),
+        (date(2026, 1, 15), "ngày 15 tháng 01 năm 2026"),
+        (date(2026, 2, 9), "ngày 09 tháng 02 năm 2026"),
+        (date(2026, 3, 1), "ngày 01 tháng 3 năm 2026"),
+        (date(2026, 12, 31), "ngày 31 tháng 12 năm 2026"),
+    ],
+)
+def test_the_date_line_pads_days_below_10_and_months_1_and_2(day, written):
+    assert official_date(day) == written
+
+
+def test_the_place_is_the_ward_name_without_its_unit():
+    assert place_of("Phường Quyết Thắng") == "Quyết Thắng"
+    assert place_of("Xã Bản Giang") == "Bản Giang"
+    assert place_of("Quyết Thắng") == "Quyết Thắng"
+
+
+# The endpoints: who may export, re-authentication, the audit.
+
+URLS = {
+    "xlsx": "/stats/export.xlsx?first=2026-03-01&last=2026-03-31",
+    "csv": "/stats/export.csv?first=2026-03-01&last=2026-03-31",
+    "docx": "/stats/report.docx?first=2026-03-01&last=2026-03-31",
+}
+
+
+@pytest.fixture()
+def counted(db, ward, make_user):
+    """26 cases in March 2026: 12, 11 and 3 in the three groups (the 3 is hidden at k=10)."""
+    leader = make_user("reporter", groups=list(ward.groups))
+    first, second, third = (group.id for group in ward.groups)
+    march = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
+    for number, group in enumerate([first] * 12 + [second] * 11 + [third] * 3):
+        data = report_data(group, incident_date=date(2026, 3, 1))
+        file_report(leader, data).received_at = march + timedelta(hours=number)
+    db.session.commit()
+    return leader
+
+
+def _exports_audited(db):
+    return db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "stats.export").order_by(AuditEntry.seq)
+    ).all()
+
+
+@pytest.mark.parametrize("kind", sorted(URLS))
+def test_an_export_is_an_attachment_never_cached_and_audited_once(
+    db, client, counted, make_user, login_as, kind
+):
+    officer = make_user("officer")
+    login_as(officer)
+    response = client.get(URLS[kind])
+    assert response.status_code == 200
+    assert response.mimetype == exports.EXPORTS[kind]
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and disposition.endswith(f'.{kind}"')
+    assert "no-store" in response.headers["Cache-Control"]
+    entries = _exports_audited(db)
+    assert [(entry.actor_id, entry.detail) for entry in entries] == [
+        (officer.id, f"{kind} 2026-03-01..2026-03-31")
+    ]
+
+
+def test_the_exported_counts_come_from_the_cases_with_the_export_threshold(
+    db, client, counted, make_user, login_as
+):
+    login_as(make_user("chairman"))
+    rows = list(csv.reader(io.StringIO(client.get(URLS["csv"]).get_data(as_text=True)[1:])))
+    assert ["Số vụ việc tiếp nhận", "26"] in rows and ["Bạo lực gia đình", "26"] in rows
+    assert ["Tổ dân phố số 1", "12"] in rows
+    assert ["Bản 2", "<10"] in rows
+    assert not [row for row in rows if "3" in row]
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(URLS["xlsx"]).data))
+    values = [cell.value for cell in _cells(workbook)]
+    assert 12 in values and "<10" in values and 3 not in values
+
+
+@pytest.mark.parametrize("kind", sorted(URLS))
+def test_a_stale_session_is_sent_to_confirm_first_and_nothing_is_exported(
+    app, db, client, counted, make_user, login_as, kind
+):
+    login_as(make_user("officer"))
+    with client.session_transaction() as session:
+        session[AUTHENTICATED_AT] -= int(app.config["REAUTH_WINDOW"].total_seconds()) + 1
+    response = client.get(URLS[kind])
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"/account/confirm?next={URLS[kind][:18]}")
+    assert _exports_audited(db) == []
+
+
+@pytest.mark.parametrize("role", ["police", "reporter", "admin", "partner"])
+def test_roles_that_may_not_export_get_404(db, client, counted, make_user, login_as, role):
+    login_as(make_user(role))
+    for url in URLS.values():
+        assert client.get(url).status_code == 404
+    assert _exports_audited(db) == []
+
+
+def test_a_bad_period_is_refused_with_a_message_and_nothing_exported(
+    db, client, counted, make_user, login_as
+):
+    login_as(make_user("officer"))
+    for query in ("first=2026-05-01&last=2026-04-01", "first=nonsense&last=2026-04-01"):
+        response = client.get(f"/stats/export.xlsx?{query}")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert 'class="error"' in page and 'value="2026-04-01"' in page
+    assert _exports_audited(db) == []
+
+
+def test_the_service_refuses_a_role_that_may_not_export(db, make_user):
+    with pytest.raises(PermissionError):
+        exports.export(
+            make_user("police"), "csv", date(2026, 1, 1), date(2026, 1, 2), 10, SETTINGS,
+            date(2026, 1, 3),
+        )  # fmt: skip
+    assert _exports_audited(db) == []
+
+
+# The charts.
+
+CHART = '{% for chart in charts %}{% include "stats/_chart.html" %}{% endfor %}'
+
+
+def _svg(app, statistics) -> str:
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        page = render_template_string(CHART, charts=charts.dashboard_charts(statistics))
+    return page
+
+
+def test_charts_of_month_harm_forms_and_age_bands_in_order():
+    keys = [chart.key for chart in charts.dashboard_charts(_statistics())]
+    assert keys == ["per_month", "harm_forms", "sex_age"]
+    without_months = _statistics()
+    without_months.tables = [t for t in without_months.tables if t.key != "per_month"]
+    assert [chart.key for chart in charts.dashboard_charts(without_months)] == [
+        "harm_forms",
+        "sex_age",
+    ]
+
+
+def test_a_hidden_count_never_shapes_the_chart(app):
+    """The SVG is the same for every true value a hidden cell may have; it says "<k"."""
+    drawn = [_svg(app, _statistics(hidden=values, threshold=5)) for values in [(1, 2), (4, 3)]]
+    assert drawn[0] == drawn[1]
+    svg = re.findall(r"<svg.*?</svg>", drawn[0], re.S)
+    assert len(svg) == 3
+    texts = re.findall(r">([^<]+)</text>", "".join(svg))
+    assert "&lt;5" in texts
+    assert not {"1", "2", "3", "4"} & set(texts)
+
+
+def test_the_chart_is_an_image_named_by_its_caption_with_its_numbers_as_a_table(app):
+    page = _svg(app, _statistics())
+    figure = re.search(r'<figure class="chart">.*?</figure>', page, re.S).group(0)
+    caption = re.search(r'<figcaption id="([^"]+)">Cases per month</figcaption>', figure)
+    assert caption
+    assert f'role="img" aria-labelledby="{caption.group(1)}"' in figure
+    assert '<td class="count">20</td>' in figure and '<td class="count">&lt;10</td>' in figure
+    assert "style=" not in page  # the CSP allows no style attribute
+    assert 'viewBox="0 0 360 ' in figure  # drawn for a 360-px screen, scaled by CSS
+
+
+def test_the_dashboard_shows_the_charts_and_the_export_links(
+    db, client, counted, make_user, login_as
+):
+    login_as(make_user("officer"))
+    page = client.get("/stats/?first=2026-03-01&last=2026-03-31").get_data(as_text=True)
+    assert page.count('<figure class="chart">') == 2  # harm forms, age bands (no months yet)
+    assert 'href="/stats/export.xlsx?first=2026-03-01&amp;last=2026-03-31"' in page
+    assert 'href="/stats/report.docx?first=2026-03-01&amp;last=2026-03-31"' in page
+    assert "style=" not in page
+    # Each table once: a charted table is shown in its figure, not again below.
+    assert page.count("Vụ việc theo hình thức bạo lực</caption>") == 1
+    assert page.count("<caption>Vụ việc theo tổ dân phố, bản</caption>") == 1
