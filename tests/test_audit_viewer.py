@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from incidents.audit.models import AuditEntry
 from incidents.audit.service import record
-from incidents.audit.viewer import _cell
 from incidents.cases.models import Case
+from incidents.spreadsheets import safe_cell
 
 
 def test_only_the_officer_and_the_chairman_see_the_trail(db, client, make_user, login_as):
@@ -51,9 +51,10 @@ def test_the_csv_export_is_audited_and_runs_no_formula(db, client, make_user, lo
 
 
 def test_cells_that_look_like_formulas_are_neutralised():
-    assert _cell("=1+1") == "'=1+1"
-    assert _cell("-2") == "'-2" and _cell("@x") == "'@x" and _cell("+3") == "'+3"
-    assert _cell("case.read") == "case.read" and _cell(None) == ""
+    assert safe_cell("=1+1") == "'=1+1"
+    assert safe_cell("-2") == "'-2" and safe_cell("@x") == "'@x" and safe_cell("+3") == "'+3"
+    assert safe_cell("case.read") == "case.read" and safe_cell(None) == ""
+    assert safe_cell("  =cmd") == "'  =cmd" and safe_cell("\uff1dSUM(A1)") == "'\uff1dSUM(A1)"
 
 
 def test_the_case_page_shows_who_has_seen_the_case(db, client, make_user, file_report, login_as):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from incidents.audit.models import AuditEntry
 from incidents.cases.service import file_report
+from incidents.spreadsheets import is_formula
 from incidents.stats import charts, exports
 from incidents.stats.exports import ReportSettings, official_date, place_of
 from incidents.stats.tables import Cell, Indicator, Statistics, Table
@@ -129,7 +130,7 @@ def test_csv_neutralises_formula_like_text_with_a_quote(app):
         assert "'" + text in labels, repr(text)
         assert text not in labels
     assert "Bản 1" in labels
-    assert not [label for label in labels if exports.is_formula(label)]
+    assert not [label for label in labels if is_formula(label)]
 
 
 def test_csv_has_a_section_per_table_with_title_period_and_rule(app):

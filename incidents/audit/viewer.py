@@ -13,6 +13,7 @@ from incidents.audit.models import AuditEntry
 from incidents.audit.service import record
 from incidents.cases.models import Case
 from incidents.extensions import db
+from incidents.spreadsheets import safe_cell
 from incidents.timeutil import format_datetime, local_day_bounds
 
 PAGE_SIZE = 50
@@ -87,15 +88,6 @@ def page_of(viewer, chosen: AuditFilter, page: int) -> tuple[list[AuditEntry], i
     return entries, max(1, -(-total // PAGE_SIZE))
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run: formulas are neutralised with a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.lstrip(" ").startswith(_FORMULA_STARTS) else text
-
-
 def export_csv(viewer, chosen: AuditFilter) -> str:
     """All entries matching the filters as CSV, oldest first; the export is audited."""
     if not access.can(viewer, "audit.view"):
@@ -106,7 +98,7 @@ def export_csv(viewer, chosen: AuditFilter) -> str:
     writer.writerow(["seq", "time", "actor", "role", "action", "target", "address", "detail"])
     for entry in db.session.scalars(_scoped(viewer, chosen).order_by(AuditEntry.seq)):
         writer.writerow(
-            _cell(value)
+            safe_cell(value)
             for value in (
                 entry.seq,
                 format_datetime(entry.at),

@@ -26,11 +26,10 @@ from openpyxl.styles import Font
 from incidents import access
 from incidents.audit.service import record
 from incidents.extensions import db
+from incidents.spreadsheets import is_formula, safe_cell
 from incidents.stats import service
 from incidents.stats.tables import Cell, Indicator, Statistics
 from incidents.timeutil import format_date
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 @dataclass(frozen=True)
@@ -106,11 +105,6 @@ def export(
     db.session.flush()
     stem = "bao-cao" if kind == "docx" else "thong-ke"
     return ExportFile(body, EXPORTS[kind], f"{stem}_{first.isoformat()}_{last.isoformat()}.{kind}")
-
-
-def is_formula(text: str) -> bool:
-    """Whether a spreadsheet would read this text as a formula (spaces before it too)."""
-    return text.lstrip(" ").startswith(FORMULA_STARTS)
 
 
 # The spreadsheet and the CSV: one section per table, each stating what it counts.
@@ -226,8 +220,7 @@ def xlsx_bytes(statistics: Statistics, ward_name: str) -> bytes:
 def _csv_value(value) -> str:
     if isinstance(value, float):
         return format_percent(value, "#,##0.0%")
-    text = str(value)
-    return "'" + text if is_formula(text) else text
+    return safe_cell(value)
 
 
 def csv_bytes(statistics: Statistics, ward_name: str) -> bytes:
