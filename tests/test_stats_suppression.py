@@ -132,19 +132,36 @@ def test_a_column_with_its_total_hides_nothing_recoverable(counts, threshold):
 @given(
     st.lists(small_or_large, min_size=2, max_size=5),
     st.lists(small_or_large, min_size=1, max_size=4),
+    st.lists(small_or_large, min_size=0, max_size=3),
     st.integers(2, 10),
 )
-def test_a_subtotal_broken_down_hides_nothing_recoverable(statuses, reasons, threshold):
-    # The status table's "closed" (its last count) is the handled table's total.
+def test_tables_sharing_counts_hide_nothing_recoverable(statuses, reasons, bands, threshold):
+    # As in stats.service: the status table's "closed" (its last count) is the handled
+    # table's total, and its "new" (its first) is the acknowledgement table's "not yet"
+    # (that table's first count); both tables have the same total.
     statuses = [*statuses[:-1], sum(reasons)]
-    values = [*statuses, sum(statuses), *reasons]
-    total = len(statuses)
+    rest = sum(statuses) - statuses[0]
+    bands = (
+        [statuses[0], *bands[:-1], rest - sum(bands[:-1])]
+        if rest >= sum(bands[:-1])
+        else [
+            statuses[0],
+            rest,
+        ]
+    )
+    values = [*statuses, sum(statuses), *reasons, *bands, sum(bands)]
+    total, first_reason = len(statuses), len(statuses) + 1
+    first_band = first_reason + len(reasons)
+    band_total = len(values) - 1
     relations = [
         Relation(total, tuple(range(total))),
-        Relation(total - 1, tuple(range(total + 1, len(values)))),
+        Relation(total - 1, tuple(range(first_reason, first_band))),
+        Relation(band_total, tuple(range(first_band, band_total))),
+        Relation(first_band, (0,)),
     ]
-    hidden = suppress(values, relations, threshold, keep=frozenset({total}))
+    hidden = suppress(values, relations, threshold, keep=frozenset({total, band_total}))
     assert_protected(values, relations, hidden, threshold)
+    assert hidden[0] == hidden[first_band]  # one number, one state
 
 
 def test_overlapping_rows_get_primary_suppression_only():

@@ -186,9 +186,11 @@ def _column(key, title, choices, counts: dict, threshold, *, with_total, total=N
     return Table(key, title, [_l("Cases")], rows, column_totals=totals)
 
 
-def _status_tables(clauses, threshold) -> tuple[Table, Table]:
-    """Cases by status, and the closed ones by close reason: one suppression for both,
-    since "closed" in the first is the total of the second."""
+def _status_tables(clauses, threshold) -> tuple[Table, Table, Table]:
+    """Cases by status, the closed ones by close reason, and by time to acknowledgement:
+    one suppression for the three, since they share counts: "closed" in the first is the
+    total of the second, and "not acknowledged yet" in the third is "new" in the first (a
+    case leaves "new" only by a status change, and never comes back)."""
     counts = _count_by(clauses, Case.status, Case.close_reason)
     by_status = {code: 0 for code in codes(STATUSES)}
     by_reason = {code: 0 for code in codes(CLOSE_REASONS)}
@@ -196,69 +198,56 @@ def _status_tables(clauses, threshold) -> tuple[Table, Table]:
         by_status[status] = by_status.get(status, 0) + count
         if status == CLOSED:
             by_reason[reason] = by_reason.get(reason, 0) + count
-    statuses = list(by_status.values())
-    reasons = list(by_reason.values())
-    # values: the statuses, the total, the reasons; total = sum(statuses);
-    # statuses[closed] = sum(reasons).
-    total = len(statuses)
+    by_band = {code: 0 for code, _, _ in ACK_BANDS} | _ack_bands(clauses)
+    statuses, reasons, bands = (list(d.values()) for d in (by_status, by_reason, by_band))
+    # values: statuses, their total, reasons, bands, their total.
+    values = [*statuses, sum(statuses), *reasons, *bands, sum(bands)]
+    status_total = len(statuses)
     closed = list(by_status).index(CLOSED)
-    first_reason = total + 1
-    hidden = suppress(
-        [*statuses, sum(statuses), *reasons],
-        [
-            Relation(total, tuple(range(total))),
-            Relation(closed, tuple(range(first_reason, first_reason + len(reasons)))),
-        ],
-        threshold,
-        keep=frozenset({total}),
-    )
-    labels = dict(STATUSES) | dict(CLOSE_REASONS)
-    status_table = Table(
-        "status",
-        _l("Cases by status"),
-        [_l("Cases")],
-        [
-            (labels.get(code, code), [Cell(value, hidden[i])])
-            for i, (code, value) in enumerate(by_status.items())
-        ],
-        column_totals=[Cell(sum(statuses), hidden[total])],
-    )
-    handled = Table(
-        "handled",
-        _l("Cases handled (closed), by close reason"),
-        [_l("Cases")],
-        [
-            (labels.get(code, code), [Cell(value, hidden[first_reason + i])])
-            for i, (code, value) in enumerate(by_reason.items())
-        ],
-        column_totals=[Cell(by_status[CLOSED], hidden[closed])],
-    )
-    return status_table, handled
-
-
-def _sex_age(clauses, threshold) -> Table:
-    counts = _count_by(clauses, Case.victim_sex, Case.victim_age_band)
-    matrix = [
-        [counts.get((sex, band), 0) for band in codes(VICTIM_AGE_BANDS)] for sex in codes(SEXES)
+    first_reason = status_total + 1
+    first_band = first_reason + len(reasons)
+    band_total = len(values) - 1
+    relations = [
+        Relation(status_total, tuple(range(status_total))),
+        Relation(closed, tuple(range(first_reason, first_band))),
+        Relation(band_total, tuple(range(first_band, band_total))),
     ]
-    hidden = suppress_matrix(matrix, threshold)
-    column_sums = [sum(row[j] for row in matrix) for j in range(len(VICTIM_AGE_BANDS))]
-    return Table(
-        "sex_age",
-        _l("Victims by sex and age"),
-        [text for _, text in VICTIM_AGE_BANDS],
-        [
-            (label, [Cell(v, h) for v, h in zip(row, flags, strict=True)])
-            for (_, label), row, flags in zip(SEXES, matrix, hidden.cells, strict=True)
-        ],
-        column_totals=[Cell(v, h) for v, h in zip(column_sums, hidden.column_totals, strict=True)],
-        row_totals=[Cell(sum(row), h) for row, h in zip(matrix, hidden.row_totals, strict=True)],
-        total=Cell(sum(column_sums), hidden.total),
+    new, not_yet = list(by_status).index("new"), first_band + list(by_band).index("not_yet")
+    if values[new] == values[not_yet]:  # always, unless the timeline was edited by hand
+        relations.append(Relation(not_yet, (new,)))
+    hidden = suppress(values, relations, threshold, keep=frozenset({status_total, band_total}))
+    labels = dict(STATUSES) | dict(CLOSE_REASONS) | {code: text for code, text, _ in ACK_BANDS}
+
+    def table(key, title, codes_, first, total):
+        return Table(
+            key,
+            title,
+            [_l("Cases")],
+            [
+                (labels.get(code, code), [Cell(values[first + i], hidden[first + i])])
+                for i, code in enumerate(codes_)
+            ],
+            column_totals=[Cell(values[total], hidden[total])],
+        )
+
+    return (
+        table("status", _l("Cases by status"), by_status, 0, status_total),
+        table(
+            "handled",
+            _l("Cases handled (closed), by close reason"),
+            by_reason,
+            first_reason,
+            closed,
+        ),
+        table(
+            "ack_time", _l("Time from report to acknowledgement"), by_band, first_band, band_total
+        ),
     )
 
 
-def _ack_time(clauses, threshold) -> Table:
-    """Cases by the time from their report to their first status change out of "new"."""
+def _ack_bands(clauses) -> dict:
+    """Counted cases by the time from their report to their first status change out of
+    "new" (ACK_BANDS)."""
     acknowledged = (
         select(CaseEvent.case_id, func.min(CaseEvent.at).label("at"))
         .where(CaseEvent.kind == "status", CaseEvent.detail["from"].as_string() == "new")
@@ -280,14 +269,27 @@ def _ack_time(clauses, threshold) -> Table:
         .where(*clauses)
         .group_by(band)
     ).all()
-    choices = [(code, label) for code, label, _ in ACK_BANDS]
-    return _column(
-        "ack_time",
-        _l("Time from report to acknowledgement"),
-        choices,
-        dict(rows),
-        threshold,
-        with_total=True,
+    return dict(rows)
+
+
+def _sex_age(clauses, threshold) -> Table:
+    counts = _count_by(clauses, Case.victim_sex, Case.victim_age_band)
+    matrix = [
+        [counts.get((sex, band), 0) for band in codes(VICTIM_AGE_BANDS)] for sex in codes(SEXES)
+    ]
+    hidden = suppress_matrix(matrix, threshold)
+    column_sums = [sum(row[j] for row in matrix) for j in range(len(VICTIM_AGE_BANDS))]
+    return Table(
+        "sex_age",
+        _l("Victims by sex and age"),
+        [text for _, text in VICTIM_AGE_BANDS],
+        [
+            (label, [Cell(v, h) for v, h in zip(row, flags, strict=True)])
+            for (_, label), row, flags in zip(SEXES, matrix, hidden.cells, strict=True)
+        ],
+        column_totals=[Cell(v, h) for v, h in zip(column_sums, hidden.column_totals, strict=True)],
+        row_totals=[Cell(sum(row), h) for row, h in zip(matrix, hidden.row_totals, strict=True)],
+        total=Cell(sum(column_sums), hidden.total),
     )
 
 
@@ -436,7 +438,7 @@ def compute(
         raise StatsError("group")
     clauses, rule = _counted(user, first, last, purpose, group_id)
 
-    status, handled = _status_tables(clauses, threshold)
+    status, handled, ack_time = _status_tables(clauses, threshold)
     total = status.column_totals[0]
     by_group = _count_by(clauses, Case.group_id)
     group_choices = [
@@ -481,7 +483,7 @@ def compute(
         ),
         status,
         handled,
-        _ack_time(clauses, threshold),
+        ack_time,
         _per_month(clauses, first, last, threshold),
     ]
     indicators = _indicators(clauses, last, threshold, total.value)
