@@ -47,7 +47,8 @@ class Config:
     CLOCK_TRAFFICKING_VERIFICATION = timedelta(days=3)
     PUBLIC_HOLIDAYS: tuple = ()
 
-    # Counts from 1 to this minus one are shown as "<k" on the statistics page.
+    # Counts from 1 to this minus one are shown as "<k" on the statistics page; anything
+    # exported (spreadsheet, CSV, the official report) uses the export threshold.
     STATS_SUPPRESSION_THRESHOLD = 5
     # ... and in anything exported (spreadsheet, CSV, the official report).
     STATS_EXPORT_THRESHOLD = 10
@@ -62,6 +63,28 @@ class Config:
     REPORT_SIGNATURE: tuple = ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")
     REPORT_SIGNER_NAME = ""
     REPORT_PLACE = ""
+    # Which cases an export counts (GBVIMS: only with the survivor's consent to
+    # non-identifying reporting): "consent", or "consent_or_statute" to count also the
+    # cases with a recorded statutory basis (cases.legal_ground). The dashboard counts all.
+    STATS_EXPORT_BASIS = "consent_or_statute"
+    # The official reports (stats.periods): the reporting year runs 01/11 to 31/10; the
+    # six-month report counts 01/11-30/4 and is due 05/5, the annual report counts
+    # 01/11-31/10 and is due 20/11. (month, day) pairs. The officer's and the chairman's
+    # pages remind them this many days before a due date.
+    STATS_REPORTS = {
+        "half_year": {"first": (11, 1), "last": (4, 30), "due": (5, 5)},
+        "annual": {"first": (11, 1), "last": (10, 31), "due": (11, 20)},
+    }
+    STATS_REMINDER_DAYS = 15
+    # Resolution 28/NQ-CP targets (shares, for 2025 and 2030) of the three indicators.
+    STATS_TARGETS = {
+        "victims_supported": (0.8, 0.9),
+        "perpetrators_counselled": (0.5, 0.7),
+        "trafficking_supported": (1.0, 1.0),
+    }
+    # The support services (vocab.SUPPORT_SERVICES codes) that count as "basic" for the
+    # first indicator; None: every one of them.
+    STATS_BASIC_SERVICES: tuple | None = None
 
     # Argon2id for login hashes: 64 MiB, 3 passes, 4 lanes (OWASP's second profile).
     ARGON2_MEMORY_KIB = 65536

@@ -104,7 +104,8 @@ def test_xlsx_has_a_sheet_per_table_stating_title_period_and_rule(app):
     assert sheet["A1"].value == "Cases per month"
     assert sheet["A2"].value == "Cases received from 01/01/2026 to 30/06/2026"
     assert sheet["A3"].value.startswith("Suppression threshold 10: counts from 1 to 9 are shown")
-    assert [[cell.value for cell in row] for row in sheet.iter_rows(min_row=5)] == [
+    assert sheet["A4"].value.startswith("Counted: every case of the ward")  # which rule
+    assert [[cell.value for cell in row] for row in sheet.iter_rows(min_row=6)] == [
         [None, "Cases"],
         ["01/2026", 20],
         ["02/2026", "<10"],
@@ -139,7 +140,8 @@ def test_csv_has_a_section_per_table_with_title_period_and_rule(app):
     start = rows.index(["Perpetrators by measure applied"])  # a table part A adds
     assert rows[start + 1] == ["Cases received from 01/01/2026 to 30/06/2026"]
     assert rows[start + 2][0].startswith("Suppression threshold 10: counts from 1 to 9")
-    assert rows[start + 4 : start + 6] == [["", "Perpetrators"], ["Contact ban", "13"]]
+    assert rows[start + 3][0].startswith("Counted: every case of the ward")  # rule "all"
+    assert rows[start + 5 : start + 7] == [["", "Perpetrators"], ["Contact ban", "13"]]
     assert ["Victims who reached a support service", "12", "20", "60.0%", "80.0%", "90.0%"] in rows
 
 
@@ -495,7 +497,7 @@ def test_the_dashboard_shows_the_charts_and_the_export_links(
 ):
     login_as(make_user("officer"))
     page = client.get("/stats/?first=2026-03-01&last=2026-03-31").get_data(as_text=True)
-    assert page.count('<figure class="chart">') == 2  # harm forms, age bands (no months yet)
+    assert page.count('<figure class="chart">') == 3  # cases per month, harm forms, age bands
     assert 'href="/stats/export.xlsx?first=2026-03-01&amp;last=2026-03-31"' in page
     assert 'href="/stats/report.docx?first=2026-03-01&amp;last=2026-03-31"' in page
     assert "style=" not in page

@@ -74,8 +74,9 @@ EXPORTS = {
 
 
 def statistics_for_export(user, first: date, last: date, threshold: int) -> Statistics:
-    """The statistics an export publishes: every export counts through this one call."""
-    return service.compute(user, first, last, threshold)
+    """The statistics an export publishes: every export counts through this one call, with
+    the export's rules (only the cases STATS_EXPORT_BASIS allows; its own threshold)."""
+    return service.compute(user, first, last, threshold, purpose="export")
 
 
 def export(
@@ -136,8 +137,28 @@ def _heading(statistics: Statistics, title) -> list[list]:
                 below=k - 1,
             )
         ],
+        [_counting_rule(statistics)],
         [],
     ]
+
+
+def _counting_rule(statistics: Statistics) -> str:
+    """Which cases were counted (GBVIMS: only with the survivor's consent, or the law's)."""
+    if statistics.rule == "consent":
+        return _(
+            "Counted: only the cases whose victim consented to non-identifying reporting, "
+            "each once; merged duplicates once."
+        )
+    if statistics.rule == "all":
+        return _(
+            "Counted: every case of the ward received in the period, each once; a duplicate "
+            "merged into another case is counted as that case. Exports count only the cases "
+            "the export rule allows."
+        )
+    return _(
+        "Counted: only the cases whose victim consented to non-identifying reporting or "
+        "that have a recorded statutory basis, each once; merged duplicates once."
+    )
 
 
 def _indicator_row(indicator: Indicator, threshold: int) -> list:

@@ -26,7 +26,14 @@ class Table:
     """One table: labelled rows of cells (a matrix has several cells per row).
 
     key names the table for code that picks one (a chart, the report's body): "kinds",
-    "harm_forms", "sex_age", "groups", "status", "per_month", ...
+    "harm_forms", "perpetrator_sex", "measures", "sex_age", "groups", "status", "handled",
+    "ack_time", "per_month".
+
+    A table whose rows partition its cases publishes their totals too (suppressed with the
+    cells, so that no hidden cell can be worked out from them): column_totals is the "Total"
+    row under the table (one cell per column), row_totals the "Total" column of a matrix
+    (one per row) and total its corner. A table of overlapping rows (the kinds of a case, say:
+    one case may have several) publishes no totals: they would not be sums.
     """
 
     key: str
@@ -34,6 +41,9 @@ class Table:
     title: object
     columns: list
     rows: list[tuple[object, list[Cell]]]
+    column_totals: list[Cell] = field(default_factory=list)
+    row_totals: list[Cell] = field(default_factory=list)
+    total: Cell | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,14 @@ class Statistics:
     total: Cell
     tables: list[Table]
     indicators: list[Indicator] = field(default_factory=list)
+    # "dashboard" (inside the ward) or "export" (anything that leaves the page).
+    purpose: str = "dashboard"
+    # Which cases were counted: "all" (the dashboard), or for an export "consent" (only
+    # cases whose victim consented to non-identifying reporting) or "consent_or_statute"
+    # (those, and cases with a recorded statutory basis); see config.STATS_EXPORT_BASIS.
+    rule: str = "all"
+    # The residential group counted, when the page was narrowed to one (its name).
+    group: object = None
 
     def table(self, key: str) -> Table | None:
         """The table of that key, if this period has it."""

@@ -3,17 +3,45 @@
 from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access
 from incidents.audit.service import latest_checkpoint
 from incidents.extensions import db
-from incidents.stats import charts, exports, service
+from incidents.forms import as_choices
+from incidents.stats import charts, exports, periods, service
 from incidents.stats.forms import PeriodForm
 from incidents.timeutil import ward_today
 from incidents.web import confirm_first
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
+
+
+def report_reminders() -> list[periods.Reminder]:
+    """The official reports falling due soon, for a user who counts them; else none."""
+    if not current_user.is_authenticated or not access.can(current_user, "stats.view"):
+        return []
+    config = current_app.config
+    return periods.reminders(config["STATS_REPORTS"], ward_today(), config["STATS_REMINDER_DAYS"])
+
+
+@bp.app_context_processor
+def _reminders():
+    # A callable: only the pages that include stats/_reminders.html pay for it.
+    return {"report_reminders": report_reminders}
+
+
+def _period_form() -> PeriodForm:
+    """The period (and group) chosen in the query string, with the ward's groups to choose."""
+    form = PeriodForm(request.args, meta={"csrf": False})
+    form.group.choices = as_choices(
+        (
+            ("", _("All groups")),
+            *((str(group.id), group.name) for group in current_user.ward.groups),
+        )
+    )
+    return form
 
 
 @bp.route("/")
@@ -22,24 +50,30 @@ def dashboard():
     if not access.can(current_user, "stats.view"):
         abort(404)
     today = ward_today()
-    form = PeriodForm(request.args, meta={"csrf": False})
+    form = _period_form()
     if not request.args:
         form.first.data, form.last.data = date(today.year, 1, 1), today
-    statistics = None
+    statistics, status = None, 200
     if not request.args or form.validate():
+        # A period that has begun but not ended is counted up to today.
         statistics = service.compute(
             current_user,
             form.first.data,
-            form.last.data,
-            current_app.config["STATS_SUPPRESSION_THRESHOLD"],
+            min(form.last.data, today),
+            purpose="dashboard",
+            group_id=form.group_id,
         )
         db.session.commit()
+    else:
+        status = 400
     return render_template(
         "stats/dashboard.html",
         form=form,
         statistics=statistics,
+        today=today,
+        presets=periods.presets(current_app.config["STATS_REPORTS"], today),
         checkpoint=latest_checkpoint(),
-    )
+    ), status
 
 
 @bp.app_template_global()
@@ -54,7 +88,7 @@ def _export(kind: str):
         abort(404)
     if refusal := confirm_first():
         return refusal
-    form, today = PeriodForm(request.args, meta={"csrf": False}), ward_today()
+    form, today = _period_form(), ward_today()
     if not request.args:
         form.first.data, form.last.data = date(today.year, 1, 1), today
     elif not form.validate():
@@ -65,7 +99,7 @@ def _export(kind: str):
         current_user,
         kind,
         form.first.data,
-        form.last.data,
+        min(form.last.data, today),  # a period not ended yet: counted up to today
         config["STATS_EXPORT_THRESHOLD"],
         exports.ReportSettings.from_config(config),
         today,
