@@ -46,7 +46,7 @@ from incidents.vocab import (
     VICTIM_CIRCUMSTANCES,
     codes,
 )
-from incidents.wards.models import DESK_KINDS
+from incidents.wards.models import DESK_KINDS, Ward
 
 SEALED_MAX_LENGTH = 4000
 NOTE_MAX_LENGTH = 4000
@@ -136,8 +136,13 @@ def validate_report(leader, data: ReportData) -> None:
 
 
 def _next_sequence(ward_id: int, year: int) -> int:
-    # Two filings racing for one number meet the unique constraint on (ward, year, sequence).
-    current = db.session.connection().scalar(
+    # Filings of one ward take their numbers one after the other: the ward's row is locked
+    # until the filing commits (PostgreSQL; SQLite writes one at a time anyway). Racing
+    # on the unique (ward, year, sequence) and retrying instead lost a report when eight
+    # leaders sent at once: each round let one through, and the last ran out of retries.
+    connection = db.session.connection()
+    connection.execute(select(Ward.id).where(Ward.id == ward_id).with_for_update())
+    current = connection.scalar(
         select(func.max(Case.sequence)).where(Case.ward_id == ward_id, Case.year == year)
     )
     return (current or 0) + 1

@@ -11,6 +11,7 @@ from incidents.extensions import db
 from incidents.forms import as_choices
 from incidents.referrals.forms import AnswerForm
 from incidents.referrals.panel import refer_form
+from incidents.triage.views import render_case
 from incidents.vocab import DESKS, REFERRAL_STATES, label
 from incidents.web import CASE_ID, get_case_or_404, keyring
 
@@ -60,8 +61,6 @@ REFER_ERRORS = {
 @bp.route("/cases/<case_id>/refer", methods=["POST"])
 def refer(case_id: str):
     """Refer the case to a partner desk; a refusal shows the case again with the input."""
-    from incidents.triage.views import _render_case  # the case page, with its sections
-
     case = get_case_or_404(current_user, case_id, "case.refer")
     form = refer_form(case, submitted=True)
     if form.validate_on_submit():
@@ -88,7 +87,7 @@ def refer(case_id: str):
             flash(_("The referral was sent to %(desk)s.", desk=label(DESKS, desk.kind)), "success")
             return redirect(url_for("triage.case_page", case_id=case.id))
     flash(_("The referral was not sent: correct what is marked below."), "error")
-    return _render_case(case, refer_form=form, status=400)
+    return render_case(case, refer_form=form, status=400)
 
 
 def get_referral_or_404(referral_id: str, action: str = "referral.read") -> Referral:

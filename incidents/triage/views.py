@@ -92,7 +92,7 @@ def case_page(case_id: str):
     case = get_case_or_404(current_user, case_id)
     if case.reporter_id == current_user.id:
         return redirect(url_for("reporting.my_report", case_id=case.id))
-    return _render_case(case)
+    return render_case(case)
 
 
 def _status_form(case: Case, submitted: StatusForm | None = None) -> StatusForm:
@@ -123,7 +123,7 @@ def _clock_form(case: Case, submitted: ClockForm | None = None) -> ClockForm | N
     return form
 
 
-def _render_case(
+def render_case(
     case: Case,
     *,
     note_form: NoteForm | None = None,
@@ -137,6 +137,9 @@ def _render_case(
     status: int = 200,
 ):
     """Decrypt (and audit the read), then show the case with its action forms.
+
+    The one case page: the case actions of other blueprints (a referral) answer a refused
+    form with it too, so their input shows again where it was typed.
 
     actions holds a submitted form of the case's actions section by its name there
     (handler, ban_request, ban_decision, measure, service, outcome), to show it again.
@@ -222,7 +225,7 @@ def change_status(case_id: str):
         return _conflict(case_id, form)  # before validating: the choices may have changed
     if not form.validate_on_submit() or not seen.isdigit():
         flash(_("The change was not saved: correct what is marked below."), "error")
-        return _render_case(case, status_form=form, status=400)
+        return render_case(case, status_form=form, status=400)
     target = None
     if form.merge_into.data:
         target = db.session.scalar(
@@ -252,7 +255,7 @@ def change_status(case_id: str):
     except service.CaseError as error:
         db.session.rollback()
         flash(STATUS_ERRORS.get(str(error), STATUS_ERRORS["status"])(), "error")
-        return _render_case(case, status_form=form, status=400)
+        return render_case(case, status_form=form, status=400)
     flash(_("The status was changed."), "success")
     return redirect(url_for("triage.case_page", case_id=case.id))
 
@@ -267,7 +270,7 @@ def _conflict(case_id: str, form: StatusForm):
         ),
         "error",
     )
-    return _render_case(case, status_form=form, conflict=True, status=409)
+    return render_case(case, status_form=form, conflict=True, status=409)
 
 
 @bp.route("/<case_id>/clocks", methods=["POST"])
@@ -288,7 +291,7 @@ def meet_clock(case_id: str):
             flash(_("Recorded as done."), "success")
             return redirect(url_for("triage.case_page", case_id=case.id))
     flash(_("Choose the clock and say what was done."), "error")
-    return _render_case(case, clock_form=form, status=400)
+    return render_case(case, clock_form=form, status=400)
 
 
 @bp.route("/<case_id>/notes", methods=["POST"])
@@ -302,7 +305,7 @@ def add_note(case_id: str):
         flash(_("The note was saved."), "success")
         return redirect(url_for("triage.case_page", case_id=case.id))
     # Show the case again with the typed note and its error, so nothing is lost.
-    return _render_case(case, note_form=form, status=400)
+    return render_case(case, note_form=form, status=400)
 
 
 # Questions to the group leader (cases/questions.py) and the printable intake record.
@@ -347,7 +350,7 @@ def ask_question(case_id: str):
             db.session.commit()
             flash(_("The question was sent to the group leader."), "success")
             return redirect(url_for("triage.case_page", case_id=case.id, _anchor="questions"))
-    return _render_case(case, status=400, question_form=form)
+    return render_case(case, status=400, question_form=form)
 
 
 @bp.route("/<case_id>/questions/<int:question_id>/close", methods=["POST"])
@@ -391,7 +394,7 @@ def look_for_duplicates(case_id: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     check = duplicates.look_for_duplicates(current_user, case, keyring())
-    return _render_case(case, duplicate_check=check)
+    return render_case(case, duplicate_check=check)
 
 
 # --- The case's actions: handler, contact bans, measures, services, the outcome -----------
@@ -528,7 +531,7 @@ def _refuse(case: Case, name: str, form, code: str | None = None):
         flash(ACTION_ERRORS[code](case), "error")
     else:
         flash(_("Nothing was saved: check the answers marked below."), "error")
-    return _render_case(case, actions={name: form}, status=400)
+    return render_case(case, actions={name: form}, status=400)
 
 
 def _action_conflict(case_id: str, name: str, form, action: str):
@@ -542,7 +545,7 @@ def _action_conflict(case_id: str, name: str, form, action: str):
         ),
         "error",
     )
-    return _render_case(case, actions={name: form}, status=409)
+    return render_case(case, actions={name: form}, status=409)
 
 
 def _done(case: Case, message: str):
