@@ -4,9 +4,12 @@ from pathlib import Path
 
 from flask import request
 from flask_babel import Domain
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
+from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
 
 # A date picker sends yyyy-mm-dd; on a phone without one people type dd/mm/yyyy.
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
@@ -54,6 +57,19 @@ class Form(FlaskForm):
 
 class EmptyForm(Form):
     """A POST-only button: no fields, but a CSRF token."""
+
+
+YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
+
+
+def yes_no_field(label, **kwargs) -> RadioField:
+    """A question answered yes or no, and not left unanswered."""
+    return RadioField(
+        label,
+        choices=as_choices(YES_NO),
+        validators=[InputRequired(_l("Answer yes or no."))],
+        **kwargs,
+    )
 
 
 def as_choices(pairs) -> list[SelectChoice]:

@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from incidents.cases.models import SEALED_FIELDS
 from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import ReportData
-from incidents.forms import DATE_FORMATS, Form, as_choices
+from incidents.forms import DATE_FORMATS, YES_NO, Form, as_choices, yes_no_field
 from incidents.timeutil import ward_today
 from incidents.vocab import (
     ACTS,
@@ -39,7 +39,6 @@ from incidents.vocab import (
     VICTIM_CIRCUMSTANCES,
 )
 
-YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
 # A select starts on this empty choice: a skipped question must not file the first answer.
 CHOOSE = ("", _l("— Choose —"))
 NAME_MAX = 200
@@ -105,10 +104,8 @@ class ReportForm(Form):
         validators=[DataRequired(_l("Choose at least one kind of case."))],
         description=_l("Choose all that apply. A child is a person under 16."),
     )
-    immediate_danger = RadioField(
+    immediate_danger = yes_no_field(
         _l("Is someone in danger right now?"),
-        choices=as_choices(YES_NO),
-        validators=[InputRequired(_l("Answer yes or no."))],
         description=_l("If yes, also call the ward police at once."),
     )
     incident_date = DateField(
@@ -221,15 +218,11 @@ class ReportForm(Form):
     )
 
     # 5. Consent (GBVIMS): asked of the victim, per purpose
-    consent_referral = RadioField(
+    consent_referral = yes_no_field(
         _l("Does the victim agree that the police and support services are told?"),
-        choices=as_choices(YES_NO),
-        validators=[InputRequired(_l("Answer yes or no."))],
     )
-    consent_statistics = RadioField(
+    consent_statistics = yes_no_field(
         _l("Does the victim agree to be counted, without name, in the ward's statistics?"),
-        choices=as_choices(YES_NO),
-        validators=[InputRequired(_l("Answer yes or no."))],
     )
     legal_ground = SelectField(
         _l("If the victim does not agree: the legal ground for reporting anyway"),

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import NOTE_MAX_LENGTH, WHY_MAX_LENGTH
-from incidents.forms import DATE_FORMATS, Form, as_choices
+from incidents.forms import DATE_FORMATS, Form, as_choices, yes_no_field
 from incidents.timeutil import ward_today
 from incidents.vocab import (
     CLOCKS,
@@ -143,7 +143,6 @@ class QuestionForm(Form):
 
 # A browser's picker sends yyyy-mm-ddTHH:MM; on a phone without one people type the rest.
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
-YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
 
 
 def _optional_int(value):
@@ -258,15 +257,11 @@ class OutcomeForm(_ActionForm):
 
     PREFIX = "outcome"
 
-    counselled = RadioField(
+    counselled = yes_no_field(
         _l("Was the person who caused the harm counselled?"),
-        choices=as_choices(YES_NO),
-        validators=[InputRequired(_l("Answer yes or no."))],
     )
-    prosecuted = RadioField(
+    prosecuted = yes_no_field(
         _l("Is the person who caused the harm being criminally prosecuted?"),
-        choices=as_choices(YES_NO),
-        validators=[InputRequired(_l("Answer yes or no."))],
     )
     # The version of the outcome the page showed ("0": none yet).
     version = HiddenField(validators=[InputRequired()])
