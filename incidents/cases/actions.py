@@ -257,28 +257,29 @@ def _check_day(case: Case, day: date) -> None:
         raise CaseError("date_before_incident")
 
 
-def measures(case: Case) -> list[ProtectionMeasure]:
-    """The protection measures applied in the case, latest first."""
+def _latest_first(model, day, case: Case) -> list:
+    """The case's dated rows of a kind (measures, services), latest first."""
     return list(
         db.session.scalars(
-            select(ProtectionMeasure)
-            .where(ProtectionMeasure.case_id == case.id)
-            .order_by(ProtectionMeasure.applied_on.desc(), ProtectionMeasure.id.desc())
+            select(model).where(model.case_id == case.id).order_by(day.desc(), model.id.desc())
         )
     )
+
+
+def _recorded(code_column, day_column, case: Case, code: str, day: date) -> bool:
+    """Whether this measure (or service) is recorded for the case on that day already."""
+    model = code_column.class_
+    found = select(model.id).where(model.case_id == case.id, code_column == code, day_column == day)
+    return db.session.scalar(found) is not None
+
+
+def measures(case: Case) -> list[ProtectionMeasure]:
+    """The protection measures applied in the case, latest first."""
+    return _latest_first(ProtectionMeasure, ProtectionMeasure.applied_on, case)
 
 
 def _measure_exists(case: Case, measure: str, day: date) -> bool:
-    return (
-        db.session.scalar(
-            select(ProtectionMeasure.id).where(
-                ProtectionMeasure.case_id == case.id,
-                ProtectionMeasure.measure == measure,
-                ProtectionMeasure.applied_on == day,
-            )
-        )
-        is not None
-    )
+    return _recorded(ProtectionMeasure.measure, ProtectionMeasure.applied_on, case, measure, day)
 
 
 def _add_measure(user, case: Case, measure: str, day: date) -> ProtectionMeasure:
@@ -310,13 +311,7 @@ def add_measure(
 
 def services(case: Case) -> list[SupportService]:
     """The support services the victim received, latest first."""
-    return list(
-        db.session.scalars(
-            select(SupportService)
-            .where(SupportService.case_id == case.id)
-            .order_by(SupportService.received_on.desc(), SupportService.id.desc())
-        )
-    )
+    return _latest_first(SupportService, SupportService.received_on, case)
 
 
 def add_service(
@@ -328,14 +323,7 @@ def add_service(
     if service not in codes(SUPPORT_SERVICES):
         raise CaseError("service")
     _check_day(case, received_on)
-    twice = db.session.scalar(
-        select(SupportService.id).where(
-            SupportService.case_id == case.id,
-            SupportService.service == service,
-            SupportService.received_on == received_on,
-        )
-    )
-    if twice is not None:
+    if _recorded(SupportService.service, SupportService.received_on, case, service, received_on):
         raise CaseError("service_twice")
     row = SupportService(
         case_id=case.id, service=service, received_on=received_on, recorded_by_id=user.id
