@@ -44,6 +44,22 @@ def keyring_of(user) -> MemberKeyring:
     return MemberKeyring(user, unlock_personal_key(user, PASSWORD))
 
 
+def consented(user, case, desk, message, *, fields=(), by="victim", how="phone"):
+    """A referral made with the victim's consent, as most tests need one."""
+    return referrals.refer(
+        user,
+        case,
+        desk,
+        fields=list(fields),
+        basis="consent",
+        consent_by=by,
+        consent_how=how,
+        why="",
+        message=message,
+        keyring=keyring_of(user),
+    )
+
+
 @pytest.fixture()
 def world(db, ward, make_user, file_report):
     """A case filed by the leader (every desk), its police, and a health-station partner."""
@@ -167,17 +183,13 @@ def test_a_case_reported_without_consent_is_referred_with_a_consent_given_since(
         report_data(leader.groups[0].id, consent_referral=False, legal_ground="danger_to_life"),
     )
     db.session.commit()
-    referral = referrals.refer(
+    referral = consented(
         officer,
         case,
         ward.desk("womens_union"),
-        fields=[],
-        basis="consent",
-        consent_by="guardian",
-        consent_how="in_writing",
-        why="",
-        message="Chị đã đồng ý hôm nay.",
-        keyring=keyring_of(officer),
+        "Chị đã đồng ý hôm nay.",
+        by="guardian",
+        how="in_writing",
     )
     db.session.commit()
     assert (referral.basis, referral.consent_by, referral.consent_how) == (
@@ -244,17 +256,8 @@ def test_the_partner_sees_exactly_the_shared_fields_and_the_message(
 
 def test_the_default_shares_only_the_message(db, world):
     police, case = world["police"], db.session.get(Case, world["case_id"])
-    referral = referrals.refer(
-        police,
-        case,
-        world["ward"].desk("school"),
-        fields=[],
-        basis="consent",
-        consent_by="victim",
-        consent_how="in_person",
-        why="",
-        message="Chỉ tin nhắn.",
-        keyring=keyring_of(police),
+    referral = consented(
+        police, case, world["ward"].desk("school"), "Chỉ tin nhắn.", how="in_person"
     )
     assert referral.fields == []
     assert all(getattr(referral, name) is None for name in dict(referrals.REFERRAL_SHARES))
@@ -296,29 +299,11 @@ def test_the_partner_gets_404_on_cases_and_on_referrals_not_to_his_desk(
 ):
     police, case = world["police"], db.session.get(Case, world["case_id"])
     ward = world["ward"]
-    to_him = referrals.refer(
-        police,
-        case,
-        ward.desk("health_station"),
-        fields=["victim_name"],
-        basis="consent",
-        consent_by="victim",
-        consent_how="phone",
-        why="",
-        message="cho trạm y tế",
-        keyring=keyring_of(police),
+    to_him = consented(
+        police, case, ward.desk("health_station"), "cho trạm y tế", fields=["victim_name"]
     )
-    to_school = referrals.refer(
-        police,
-        case,
-        ward.desk("school"),
-        fields=["victim_name"],
-        basis="consent",
-        consent_by="victim",
-        consent_how="phone",
-        why="",
-        message="cho trường học",
-        keyring=keyring_of(police),
+    to_school = consented(
+        police, case, ward.desk("school"), "cho trường học", fields=["victim_name"]
     )
     elsewhere = make_ward(code="EL")
     far_leader = make_user("reporter", in_ward=elsewhere)
@@ -327,17 +312,12 @@ def test_the_partner_gets_404_on_cases_and_on_referrals_not_to_his_desk(
         far_leader, report_data(far_leader.groups[0].id, immediate_danger=True)
     )
     db.session.commit()
-    far_referral = referrals.refer(
+    far_referral = consented(
         far_police,
         far_case,
         elsewhere.desk("health_station"),
+        "phường khác",
         fields=["victim_name"],
-        basis="consent",
-        consent_by="victim",
-        consent_how="phone",
-        why="",
-        message="phường khác",
-        keyring=keyring_of(far_police),
     )
     db.session.commit()
 
@@ -372,32 +352,10 @@ def test_a_referral_to_a_partner_desk_of_another_ward_is_refused(
     police, case = world["police"], db.session.get(Case, world["case_id"])
     far_desk = make_ward(code="EL").desk("health_station")
     with pytest.raises(referrals.ReferralError, match="desk"):
-        referrals.refer(
-            police,
-            case,
-            far_desk,
-            fields=[],
-            basis="consent",
-            consent_by="victim",
-            consent_how="phone",
-            why="",
-            message="m",
-            keyring=keyring_of(police),
-        )
+        consented(police, case, far_desk, "m")
     # Nor to a core desk: a referral is for partners.
     with pytest.raises(referrals.ReferralError, match="desk"):
-        referrals.refer(
-            police,
-            case,
-            world["ward"].desk("officer"),
-            fields=[],
-            basis="consent",
-            consent_by="victim",
-            consent_how="phone",
-            why="",
-            message="m",
-            keyring=keyring_of(police),
-        )
+        consented(police, case, world["ward"].desk("officer"), "m")
     db.session.rollback()
     login_as(police)
     response = client.post(f"/cases/{case.id}/refer", data=refer_form(far_desk))
@@ -686,18 +644,7 @@ def test_referral_actions_are_the_partners_of_that_desk_only(db, make_ward, make
     from incidents import access
 
     police, case = world["police"], db.session.get(Case, world["case_id"])
-    referral = referrals.refer(
-        police,
-        case,
-        world["ward"].desk("health_station"),
-        fields=[],
-        basis="consent",
-        consent_by="victim",
-        consent_how="phone",
-        why="",
-        message="m",
-        keyring=keyring_of(police),
-    )
+    referral = consented(police, case, world["ward"].desk("health_station"), "m")
     at_school = make_user("partner", partner_desk="school")
     far = make_user("partner", in_ward=make_ward(code="EL"))
     for action in ("referral.read", "referral.answer"):
@@ -712,17 +659,8 @@ def test_referral_actions_are_the_partners_of_that_desk_only(db, make_ward, make
 def test_a_tampered_or_moved_shared_value_fails_to_open_whole(db, world):
     police, partner = world["police"], world["partner"]
     case = db.session.get(Case, world["case_id"])
-    referral = referrals.refer(
-        police,
-        case,
-        world["ward"].desk("health_station"),
-        fields=["victim_name"],
-        basis="consent",
-        consent_by="victim",
-        consent_how="phone",
-        why="",
-        message="m",
-        keyring=keyring_of(police),
+    referral = consented(
+        police, case, world["ward"].desk("health_station"), "m", fields=["victim_name"]
     )
     db.session.commit()
     keyring = keyring_of(partner)
