@@ -36,7 +36,7 @@ from incidents.crypto.totp import code_at, secret_text, step_at
 from incidents.extensions import db
 from incidents.notices import mail
 from incidents.reporting import drafts
-from incidents.timeutil import utcnow
+from incidents.timeutil import format_datetime, utcnow
 from incidents.wards import service as wards
 from incidents.wards.models import DESK_KINDS, PARTNER_KINDS, Ward
 from incidents.web import argon2_params
@@ -266,11 +266,17 @@ def create_user(ward_code, username, display_name, role, group_names, password_s
             password=_read_password(password_stdin),
             params=argon2_params(),
             groups=[by_name[name] for name in group_names],
+            lifetime=current_app.config["ACTIVATION_CODE_LIFETIME"],
         )
     except accounts.AccountError as error:
         _fail(str(error))
     db.session.commit()
-    click.echo(f"user {user.username} ({user.role}) created in {ward.code}")
+    click.echo(f"user {user.username} ({user.role}) created in {ward.code}; {_first_use(user)}")
+
+
+def _first_use(user: User) -> str:
+    expires = format_datetime(user.activation_expires_at)
+    return f"the password works once, until {expires} ward time, to choose his own"
 
 
 @user_cli.command("restore")
@@ -305,15 +311,20 @@ def reset_user(ward_code, username):
     """
     ward = _ward_or_fail(ward_code)
     user = _user_or_fail(username, ward)
+    password = _read_password(False)
     try:
-        lost = accounts.reset_password(None, user, _read_password(False), argon2_params())
+        accounts.check_password_rules(password, user.username)
+        lost = accounts.reset_password(None, user, argon2_params())
+        accounts.give_first_password(
+            user, password, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
+        )
     except accounts.AccountError as error:
         _fail(str(error))
     db.session.commit()
     click.echo(
-        f"{user.username} has a temporary password and no key: at his next sign-in he "
-        f"chooses his own, which makes a new key; {lost} desk seats must be granted again, "
-        "and the reports he filed can no longer be shown to him"
+        f"{user.username} has a temporary password and no key: {_first_use(user)}, which "
+        f"makes a new key; {lost} desk seats must be granted again, and the reports he "
+        "filed can no longer be shown to him"
     )
 
 

@@ -3,8 +3,10 @@
 import logging
 import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+import time_machine
 from conftest import PASSWORD, login_data, make_test_app
 from sqlalchemy import func, select
 
@@ -12,6 +14,7 @@ from incidents.accounts.models import User
 from incidents.accounts.service import choose_own_password
 from incidents.audit.models import AuditEntry
 from incidents.extensions import db as _db
+from incidents.timeutil import as_utc, format_datetime, utcnow
 from incidents.wards.models import ResidentialGroup, Ward
 from incidents.wards.service import ward_by_code
 from incidents.web import argon2_params
@@ -383,6 +386,53 @@ def test_user_restore_gives_a_new_password_to_the_same_key(db, cli, client, monk
     assert user_named(db, "vh1").public_key == before
     assert signs_in(client, "vh1", "a new and long password")
     assert not signs_in(client, "vh1", PASSWORD)
+
+
+def test_user_reset_gives_a_password_that_works_once_and_expires(db, cli, client, monkeypatch):
+    ward, key = _created_ward_and_key(cli)
+    monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
+    cli("user", "create", "--ward", "RK", "--username", "vh2", "--role", "officer")
+    choose_own_password(user_named(db, "vh2"), "only vh2 knows this", argon2_params())
+    db.session.commit()
+    grant = ("desk", "grant", "--ward", "RK", "--desk", "officer", "--username", "vh2")
+    assert cli(*grant, "--recovery-key-stdin", input=key + "\n").exit_code == 0
+    reset = ("user", "reset", "--ward", "RK", "--username", "vh2")
+
+    monkeypatch.setenv("INCIDENTS_PASSWORD", "short")
+    assert_refused(cli(*reset), "at least 12")
+    assert user_named(db, "vh2").public_key is not None  # a refused reset drops nothing
+
+    monkeypatch.setenv("INCIDENTS_PASSWORD", "a temporary passphrase")
+    result = cli(*reset)
+    assert result.exit_code == 0, result.output
+    user = user_named(db, "vh2")
+    expires = format_datetime(user.activation_expires_at)
+    assert f"works once, until {expires} ward time" in result.output
+    assert "1 desk seats" in result.output
+    assert (user.public_key, user.seats) == (None, [])
+    assert abs(as_utc(user.activation_expires_at) - utcnow() - timedelta(hours=72)) < timedelta(
+        minutes=1
+    )
+    assert not signs_in(client, "vh2", "only vh2 knows this")  # his old password is gone
+    assert signs_in(client, "vh2", "a temporary passphrase")
+    assert not signs_in(client, "vh2", "a temporary passphrase")  # it worked once
+
+    assert cli(*reset).exit_code == 0  # a new one, left unused past its lifetime
+    with time_machine.travel(utcnow() + timedelta(hours=72, minutes=1), tick=False):
+        assert not signs_in(client, "vh2", "a temporary passphrase")
+
+
+def test_a_first_password_set_at_the_command_line_expires_unused(db, cli, client, make_ward):
+    make_ward(code="QT")
+    result = cli(
+        "user", "create", "--ward", "QT", "--username", "late7", "--role", "reporter",
+        "--group", "Bản 1", env={"INCIDENTS_PASSWORD": PASSWORD},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "the password works once, until" in result.output
+    with time_machine.travel(utcnow() + timedelta(hours=72, minutes=1), tick=False):
+        assert not signs_in(client, "late7", PASSWORD)
+    assert signs_in(client, "late7", PASSWORD)  # within its lifetime it still opens
 
 
 def test_ward_create_writes_a_printable_recovery_page(db, cli, tmp_path):

@@ -16,6 +16,7 @@ import io
 import json
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -601,6 +602,7 @@ def _gated_newcomer(db, ward):
         password=PASSWORD,
         params=argon2_params(),
         groups=[ward.groups[0]],
+        lifetime=timedelta(hours=1),
     )
     db.session.commit()
     return user

@@ -82,13 +82,14 @@ def create_user(
     params: Argon2Params,
     groups: list[ResidentialGroup] = (),
     chosen_by_owner: bool = False,
+    lifetime: timedelta | None = None,
 ) -> User:
     """Create an account of one role; a reporter leads at least one group of his ward.
 
-    The password is a first, one-time one unless chosen_by_owner (the development demo
-    and the tests): the key pair is made only when the owner chooses his own password.
-    Without a password, the caller gives the account an activation code (see
-    new_activation_code).
+    The password is a first one, given for `lifetime` (see give_first_password), unless
+    chosen_by_owner (the development demo and the tests): the key pair is made only when
+    the owner chooses his own password. Without a password, the caller gives the account
+    an activation code (see new_activation_code).
     """
     username = normalise_username(username)
     if not USERNAME_PATTERN.fullmatch(username):
@@ -114,14 +115,17 @@ def create_user(
         role=role,
         ward_id=ward.id,
         ward=ward,
-        password_hash=NO_PASSWORD if password is None else hash_password(password, params),
+        password_hash=NO_PASSWORD,
         groups=groups,
         needs_own_password=True,
     )
     db.session.add(user)
     db.session.flush()  # the user's id is part of what his keys are bound to
-    if chosen_by_owner:
+    if password is not None and chosen_by_owner:
+        user.password_hash = hash_password(password, params)
         _new_key_pair(user, password, params)
+    elif password is not None:
+        give_first_password(user, password, params, lifetime)
     record("account.create", actor=actor, target=f"user:{user.id}", detail=role, ward_id=ward.id)
     return user
 
@@ -249,20 +253,33 @@ def new_activation_code(user: User, params: Argon2Params, lifetime: timedelta) -
     return code
 
 
-def reset_password(actor, user: User, temporary_password: str | None, params: Argon2Params) -> int:
-    """A first password again, for a member whose key cannot be restored; his key is dropped.
+def give_first_password(
+    user: User, password: str, params: Argon2Params, lifetime: timedelta | None
+) -> None:
+    """A first password chosen by someone else (the operator at the command line).
 
-    Without temporary_password the caller issues an activation code (new_activation_code).
-    At his next sign-in he chooses his own password, which makes a new key pair, and
-    enrols his authenticator again. What was sealed to the old key is lost to him: his
-    seats (to be granted again by a desk member or with the recovery key) and the reports
-    he filed. Returns how many seats he lost.
+    It is held to an activation code's terms, since someone else knows it too: it works
+    once, until `lifetime` has passed, and leads only to choosing one's own.
     """
-    if temporary_password is not None:
-        check_password_rules(temporary_password, user.username)
-        user.password_hash = hash_password(temporary_password, params)
-    else:
-        user.password_hash = NO_PASSWORD
+    if lifetime is None:
+        raise ValueError("a password chosen for someone else needs a lifetime")
+    check_password_rules(password, user.username)
+    user.activation_expires_at = utcnow() + lifetime
+    user.password_hash = hash_password(_typed_secret(user, password), params)
+    user.needs_own_password = True
+    db.session.flush()
+
+
+def reset_password(actor, user: User, params: Argon2Params) -> int:
+    """No password and no key, for a member whose key cannot be restored.
+
+    The caller then issues an activation code (new_activation_code) or a first password
+    (give_first_password). At his next sign-in he chooses his own password, which makes
+    a new key pair, and enrols his authenticator again. What was sealed to the old key is
+    lost to him: his seats (to be granted again by a desk member or with the recovery key)
+    and the reports he filed. Returns how many seats he lost.
+    """
+    user.password_hash = NO_PASSWORD
     user.activation_expires_at = None
     user.public_key = user.recovery_sealed_key = None
     user.key_salt = user.key_params = user.password_wrapped_key = None

@@ -137,7 +137,7 @@ def reset(user_id: int):
     user = _user_or_404(user_id)
     form = EmptyForm()
     if form.validate_on_submit():
-        lost = service.reset_password(current_user, user, None, argon2_params())
+        lost = service.reset_password(current_user, user, argon2_params())
         code = service.new_activation_code(
             user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
         )
