@@ -113,6 +113,8 @@ class Config:
     # account from anywhere: a guesser is slowed without locking anyone else out.
     LOGIN_RATE_LIMIT = "30 per minute"
     LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;30 per hour"
+    # A browser signed in with keeps its own allowance on that account this long.
+    KNOWN_DEVICE_LIFETIME = timedelta(days=90)
 
     # Exports, seat grants and security settings need a password (and code) this recent.
     REAUTH_WINDOW = timedelta(minutes=5)

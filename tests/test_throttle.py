@@ -20,7 +20,7 @@ import pytest
 from conftest import PASSWORD, login_data, make_test_app, without_csrf_token
 from sqlalchemy import func, select
 
-from incidents.accounts import service
+from incidents.accounts import devices, service
 from incidents.accounts.models import SessionRecord
 from incidents.audit.models import AuditEntry
 from incidents.extensions import db as _db
@@ -277,6 +277,118 @@ def test_the_throttled_answer_is_the_same_for_known_and_unknown_names(db, limite
         pages.append(web.post("/login", data={"username": name, "password": PASSWORD}))
     assert [page.status_code for page in pages] == [429, 429]
     assert without_csrf_token(pages[0].text) == without_csrf_token(pages[1].text)
+
+
+# --- known devices ---------------------------------------------------------------------
+
+
+def _known_browser(instance, user, address):
+    """A browser the user signed in with earlier, whose session has since timed out: only
+    its known-device cookie is left."""
+    first = _client(instance, address)
+    assert first.post("/login", data=login_data(user)).status_code == 302
+    cookie = first.get_cookie(devices.COOKIE, path="/login")
+    assert cookie is not None
+    later = _client(instance, address)
+    later.set_cookie(devices.COOKIE, cookie.value, path="/login")
+    return later, cookie
+
+
+def _spend_the_shared_allowance(db, instance, user) -> None:
+    """Wrong passwords from many addresses until the account's shared allowance is gone."""
+    answers = [
+        _client(instance, f"198.51.100.{n + 1}").post("/login", data=_wrong(user)).status_code
+        for n in range(ACCOUNT_LIMIT)
+    ]
+    assert set(answers) <= {200, 429} and answers.count(200) >= ACCOUNT_LIMIT - 1, answers
+    _assert_throttled(db, _client(instance, "203.0.113.9").post("/login", data=login_data(user)))
+
+
+def test_others_spending_an_accounts_allowance_do_not_lock_out_its_known_browser(
+    db, limited, make_user
+):
+    police = make_user("police")
+    instance = limited()
+    owner, _ = _known_browser(instance, police, "192.0.2.20")
+    _spend_the_shared_allowance(db, instance, police)
+
+    assert owner.post("/login", data=login_data(police)).status_code == 302
+    assert owner.get("/cases/").status_code == 200
+    # the attackers are still held back
+    stranger = _client(instance, "203.0.113.10")
+    _assert_throttled(db, stranger.post("/login", data=login_data(police)))
+
+
+def test_a_known_browser_is_throttled_on_its_own_as_strictly(db, limited, make_user, sign_ins):
+    police = make_user("police")
+    instance = limited()
+    owner, _ = _known_browser(instance, police, "192.0.2.21")
+    for _ in range(ACCOUNT_LIMIT):
+        assert owner.post("/login", data=_wrong(police)).status_code == 200
+    reached = len(sign_ins)
+    _assert_throttled(db, owner.post("/login", data=login_data(police)))
+    assert len(sign_ins) == reached
+    # its refusals were its own: a stranger still has the shared allowance (one attempt of
+    # it went on the sign-in that made the browser known)
+    assert _client(instance, "192.0.2.22").post("/login", data=login_data(police)).status_code == (
+        302
+    )
+
+
+@pytest.mark.parametrize("cookie", ["another account's", "forged tag", "no tag", "garbage"])
+def test_a_cookie_not_given_for_the_account_typed_buys_nothing(db, limited, make_user, cookie):
+    police, officer = make_user("police"), make_user("officer")
+    instance = limited()
+    _, officers = _known_browser(instance, officer, "192.0.2.23")
+    nonce, _, tag = officers.value.partition(".")
+    value = {
+        "another account's": officers.value,
+        "forged tag": f"{nonce}.{'0' * len(tag)}",
+        "no tag": nonce,
+        "garbage": "\u00e9." * 300,
+    }[cookie]
+    _spend_the_shared_allowance(db, instance, police)
+    web = _client(instance, "192.0.2.24")
+    web.set_cookie(devices.COOKIE, value, path="/login")
+    _assert_throttled(db, web.post("/login", data=login_data(police)))
+
+
+def test_the_known_device_cookie_is_opaque_and_sent_to_the_sign_in_page_only(
+    db, limited, make_user
+):
+    leader = make_user("reporter")
+    web = _client(limited())
+    response = web.post("/login", data=login_data(leader))
+    assert response.status_code == 302
+    header = next(
+        value
+        for value in response.headers.getlist("Set-Cookie")
+        if value.startswith(devices.COOKIE + "=")
+    )
+    attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
+    assert {"httponly", "path", "max-age"} <= attributes
+    assert "Path=/login" in header and "SameSite=Strict" in header
+    value = header.split(";")[0].split("=", 1)[1]
+    assert leader.username not in value and str(leader.id) not in value.split(".")[0]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}\.[0-9a-f]{64}", value)
+    # another sign-in, another nonce: two browsers of one account are not linkable
+    again = _client(limited())
+    second = again.post("/login", data=login_data(leader))
+    assert again.get_cookie(devices.COOKIE, path="/login").value != value
+    assert second.status_code == 302
+
+
+def test_signing_out_makes_the_browser_a_stranger_again(db, limited, make_user):
+    police = make_user("police")
+    instance = limited()
+    web = _client(instance, "192.0.2.25")
+    assert web.post("/login", data=login_data(police)).status_code == 302
+    assert web.get_cookie(devices.COOKIE, path="/login") is not None
+    response = web.post("/logout")
+    assert "cookies" in response.headers["Clear-Site-Data"]
+    assert web.get_cookie(devices.COOKIE, path="/login") is None
+    _spend_the_shared_allowance(db, instance, police)
+    _assert_throttled(db, web.post("/login", data=login_data(police)))
 
 
 # --- two instances, one Redis -----------------------------------------------------------

@@ -20,7 +20,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from incidents import access
-from incidents.accounts import factors, service
+from incidents.accounts import devices, factors, service
 from incidents.accounts.forms import (
     ConfirmForm,
     EmailForm,
@@ -83,11 +83,30 @@ def _signed_in_account() -> str:
     return f"account:{current_user.username}"
 
 
+def _known_device() -> str:
+    return f"device:{devices.known_nonce()}"
+
+
 # Every attempt counts, its owner's included, and is counted (atomically) before any work:
 # counting only refusals once the answer is known let guesses sent at once all through.
+# A browser the account signed in with before counts on its own (see devices), so that
+# others spending the account's shared allowance do not keep its owner out.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_address_limit, methods=["POST"])
-@limiter.limit(_account_limit, key_func=_typed_account, methods=["POST"], scope="sign-in-account")
+@limiter.limit(
+    _account_limit,
+    key_func=_typed_account,
+    methods=["POST"],
+    scope="sign-in-account",
+    exempt_when=devices.is_known,
+)
+@limiter.limit(
+    _account_limit,
+    key_func=_known_device,
+    methods=["POST"],
+    scope="sign-in-device",
+    exempt_when=devices.is_stranger,
+)
 def login():
     """Show the sign-in form; on success start a fresh session."""
     if current_user.is_authenticated:
@@ -154,7 +173,9 @@ def _start_session(result: service.SignIn):
         )
     current_app.logger.info("sign-in user=%s", user.id)
     target = request.args.get("next")
-    return redirect(target if is_safe_next(target) else url_for("accounts.home"))
+    response = redirect(target if is_safe_next(target) else url_for("accounts.home"))
+    devices.remember(response, user)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -177,6 +198,7 @@ def _signed_out_everywhere(response, quick: bool = False):
         db.session.commit()
         logout_user()
     session.clear()
+    devices.forget(response)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
