@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, status_change
 from sqlalchemy import select, update
 from test_canary import canary_needles, new_canary
 
@@ -388,6 +388,72 @@ def test_closing_a_closed_question_is_refused(db, client, people, case, login_as
     assert "Câu hỏi này đã được đóng." in again.get_data(as_text=True)
     assert snapshot(db) == before
     assert len(audited(db, "question.close")) == 1
+
+
+def _move(client, case, status, **fields):
+    response = client.post(
+        f"/cases/{case.id}/status", data=status_change(case.id, status, **fields)
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[-600:]
+
+
+def test_closing_the_case_closes_its_open_questions_and_asking_waits_for_a_reopening(
+    db, client, people, case, login_as
+):
+    police, leader = people["police"], people["leader"]
+    answered, waiting = ask(db, police, case, "Câu hỏi một"), ask(db, police, case, "Câu hỏi hai")
+    questions.answer(leader, answered, "Đã trả lời", keyring_of(leader))
+    db.session.commit()
+    login_as(police)
+    for status in ("acknowledged", "in_progress"):
+        _move(client, case, status)
+    _move(client, case, "closed", close_reason="resolved")
+
+    db.session.expire_all()
+    waiting, answered = (
+        db.session.get(CaseQuestion, waiting.id),
+        db.session.get(CaseQuestion, answered.id),
+    )
+    assert not waiting.is_open and waiting.closed_by_id == police.id and waiting.answer is None
+    assert answered.closed_by_id == leader.id  # an answered question is left as it was
+    kinds = db.session.scalars(
+        select(CaseEvent.kind).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    ).all()
+    assert kinds[-2:] == ["status", "question_closed"]
+    assert [entry.detail for entry in audited(db, "question.close")] == [str(waiting.id)]
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'name="question-text"' not in page
+    assert "hãy mở lại vụ việc để hỏi tổ trưởng, trưởng bản" in page
+
+    # asking anyway (a page from before the closing) is refused, the text kept
+    before = snapshot(db)
+    typed = "Một câu hỏi sau khi đóng vụ việc"
+    refused = client.post(f"/cases/{case.id}/questions", data={"question-text": typed})
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "Vụ việc đã đóng: hãy mở lại vụ việc để hỏi tổ trưởng, trưởng bản." in text
+    assert typed in text
+    assert snapshot(db) == before
+
+    # the leader is no longer asked, and a late reply is refused with the reason
+    login_as(leader)
+    assert "Có câu hỏi đang chờ bạn trả lời" not in client.get("/reports").get_data(as_text=True)
+    late = client.post(
+        f"/reports/{case.id}/questions/{waiting.id}", data={answer_field(waiting): "Muộn"}
+    )
+    assert late.status_code == 400
+    assert "Cán bộ phường đã đóng câu hỏi này" in late.get_data(as_text=True)
+
+    login_as(police)
+    _move(client, case, "reopened")
+    asked = client.post(f"/cases/{case.id}/questions", data={"question-text": typed})
+    assert asked.status_code == 302
+    db.session.expire_all()
+    assert (
+        db.session.scalars(select(CaseQuestion).where(CaseQuestion.case_id == case.id))
+        .all()[-1]
+        .is_open
+    )
 
 
 def test_an_answer_racing_a_close_does_not_overwrite_it(db, people, case):

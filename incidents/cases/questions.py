@@ -83,6 +83,8 @@ def ask(user, case: Case, text: str, keyring: MemberKeyring) -> CaseQuestion:
     """Put a question to the case's reporter, sealed; the desks of the case may ask."""
     if not access.can(user, "question.ask", case):
         raise NotAllowed("question.ask")
+    if case.status == "closed":
+        raise CaseError("case_closed")  # closing closed its questions; reopen to ask
     text = _clean(text)
     data_key = keyring.case_key(case)
     question = CaseQuestion(case=case, asked_by_id=user.id, asked_at=utcnow(), question=b"")

@@ -20,6 +20,7 @@ from incidents.cases.models import (
     CaseDeadline,
     CaseEvent,
     CaseNote,
+    CaseQuestion,
     CaseRoute,
     new_case_id,
 )
@@ -394,11 +395,36 @@ def change_status(
     duplicates.index_case(user, case, keyring)
     _sealed_event(user, case, "status", detail, why, data_key)
     record("case.status", actor=user, target=case.id, detail=f"{old_status}>{new_status}")
+    if new_status == "closed":
+        _close_open_questions(user, case)
     # The chairman must handle or assign the case at once (Law 13/2022 Art. 20): his
     # first step on it is that. (Reading is not: a GET changes nothing.)
     if user.role == "chairman":
         clocks.meet(user, case, "chairman_informed")
     db.session.flush()
+
+
+def _close_open_questions(user, case: Case) -> None:
+    """A closed case waits for no answer: its open questions close with it, each on the
+    timeline, so that the group leader is no longer asked (cases/questions.py)."""
+    closed_at = utcnow()
+    closed = db.session.scalars(
+        update(CaseQuestion)
+        .where(CaseQuestion.case_id == case.id, CaseQuestion.closed_at.is_(None))
+        .values(closed_at=closed_at, closed_by_id=user.id)
+        .returning(CaseQuestion.id)
+    ).all()
+    for question_id in sorted(closed):
+        db.session.add(
+            CaseEvent(
+                case_id=case.id,
+                at=closed_at,
+                actor_id=user.id,
+                kind="question_closed",
+                detail={"question": question_id},
+            )
+        )
+        record("question.close", actor=user, target=case.id, detail=str(question_id))
 
 
 def _join(user, duplicate: Case, target: Case, keyring: MemberKeyring) -> None:

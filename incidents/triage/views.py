@@ -332,6 +332,7 @@ _QUESTION_REFUSALS = {
     "too_long": _l("The question is too long."),
     "answered": _l("This question has already been answered."),
     "closed": _l("This question is already closed."),
+    "case_closed": _l("This case is closed: reopen it to ask the group leader a question."),
 }
 
 
