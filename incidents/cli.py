@@ -56,7 +56,15 @@ DEMO_ACCOUNTS = (
     ("officer", "vanhoa", "Công chức Văn hóa - Xã hội", "demo-vanhoa-2026", ()),
     ("chairman", "chutich", "Chủ tịch UBND phường", "demo-chutich-2026", ()),
     ("admin", "quantri", "Quản trị hệ thống", "demo-quantri-2026", ()),
+    ("partner", "tramyte", "Trạm y tế phường", "demo-tramyte-2026", ()),
 )
+# Where each demo account sits: the core desks by role, the partner at the health station.
+DEMO_DESKS = {
+    "police": "police",
+    "officer": "officer",
+    "chairman": "chairman",
+    "partner": "health_station",
+}
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -407,8 +415,8 @@ def seed_demo():
                 groups=[groups[i] for i in group_indexes],
                 chosen_by_owner=True,  # development only: the demo passwords are public
             )
-            if role in DESK_KINDS:
-                desk = ward.desk(role)
+            if role in DEMO_DESKS:
+                desk = ward.desk(DEMO_DESKS[role])
                 seed = wards.desk_seed_by_recovery(desk, DEMO_RECOVERY_SEED)
                 wards.grant_seat(None, desk, user, seed)
             if access.needs_second_factor(user):

@@ -258,20 +258,27 @@ def test_seed_demo_seeds_the_demo_ward_and_lists_one_account_per_role(db, cli, c
 
     accounts = demo_accounts(result.output)
     roles = Counter(role for role, _username, _password in accounts)
-    assert set(roles) == {"reporter", *STAFF_ROLES}
-    assert all(roles[role] == 1 for role in STAFF_ROLES), roles
+    assert set(roles) == {"reporter", "partner", *STAFF_ROLES}
+    assert all(roles[role] == 1 for role in (*STAFF_ROLES, "partner")), roles
     assert len({username for _role, username, _password in accounts}) == len(accounts)
     for role, username, password in accounts:
         user = user_named(db, username)
         assert user is not None and user.role == role and user.ward_id == wards[0].id
         assert bool(user.groups) == (role == "reporter")
-        desks = ["police", "officer", "chairman"]
-        assert [seat.desk.kind for seat in user.seats] == ([role] if role in desks else [])
+        # the core desks by role; a referral partner at the health station
+        desks = {
+            "police": ["police"],
+            "officer": ["officer"],
+            "chairman": ["chairman"],
+            "partner": ["health_station"],
+        }
+        assert [seat.desk.kind for seat in user.seats] == desks.get(role, [])
         # Staff sign in with the demo authenticator's current code, as printed by demo-code.
-        code = cli("demo-code").output.strip() if role in STAFF_ROLES else None
-        assert role not in STAFF_ROLES or re.fullmatch(r"[0-9]{6}", code), code
+        staff = role in (*STAFF_ROLES, "partner")
+        code = cli("demo-code").output.strip() if staff else None
+        assert not staff or re.fullmatch(r"[0-9]{6}", code), code
         assert signs_in(client, username, password, code), username
-        if role in STAFF_ROLES:
+        if staff:
             assert not signs_in(client, username, password), "a staff sign-in without a code"
     assert "demo authenticator key" in result.output
 
