@@ -7,12 +7,14 @@ import logging
 import re
 
 import pytest
+from conftest import login_data
 from sqlalchemy import func, select
 
 from incidents.accounts.models import SessionRecord
 from incidents.audit.models import AuditEntry, AuditHead
 from incidents.cases.models import Case
 from incidents.triage.intake import FORM_TITLES
+from incidents.web import AUTHENTICATED_AT
 
 CHILD_FORMS = (FORM_TITLES["01"], FORM_TITLES["02"], FORM_TITLES["03"])
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -118,6 +120,27 @@ def test_a_child_victim_gets_forms_01_to_03_filled_from_the_case(
     # Each view is one more entry.
     client.get(f"/cases/{case_id}/intake")
     assert len(entries(db, "case.print", police)) == 2
+
+
+def test_printing_needs_a_recent_confirmation_and_comes_back_to_the_record(
+    app, db, client, people, file_report, login_as
+):
+    case_id = child_case(file_report, people["leader"])
+    police = people["police"]
+    login_as(police)
+    window = int(app.config["REAUTH_WINDOW"].total_seconds())
+    with client.session_transaction() as session:
+        session[AUTHENTICATED_AT] -= window + 1
+
+    asked = client.get(f"/cases/{case_id}/intake")
+    assert asked.status_code == 302
+    assert asked.headers["Location"] == f"/account/confirm?next=/cases/{case_id}/intake"
+    assert entries(db, "case.print", police) == []  # nothing was shown, so nothing printed
+
+    confirmed = client.post(asked.headers["Location"], data=login_data(police))
+    assert confirmed.headers["Location"] == f"/cases/{case_id}/intake"
+    assert client.get(confirmed.headers["Location"]).status_code == 200
+    assert len(entries(db, "case.print", police)) == 1
 
 
 def test_an_adult_victim_gets_one_intake_record(db, client, people, file_report, login_as):

@@ -158,7 +158,7 @@ MATRIX = {
         "POST": "login 404   case  case  case  404   404   404   404   404   | ownpw enrol case",
     },
     "triage.intake_record": {
-        "GET":  "login 404   200   200   200   404   404   404   404   404   | ownpw enrol 200",
+        "GET":  "login 404   200   200   200   404   404   404   404   404   | ownpw enrol reauth",
     },
     "reporting.answer_question": {
         "POST": "login 400   404   404   404   404   404   404   404   404   | ownpw enrol 404",

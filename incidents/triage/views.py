@@ -38,7 +38,7 @@ from incidents.triage.intake import DECREE, paper_forms
 from incidents.triage.queue import QueueFilters, queue_page
 from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, ROLES, STATUSES, label
 from incidents.wards.models import DESK_KINDS, Desk
-from incidents.web import get_case_or_404, get_question_or_404, keyring
+from incidents.web import confirm_first, get_case_or_404, get_question_or_404, keyring
 
 bp = Blueprint("triage", __name__, url_prefix="/cases")
 
@@ -374,8 +374,13 @@ def close_question(case_id: str, question_id: int):
 
 @bp.route("/<case_id>/intake")
 def intake_record(case_id: str):
-    """The printable intake record, rendered from the decrypted case; each view audited."""
+    """The printable intake record, rendered from the decrypted case; each view audited.
+
+    Paper leaves the system whole, like an export: it needs a recent re-authentication.
+    """
     case = get_case_or_404(current_user, case_id, "case.print")
+    if refusal := confirm_first():
+        return refusal
     fields = intake.read_for_print(current_user, case, keyring())
     db.session.commit()
     return render_template(
