@@ -452,6 +452,23 @@ def test_a_ban_too_long_or_badly_timed_is_refused_and_nothing_changes(db, client
     assert clock.met_at is None
 
 
+def test_two_requests_recorded_at_the_same_moment_leave_one_waiting(
+    db, client, world, login_as, monkeypatch
+):
+    users, case_id = world
+    pending_request(db, users, case_id, hours_ago=2)
+    # The second request's check read the case before the first was committed.
+    monkeypatch.setattr(actions, "contact_bans", lambda case: [])
+    before = state(db)
+    login_as(users["officer"])
+    data = {"requester": "guardian", "requested_at": picker(utcnow() - timedelta(hours=1))}
+    response = send(client, f"/cases/{case_id}/contact-bans", data)
+    assert response.status_code == 400
+    assert "Đã có một đề nghị đang chờ Chủ tịch quyết định." in response.get_data(as_text=True)
+    assert state(db) == before
+    assert [ban.decision for ban in db.session.scalars(select(ContactBan)).all()] == [None]
+
+
 def test_a_granted_ban_is_renewed_by_a_new_request_and_decision(db, client, world, login_as):
     users, case_id = world
     chairman, keyring = users["chairman"], keyring_of(users["chairman"])

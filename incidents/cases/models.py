@@ -13,10 +13,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
@@ -277,6 +279,16 @@ class ContactBan(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    # One request waits at a time: the service checks, and this holds when two race.
+    __table_args__ = (
+        Index(
+            "uq_case_contact_bans_pending",
+            "case_id",
+            unique=True,
+            sqlite_where=text("decision IS NULL"),
+            postgresql_where=text("decision IS NULL"),
+        ),
+    )
 
     recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -595,6 +595,8 @@ def request_contact_ban(case_id: str):
             requester=form.requester.data,
             requested_at=from_ward_time(form.requested_at.data),
         )
+    except IntegrityError:  # another request for the case was recorded at the same moment
+        return _refuse(case, "ban_request", form, "ban_pending")
     except service.CaseError as error:
         return _refuse(case, "ban_request", form, str(error))
     return _done(case, _("The request was recorded: the chairman must decide on it in time."))
