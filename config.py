@@ -115,6 +115,7 @@ class Config:
     LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;30 per hour"
     # A browser signed in with keeps its own allowance on that account this long.
     KNOWN_DEVICE_LIFETIME = timedelta(days=90)
+    KNOWN_DEVICE_COOKIE_NAME = "known_device"
 
     # Exports, seat grants and security settings need a password (and code) this recent.
     REAUTH_WINDOW = timedelta(minutes=5)
@@ -204,6 +205,7 @@ class ProductionConfig(Config):
     }
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
+    KNOWN_DEVICE_COOKIE_NAME = "__Host-known_device"
     PREFERRED_URL_SCHEME = "https"
 
     @classmethod

@@ -131,6 +131,7 @@ def test_production_session_cookie_is_secure_and_host_prefixed(environ, build):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert app.config["SESSION_COOKIE_SAMESITE"] in ("Strict", "Lax")
+    assert app.config["KNOWN_DEVICE_COOKIE_NAME"].startswith("__Host-")  # see test_throttle
 
     # The sign-in form puts its CSRF token in the session: the cookie is really sent so.
     response = app.test_client().get("/login", base_url="https://localhost")

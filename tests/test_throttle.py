@@ -14,19 +14,26 @@ therefore restores it afterwards, so that nothing leaks into the other tests.
 import os
 import re
 import threading
+import time
 import uuid
+from datetime import timedelta
 
 import pytest
+import time_machine
 from conftest import PASSWORD, login_data, make_test_app, without_csrf_token
 from sqlalchemy import func, select
 
-from incidents.accounts import devices, service
+from incidents.accounts import service
 from incidents.accounts.models import SessionRecord
 from incidents.audit.models import AuditEntry
+from incidents.crypto.passwords import hash_password
 from incidents.extensions import db as _db
 from incidents.extensions import limiter
+from incidents.timeutil import utcnow
+from incidents.web import argon2_params
 
 ACCOUNT_LIMIT = 5  # LOGIN_ACCOUNT_RATE_LIMIT's first part: 5 per minute
+COOKIE = "known_device"  # KNOWN_DEVICE_COOKIE_NAME outside production
 GENERIC_ERROR = "The username, password or code is not correct."
 CSRF_FIELD = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+(")')
 _LIMITER_STATE = ("enabled", "_storage", "_limiter", "_key_prefix")
@@ -287,10 +294,10 @@ def _known_browser(instance, user, address):
     its known-device cookie is left."""
     first = _client(instance, address)
     assert first.post("/login", data=login_data(user)).status_code == 302
-    cookie = first.get_cookie(devices.COOKIE, path="/login")
+    cookie = first.get_cookie(COOKIE)
     assert cookie is not None
     later = _client(instance, address)
-    later.set_cookie(devices.COOKIE, cookie.value, path="/login")
+    later.set_cookie(COOKIE, cookie.value)
     return later, cookie
 
 
@@ -335,47 +342,83 @@ def test_a_known_browser_is_throttled_on_its_own_as_strictly(db, limited, make_u
     )
 
 
-@pytest.mark.parametrize("cookie", ["another account's", "forged tag", "no tag", "garbage"])
+@pytest.mark.parametrize(
+    "cookie", ["another account's", "forged tag", "no tag", "reissued later", "garbage"]
+)
 def test_a_cookie_not_given_for_the_account_typed_buys_nothing(db, limited, make_user, cookie):
     police, officer = make_user("police"), make_user("officer")
     instance = limited()
+    _, polices = _known_browser(instance, police, "192.0.2.26")
     _, officers = _known_browser(instance, officer, "192.0.2.23")
-    nonce, _, tag = officers.value.partition(".")
+    nonce, issued, tag = polices.value.split(".")
     value = {
         "another account's": officers.value,
-        "forged tag": f"{nonce}.{'0' * len(tag)}",
-        "no tag": nonce,
+        "forged tag": f"{nonce}.{issued}.{'0' * len(tag)}",
+        "no tag": f"{nonce}.{issued}",
+        "reissued later": f"{nonce}.{int(issued) + 1}.{tag}",  # the day is under the MAC
         "garbage": "\u00e9." * 300,
     }[cookie]
     _spend_the_shared_allowance(db, instance, police)
     web = _client(instance, "192.0.2.24")
-    web.set_cookie(devices.COOKIE, value, path="/login")
+    web.set_cookie(COOKIE, value)
     _assert_throttled(db, web.post("/login", data=login_data(police)))
 
 
-def test_the_known_device_cookie_is_opaque_and_sent_to_the_sign_in_page_only(
-    db, limited, make_user
-):
+def test_a_known_browser_is_a_stranger_once_the_password_changed(db, limited, make_user):
+    """A copy of the cookie (a borrowed phone) is worth nothing after a password change,
+    a reset or a restore: each gives the account a new password hash."""
+    police = make_user("police")
+    instance = limited()
+    owner, _ = _known_browser(instance, police, "192.0.2.27")
+    police.password_hash = hash_password("a new passphrase for him", argon2_params())
+    db.session.commit()
+    _spend_the_shared_allowance(db, instance, police)
+    _assert_throttled(db, owner.post("/login", data=login_data(police, "a new passphrase for him")))
+
+
+def test_a_known_browser_is_a_stranger_after_the_cookies_lifetime(db, limited, make_user):
+    police = make_user("police")
+    instance = limited()
+    owner, _ = _known_browser(instance, police, "192.0.2.28")
+    lifetime = instance.config["KNOWN_DEVICE_LIFETIME"]
+    with time_machine.travel(utcnow() + lifetime + timedelta(minutes=1), tick=False):
+        _spend_the_shared_allowance(db, instance, police)
+        _assert_throttled(db, owner.post("/login", data=login_data(police)))
+
+
+def test_a_username_the_form_refuses_is_refused_cleanly_with_a_cookie(db, limited, make_user):
+    police = make_user("police")
+    instance = limited()
+    owner, _ = _known_browser(instance, police, "192.0.2.29")
+    for typed in (police.username + "\x00", "\x00", "x" * 10_000):
+        response = owner.post("/login", data={"username": typed, "password": PASSWORD})
+        assert response.status_code == 200, repr(typed[:20])
+        assert 'class="error"' in response.text  # the form's own refusal, no server error
+
+
+def test_the_known_device_cookie_is_opaque_and_strict(db, limited, make_user):
     leader = make_user("reporter")
     web = _client(limited())
     response = web.post("/login", data=login_data(leader))
     assert response.status_code == 302
     header = next(
-        value
-        for value in response.headers.getlist("Set-Cookie")
-        if value.startswith(devices.COOKIE + "=")
+        value for value in response.headers.getlist("Set-Cookie") if value.startswith(COOKIE + "=")
     )
-    attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
-    assert {"httponly", "path", "max-age"} <= attributes
-    assert "Path=/login" in header and "SameSite=Strict" in header
+    attributes = [part.strip().lower() for part in header.split(";")[1:]]
+    assert {"httponly", "path=/", "samesite=strict"} <= set(attributes), header
+    assert not any(part.startswith("domain=") for part in attributes)  # as __Host- needs
+    max_age = next(int(part.split("=")[1]) for part in attributes if part.startswith("max-age"))
+    assert max_age == 90 * 24 * 3600
     value = header.split(";")[0].split("=", 1)[1]
-    assert leader.username not in value and str(leader.id) not in value.split(".")[0]
-    assert re.fullmatch(r"[A-Za-z0-9_-]{22}\.[0-9a-f]{64}", value)
+    # a random nonce, the second it was issued, an HMAC: no name, no id
+    nonce, issued, tag = value.split(".")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", nonce) and re.fullmatch(r"[0-9a-f]{64}", tag)
+    assert abs(int(issued) - time.time()) < 60
+    assert leader.username not in value
     # another sign-in, another nonce: two browsers of one account are not linkable
     again = _client(limited())
-    second = again.post("/login", data=login_data(leader))
-    assert again.get_cookie(devices.COOKIE, path="/login").value != value
-    assert second.status_code == 302
+    assert again.post("/login", data=login_data(leader)).status_code == 302
+    assert again.get_cookie(COOKIE).value.split(".")[0] != nonce
 
 
 def test_signing_out_makes_the_browser_a_stranger_again(db, limited, make_user):
@@ -383,10 +426,10 @@ def test_signing_out_makes_the_browser_a_stranger_again(db, limited, make_user):
     instance = limited()
     web = _client(instance, "192.0.2.25")
     assert web.post("/login", data=login_data(police)).status_code == 302
-    assert web.get_cookie(devices.COOKIE, path="/login") is not None
+    assert web.get_cookie(COOKIE) is not None
     response = web.post("/logout")
     assert "cookies" in response.headers["Clear-Site-Data"]
-    assert web.get_cookie(devices.COOKIE, path="/login") is None
+    assert web.get_cookie(COOKIE) is None
     _spend_the_shared_allowance(db, instance, police)
     _assert_throttled(db, web.post("/login", data=login_data(police)))
 
