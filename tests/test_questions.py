@@ -456,6 +456,42 @@ def test_closing_the_case_closes_its_open_questions_and_asking_waits_for_a_reope
     )
 
 
+def test_a_question_sent_while_the_case_is_being_closed_waits_and_is_refused(
+    app, db, people, case, login_as
+):
+    """The closing holds the case row (not yet committed) when the question arrives."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite lets one writer in at a time")
+    import threading
+    import time
+
+    web = login_as(people["police"], on=app.test_client())
+    answers = []
+    closing = db.engine.connect()
+    try:
+        closing.execute(
+            update(Case).where(Case.id == case.id).values(status="closed", version=Case.version + 1)
+        )
+        asking = threading.Thread(
+            target=lambda: answers.append(
+                web.post(f"/cases/{case.id}/questions", data={"question-text": "Còn ai ở đó?"})
+            )
+        )
+        asking.start()
+        time.sleep(0.5)
+        assert answers == []  # the question waits for the closing's lock
+        closing.commit()
+    finally:
+        closing.close()
+    asking.join(timeout=30)
+    assert answers[0].status_code == 400
+    assert "Vụ việc đã đóng" in answers[0].get_data(as_text=True)
+    db.session.expire_all()
+    assert (
+        db.session.scalars(select(CaseQuestion).where(CaseQuestion.case_id == case.id)).all() == []
+    )
+
+
 def test_an_answer_racing_a_close_does_not_overwrite_it(db, people, case):
     """The leader's page showed the question open; a desk closed it meanwhile."""
     police, leader = people["police"], people["leader"]

@@ -83,8 +83,12 @@ def ask(user, case: Case, text: str, keyring: MemberKeyring) -> CaseQuestion:
     """Put a question to the case's reporter, sealed; the desks of the case may ask."""
     if not access.can(user, "question.ask", case):
         raise NotAllowed("question.ask")
-    if case.status == "closed":
-        raise CaseError("case_closed")  # closing closed its questions; reopen to ask
+    # The case row is locked and its status read afresh, so that a question and a closing
+    # sent at once cannot leave an open question on a closed case: closing closes the
+    # questions, and one asked after it waits for a reopening.
+    status = db.session.scalar(select(Case.status).where(Case.id == case.id).with_for_update())
+    if status == "closed":
+        raise CaseError("case_closed")
     text = _clean(text)
     data_key = keyring.case_key(case)
     question = CaseQuestion(case=case, asked_by_id=user.id, asked_at=utcnow(), question=b"")
