@@ -128,6 +128,11 @@ GLOBAL_ACTIONS = {
     # ward's screens, so only those who compile and sign the report make them.
     "stats.export": {"officer", "chairman"},
 }
+# Of those, the ones that also need a seat at a desk: the administrator creates accounts
+# of any role (and sees their activation codes), but only a seated member or the ward's
+# recovery key seats one, so an account he made for himself reads no audit trail and no
+# statistics (SECURITY.md: the audit log is not the administrators' to read).
+SEATED_ACTIONS = frozenset({"stats.view", "audit.view", "stats.export"})
 
 
 # The ward's staff (everyone but the group leaders). Their accounts open survivors'
@@ -161,7 +166,8 @@ def can(user, action: str, case: Case | None = None) -> bool:
     if not _active(user):
         return False
     if action in GLOBAL_ACTIONS:
-        return case is None and user.role in GLOBAL_ACTIONS[action]
+        seated = action not in SEATED_ACTIONS or bool(user.desk_ids)
+        return case is None and user.role in GLOBAL_ACTIONS[action] and seated
     if action in REFERRAL_ACTIONS:
         return (
             case is not None

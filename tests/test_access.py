@@ -74,6 +74,28 @@ def test_global_actions(world, action, role):
     assert access.can(users[role], action) is (role in GLOBAL_TABLE[action])
 
 
+# The actions that also need a seat at a desk: without one, an account of the right role
+# (one the administrator made, say) reads neither the audit trail nor the statistics.
+SEATED = ("stats.view", "audit.view", "stats.export")
+
+
+@pytest.mark.parametrize("role", ["officer", "chairman"])
+def test_the_audit_and_the_statistics_need_a_seat(db, client, make_user, login_as, role):
+    seated, unseated = make_user(role), make_user(role, seated=False)
+    assert all(access.can(seated, action) for action in SEATED)
+    assert not any(access.can(unseated, action) for action in SEATED)
+    login_as(unseated)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'href="/audit/"' not in page and 'href="/stats/"' not in page
+    for url in ("/audit/", "/audit/export.csv", "/stats/", "/stats/export.xlsx",
+                "/stats/export.csv", "/stats/report.docx"):  # fmt: skip
+        assert client.get(url).status_code == 404, url
+    login_as(seated)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'href="/audit/"' in page and 'href="/stats/"' in page
+    assert client.get("/audit/").status_code == client.get("/stats/").status_code == 200
+
+
 def test_scope_agrees_with_can_for_every_user_and_case(db, world):
     users, _ = world
     every_case = db.session.scalars(select(Case)).all()
