@@ -11,7 +11,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -383,3 +383,50 @@ def test_0007_starts_the_clocks_of_open_cases_and_meets_the_chairmans_where_he_a
     }
     downgrade(revision="0006")
     assert "case_deadlines" not in table_names()
+
+
+def test_0014_gives_a_waiting_first_password_a_lifetime_and_leaves_the_rest(migration_app):
+    """0014: an account still waiting with a password someone else typed gets 72 hours."""
+    upgrade(revision="0013")
+    made = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    code_expires = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+    accounts = {  # username: (needs own password, password hash, activation expiry)
+        "given": (True, "$argon2id$given", None),
+        "coded": (True, "$argon2id$code", code_expires),
+        "nothing": (True, "!", None),
+        "own": (False, "$argon2id$own", None),
+    }
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO wards (id, code, name, created_at, recovery_public_key) "
+                "VALUES (1, 'QT', 'P', :at, :key)"
+            ),
+            {"at": made, "key": b"k"},
+        )
+        for number, (name, (needs, hashed, expires)) in enumerate(accounts.items(), 1):
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, username, display_name, role, ward_id, password_hash,"
+                    " active, created_at, needs_own_password, activation_expires_at) VALUES"
+                    " (:id, :name, 'U', 'police', 1, :hashed, :yes, :at, :needs, :expires)"
+                ),
+                {"id": number, "name": name, "hashed": hashed, "yes": True, "at": made,
+                 "needs": needs, "expires": expires},
+            )  # fmt: skip
+    before = datetime.now(UTC)
+    upgrade(revision="0014")
+    with db.engine.connect() as connection:
+        rows = dict(
+            connection.execute(text("SELECT username, activation_expires_at FROM users")).all()
+        )
+
+    def moment(value):
+        if isinstance(value, str):  # SQLite hands back text
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    given = moment(rows["given"])
+    assert before + timedelta(hours=72) <= given <= datetime.now(UTC) + timedelta(hours=72)
+    assert moment(rows["coded"]) == code_expires  # an activation code keeps its own
+    assert rows["nothing"] is None and rows["own"] is None
