@@ -630,3 +630,149 @@ def test_a_member_is_told_in_the_app_when_someone_else_changes_his_address(db, m
     assert [(notice.reason, notice.case_id) for notice in told] == [("email_changed", None)]
     # Never mailed: the new address may be the very one set to read his mail instead.
     assert told[0].mail_status is None
+
+
+# --- STARTTLS, as a real mail server across the network speaks it ---------------------
+
+
+def _certificate_pair(tmp_path, host: str):
+    """A private CA (its PEM file) and a server certificate for host, signed by it."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(text):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, server_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca = (
+        x509.CertificateBuilder().subject_name(name("Test CA")).issuer_name(name("Test CA"))
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    try:
+        subject = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        subject = x509.DNSName(host)
+    server = (
+        x509.CertificateBuilder().subject_name(name(host)).issuer_name(ca.subject)
+        .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([subject]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    pem = serialization.Encoding.PEM
+    ca_file, cert_file, key_file = (tmp_path / n for n in ("ca.pem", "server.pem", "server.key"))
+    ca_file.write_bytes(ca.public_bytes(pem))
+    cert_file.write_bytes(server.public_bytes(pem))
+    key_file.write_bytes(
+        server_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return ca_file, cert_file, key_file
+
+
+class TLSServer(SMTPServer):
+    """A server that takes mail only after STARTTLS, and a password only over it."""
+
+    def __init__(self, cert_file, key_file):
+        import ssl
+
+        super().__init__()
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(cert_file, key_file)
+        self.logins = []
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        self.logins.append((auth_data.login, session.ssl is not None))
+        good = (auth_data.login, auth_data.password) == (b"phuong", b"mat khau thu")
+        return AuthResult(success=good)
+
+    def start(self):
+        self.controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, tls_context=self.context,
+            require_starttls=True, authenticator=self._authenticate, auth_require_tls=True,
+        )  # fmt: skip
+        self.controller.start()
+
+
+@pytest.fixture()
+def tls_mail(app, tmp_path, monkeypatch, request):
+    """The app's mail settings for a STARTTLS server with a password; the server's
+    certificate is signed by a CA the test trusts (SSL_CERT_FILE) unless told otherwise."""
+    host = getattr(request, "param", "127.0.0.1")
+    ca_file, cert_file, key_file = _certificate_pair(tmp_path, host)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    server = TLSServer(cert_file, key_file)
+    for key, value in {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": server.port,
+        "MAIL_USE_TLS": True,
+        "MAIL_USERNAME": "phuong",
+        "MAIL_PASSWORD": "mat khau thu",
+        "MAIL_SENDER": "khong-tra-loi@phuong.example.vn",
+        "MAIL_TIMEOUT": 5,
+        "PUBLIC_BASE_URL": BASE_URL + "/",
+        "MAIL_RETRY_DELAY": timedelta(0),
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_mail_goes_over_starttls_and_the_password_only_inside_it(
+    db, make_user, file_report, tls_mail, send
+):
+    first, _second, _chairman = _staff_with_addresses(make_user)
+    db.session.commit()
+    file_report(make_user("reporter"))
+
+    assert "2 sent" in send()
+    assert sorted(env.rcpt_tos for env in tls_mail.inbox.envelopes) == [
+        ["hai@example.vn"],
+        ["mot@example.vn"],
+    ]
+    assert tls_mail.logins and all(login == (b"phuong", True) for login in tls_mail.logins)
+    assert notices_of(db, first)[0].mail_status == MAIL_SENT
+
+
+@pytest.mark.parametrize("tls_mail", ["mail.elsewhere.example"], indirect=True)
+def test_a_server_whose_certificate_does_not_name_it_gets_nothing(
+    db, make_user, file_report, tls_mail, send
+):
+    first, _second, _chairman = _staff_with_addresses(make_user)
+    db.session.commit()
+    file_report(make_user("reporter"))
+
+    assert "0 sent" in send() and tls_mail.inbox.envelopes == []
+    assert tls_mail.logins == []  # the password never left
+    notice = notices_of(db, first)[0]
+    assert (notice.mail_status, notice.mail_attempts) == (MAIL_PENDING, 1)
+
+
+def test_a_server_signed_by_a_ca_not_trusted_gets_nothing(
+    db, make_user, file_report, tls_mail, send, monkeypatch, tmp_path
+):
+    (tmp_path / "other").mkdir()
+    elsewhere, _cert, _key = _certificate_pair(tmp_path / "other", "127.0.0.1")
+    monkeypatch.setenv("SSL_CERT_FILE", str(elsewhere))
+    first, _second, _chairman = _staff_with_addresses(make_user)
+    db.session.commit()
+    file_report(make_user("reporter"))
+
+    assert "0 sent" in send() and tls_mail.inbox.envelopes == [] and tls_mail.logins == []
+    assert notices_of(db, first)[0].mail_status == MAIL_PENDING
