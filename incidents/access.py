@@ -66,6 +66,9 @@ CASE_ACTIONS = {
     "case.outcome": {"officer"},
     # Referring to a partner desk shares what the case's reader chooses (cases.referrals).
     "case.refer": {"police", "officer", "chairman"},
+    # Seal the case key again to its reporter, whose copy is sealed to a key he lost (a
+    # key reset): the desks, who hold the key and can check with him that it is him.
+    "case.reseal_reporter": {"police", "officer", "chairman"},
 }
 
 # Actions on a referral: a partner reads and answers the referrals to his own desk only.

@@ -78,11 +78,12 @@ def recently_authenticated() -> bool:
     return isinstance(at, int) and 0 <= time.time() - at <= window
 
 
-def confirm_first(back: str | None = None):
+def confirm_first(back: str | None = None, **values):
     """None when the owner re-authenticated lately; else a redirect to do so.
 
     Exports, seat grants and security settings call this after their access check. A GET
-    comes back to itself; a POST, whose input cannot be replayed, to the page named back.
+    comes back to itself; a POST, whose input cannot be replayed, to the page named back
+    (with values for its URL).
     """
     if recently_authenticated():
         return None
@@ -90,7 +91,7 @@ def confirm_first(back: str | None = None):
     if request.method == "GET":
         target = request.full_path.rstrip("?")
     else:
-        target = url_for(back or "accounts.home")
+        target = url_for(back or "accounts.home", **values)
     return redirect(url_for("accounts.confirm", next=target))
 
 

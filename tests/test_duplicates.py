@@ -627,6 +627,8 @@ COMPARABLE_BY_DESIGN = {
     "handler_id",
     "merged_into_id",
     "version",
+    # the reporter's public key, the same for all his cases: no more than reporter_id says
+    "reporter_sealed_to",
 }
 
 

@@ -430,3 +430,59 @@ def test_0014_gives_a_waiting_first_password_a_lifetime_and_leaves_the_rest(migr
     assert before + timedelta(hours=72) <= given <= datetime.now(UTC) + timedelta(hours=72)
     assert moment(rows["coded"]) == code_expires  # an activation code keeps its own
     assert rows["nothing"] is None and rows["own"] is None
+
+
+def test_0015_marks_each_reporter_copy_sealed_to_his_key_unless_a_reset_came_after(
+    migration_app,
+):
+    """0015: a case filed before its reporter's key reset is sealed to a key he lost."""
+    from sqlalchemy import MetaData
+
+    from incidents.audit.service import record
+
+    upgrade(revision="0014")
+    day = datetime.now(UTC) - timedelta(days=1)  # the reset comes now, through the audit
+    with db.engine.begin() as connection:
+        tables = MetaData()
+        tables.reflect(connection)
+
+        def insert(table, **row):
+            connection.execute(tables.tables[table].insert().values(**row))
+
+        insert("wards", id=1, code="QT", name="P", created_at=day, recovery_public_key=b"k")
+        insert("residential_groups", id=1, ward_id=1, name="Bản 1", kind="ban")
+        for user_id, key in ((1, b"new key of the reset one"), (2, b"key of the other"), (3, None)):
+            insert(
+                "users", id=user_id, username=f"u{user_id}", display_name="U", role="reporter",
+                ward_id=1, password_hash="!", active=True, created_at=day, public_key=key,
+            )  # fmt: skip
+        filed = {  # case: (reporter, received)
+            "before": (1, day),
+            "after": (1, day + timedelta(days=2)),  # after the reset
+            "other": (2, day),
+            "keyless": (3, day),
+        }
+        for sequence, (name, (reporter, received)) in enumerate(filed.items(), 1):
+            insert(
+                "cases", id=name.ljust(32, "0"), ward_id=1, group_id=1, reporter_id=reporter,
+                year=2026, sequence=sequence, reference=f"QT-2026-{sequence:04d}",
+                kinds=["domestic_violence"], harm_forms=[], acts=[], gbv_type="non_gbv",
+                context_flags=[], immediate_danger=False, urgency="normal", status="new",
+                victim_sex="female", victim_age_band="18_59", victim_circumstances=[],
+                trafficking_indicators=[], perpetrator_relationship="spouse",
+                perpetrator_sex="male", perpetrator_age_band="26_40", channel="phone",
+                source="victim", consent_referral=True, consent_statistics=True,
+                incident_date=received.date(), received_at=received, routing_reason="serious",
+                key_version=1, version=1, reporter_sealed_key=b"sealed",
+            )  # fmt: skip
+    record("account.key_reset", actor=None, target="user:1", detail="seats:0", ward_id=1)
+    db.session.commit()
+    upgrade(revision="0015")
+    with db.engine.connect() as connection:
+        sealed_to = dict(connection.execute(text("SELECT id, reporter_sealed_to FROM cases")).all())
+    assert {name.rstrip("0"): value for name, value in sealed_to.items()} == {
+        "before": None,  # filed before the reset: sealed to the key he lost
+        "after": b"new key of the reset one",
+        "other": b"key of the other",
+        "keyless": None,
+    }

@@ -157,6 +157,10 @@ MATRIX = {
     "triage.close_question": {
         "POST": "login 404   case  case  case  404   404   404   404   404   | ownpw enrol case",
     },
+    # The case's leader can open it: resealing is refused (nothing to mend), back to the case.
+    "triage.reseal_reporter": {
+        "POST": "login 404   case  case  case  404   404   404   404   404   | ownpw enrol reauth",
+    },
     "triage.intake_record": {
         "GET":  "login 404   200   200   200   404   404   404   404   404   | ownpw enrol reauth",
     },

@@ -2,15 +2,20 @@
 
 from datetime import timedelta
 
+import pytest
 from conftest import PASSWORD, activation_code_on, enrol_on_page, login_data
 from sqlalchemy import select, update
 
 from incidents.accounts.models import SessionRecord, User
+from incidents.accounts.service import choose_own_password, reset_password, unlock_personal_key
 from incidents.audit.models import AuditEntry
+from incidents.cases import service
+from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
 from incidents.crypto.keys import format_recovery_key, new_seed
 from incidents.timeutil import utcnow
 from incidents.wards.models import DeskMember
+from incidents.web import AUTHENTICATED_AT, argon2_params
 
 
 def _desk_id(ward, kind):
@@ -217,6 +222,93 @@ def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Sầm Thị Hạnh" not in text and "đặt lại" in text
+
+
+def test_after_a_leaders_key_reset_a_desk_member_gives_him_his_case_again(
+    app, db, client, ward, make_user, file_report, login_as
+):
+    leader, police, admin = make_user("reporter"), make_user("police"), make_user("admin")
+    case_id = file_report(leader, immediate_danger="yes", victim_name="Sầm Thị Hạnh")
+    login_as(police)
+    asked = client.post(f"/cases/{case_id}/questions", data={"question-text": "Chị ấy ở đâu?"})
+    assert asked.status_code == 302
+    assert "lại quyền" not in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    login_as(admin)
+    code = activation_code_on(client.post(f"/admin/users/{leader.id}/reset"))
+
+    # Until he chooses his own password he has no key at all: the desk is told, no button.
+    login_as(police)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "cho đến khi đăng nhập và tự đặt mật khẩu" in page
+    assert "/reporter-key" not in page
+    client.post("/logout")
+    client.post("/login", data={"username": leader.username, "password": code})
+    own = {"new_password": "only the leader knows", "confirm": "only the leader knows"}
+    assert client.post("/account/own-password", data=own).status_code == 302
+    reports = client.get("/reports").get_data(as_text=True)
+    assert "Có câu hỏi đang chờ bạn trả lời" not in reports  # he could not open it
+    assert "Chị ấy ở đâu?" not in client.get(f"/reports/{case_id}").get_data(as_text=True)
+
+    # The desk sees a key he lost, and mends it after a fresh confirmation of who he is.
+    login_as(police)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f'action="/cases/{case_id}/reporter-key"' in page
+    with client.session_transaction() as session:
+        session[AUTHENTICATED_AT] -= int(app.config["REAUTH_WINDOW"].total_seconds()) + 1
+    stale = client.post(f"/cases/{case_id}/reporter-key")
+    assert stale.headers["Location"] == f"/account/confirm?next=/cases/{case_id}"
+    assert db.session.get(Case, case_id).reporter_sealed_to != leader.public_key
+    client.post("/account/confirm", data=login_data(police))
+    mended = client.post(f"/cases/{case_id}/reporter-key")
+    assert mended.status_code == 302
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "/reporter-key" not in page
+    assert "Tổ trưởng, trưởng bản đã được cấp lại quyền xem sau khi đặt lại khóa" in page
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "case.reseal_reporter")
+    ).all()
+    assert [(e.actor_id, e.target, e.detail) for e in entries] == [
+        (police.id, case_id, f"user:{leader.id}")
+    ]
+    # a second time there is nothing to mend: nothing changes
+    sealed = db.session.get(Case, case_id).reporter_sealed_key
+    client.post(f"/cases/{case_id}/reporter-key")
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).reporter_sealed_key == sealed
+
+    # The leader reads his report and the question again, and answers it.
+    client.post("/logout")
+    client.post("/login", data={"username": leader.username, "password": "only the leader knows"})
+    assert "Có câu hỏi đang chờ bạn trả lời" in client.get("/reports").get_data(as_text=True)
+    mine = client.get(f"/reports/{case_id}").get_data(as_text=True)
+    assert "Chị ấy ở đâu?" in mine and "Sầm Thị Hạnh" in mine
+
+
+def test_resealing_is_refused_where_there_is_nothing_to_mend_or_no_one_to_give_it(
+    db, make_user, file_report
+):
+    leader, officer = make_user("reporter"), make_user("officer")
+    case = db.session.get(Case, file_report(leader))
+    keyring = MemberKeyring(officer, unlock_personal_key(officer, PASSWORD))
+    assert service.reporter_access(case) == "sealed"
+    with pytest.raises(service.CaseError, match="reseal_not_needed"):
+        service.reseal_for_reporter(officer, case, keyring)
+    reset_password(None, leader, argon2_params())
+    assert service.reporter_access(case) == "awaiting_key"
+    with pytest.raises(service.CaseError, match="reseal_not_needed"):
+        service.reseal_for_reporter(officer, case, keyring)
+    choose_own_password(leader, "only the leader knows", argon2_params())
+    assert service.reporter_access(case) == "lost"
+    leader.active = False  # deactivated meanwhile: no one to give it to
+    with pytest.raises(service.CaseError, match="reseal_not_needed"):
+        service.reseal_for_reporter(officer, case, keyring)
+    leader.active = True
+    with pytest.raises(service.NotAllowed):
+        service.reseal_for_reporter(make_user("partner"), case, keyring)
+    service.reseal_for_reporter(officer, case, keyring)
+    assert service.reporter_access(case) == "sealed"
+    mine = MemberKeyring(leader, unlock_personal_key(leader, "only the leader knows"))
+    assert mine.case_key(case) == keyring.case_key(case)
 
 
 def test_deactivation_ends_every_session_at_once(app, db, client, make_user, login_as):

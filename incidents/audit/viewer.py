@@ -36,6 +36,8 @@ CASE_ACTIONS = (
     "question.close",
     "question.read",
     "case.refer",
+    # The case key sealed again to its reporter after his key reset.
+    "case.reseal_reporter",
     "referral.read",
     "referral.respond",
 )

@@ -91,8 +91,11 @@ class Case(db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     routing_reason: Mapped[str] = mapped_column(String(32))
     key_version: Mapped[int] = mapped_column(Integer, default=1)
-    # The case key sealed to the reporter's personal key, for his own read-back.
+    # The case key sealed to the reporter's personal key, for his own read-back and the
+    # questions put to him; and the public key it is sealed to, so that a copy sealed to
+    # a key he lost (a key reset) can be told from a good one without opening it.
     reporter_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_sealed_to: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The digest of the one-time token of the form that filed it: a form sent twice (a
     # double tap, a retry on a dropped connection) finds its case instead of a second one.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)

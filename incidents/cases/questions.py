@@ -201,6 +201,11 @@ def cases_waiting_for(leader) -> set[str]:
         db.session.scalars(
             select(CaseQuestion.case_id)
             .join(Case, Case.id == CaseQuestion.case_id)
-            .where(Case.reporter_id == leader.id, CaseQuestion.closed_at.is_(None))
+            .where(
+                Case.reporter_id == leader.id,
+                CaseQuestion.closed_at.is_(None),
+                # not a case sealed to a key he lost: he could not open the question
+                Case.reporter_sealed_to == leader.public_key,
+            )
         )
     )

@@ -218,6 +218,7 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
         if value:
             setattr(case, name, seal_text(data_key, value, case.id, name, case.key_version))
     case.reporter_sealed_key = seal_for_reporter(case, leader, data_key)
+    case.reporter_sealed_to = leader.public_key
     db.session.add(case)
     db.session.flush()
     # The case's first rows go in as plain INSERTs: a report is filed once and these rows
@@ -520,6 +521,39 @@ def route_to_desk(user, case: Case, desk, keyring: MemberKeyring) -> None:
     )
     record("case.route", actor=user, target=case.id, detail=desk.kind)
     notices.notify_desks(case, [desk.kind], "new_case")
+    db.session.flush()
+
+
+def reporter_access(case: Case) -> str:
+    """Whether the case's reporter can open his copy of the case key (clear columns only).
+
+    "sealed": it is sealed to his key; "awaiting_key": his key was reset and he has not
+    chosen his own password yet (which makes the new key); "lost": sealed to a key he
+    had before, which a desk member may mend (reseal_for_reporter).
+    """
+    public = case.reporter.public_key
+    if public is None:
+        return "awaiting_key"
+    return "sealed" if case.reporter_sealed_to == public else "lost"
+
+
+def reseal_for_reporter(user, case: Case, keyring: MemberKeyring) -> None:
+    """Seal the case key again to its reporter, whose copy is sealed to a key he lost.
+
+    Only a reader of the case can (his keyring opens the key); he is to check first, in
+    person or by phone, that the leader's new key is the leader's: an administrator's
+    reset followed by his own sign-in would otherwise be enough to read the case.
+    """
+    if not access.can(user, "case.reseal_reporter", case):
+        raise NotAllowed("case.reseal_reporter")
+    reporter = case.reporter
+    if not reporter.active or reporter_access(case) != "lost":
+        raise CaseError("reseal_not_needed")
+    data_key = keyring.case_key(case)
+    case.reporter_sealed_key = seal_for_reporter(case, reporter, data_key)
+    case.reporter_sealed_to = reporter.public_key
+    db.session.add(CaseEvent(case_id=case.id, actor_id=user.id, kind="reporter_resealed"))
+    record("case.reseal_reporter", actor=user, target=case.id, detail=f"user:{reporter.id}")
     db.session.flush()
 
 

@@ -316,6 +316,7 @@ def _questions_context(case: Case, question_form: QuestionForm | None) -> dict:
     shown = questions.questions_for(current_user, case, keyring())
     return {
         "questions": shown,
+        "reporter_access": service.reporter_access(case),
         "closable": {
             view.question.id
             for view in shown
@@ -352,6 +353,25 @@ def ask_question(case_id: str):
             flash(_("The question was sent to the group leader."), "success")
             return redirect(url_for("triage.case_page", case_id=case.id, _anchor="questions"))
     return render_case(case, status=400, question_form=form)
+
+
+@bp.route("/<case_id>/reporter-key", methods=["POST"])
+def reseal_reporter(case_id: str):
+    """Seal the case key again to the group leader, whose copy a key reset made useless."""
+    case = get_case_or_404(current_user, case_id, "case.reseal_reporter")
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if refusal := confirm_first("triage.case_page", case_id=case.id):
+        return refusal
+    try:
+        service.reseal_for_reporter(current_user, case, keyring())
+    except service.CaseError:
+        db.session.rollback()
+        flash(_("Nothing was changed: the group leader can already open this case."), "info")
+    else:
+        db.session.commit()
+        flash(_("The group leader can read his report and the questions to him again."), "success")
+    return redirect(url_for("triage.case_page", case_id=case.id, _anchor="questions"))
 
 
 @bp.route("/<case_id>/questions/<int:question_id>/close", methods=["POST"])
