@@ -377,12 +377,17 @@ def test_desk_grant_needs_the_recovery_key(db, cli, client, monkeypatch):
     assert_refused(cli(*chairman_desk, "--recovery-key-stdin", input=key + "\n"), "cannot sit")
 
 
+def _officer_with_his_own_password(db, cli, monkeypatch, username: str) -> None:
+    """An officer of ward RK made at the command line who then chose "only <him> knows this"."""
+    monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
+    cli("user", "create", "--ward", "RK", "--username", username, "--role", "officer")
+    choose_own_password(user_named(db, username), f"only {username} knows this", argon2_params())
+    db.session.commit()
+
+
 def test_user_restore_gives_a_new_password_to_the_same_key(db, cli, client, monkeypatch):
     ward, key = _created_ward_and_key(cli)
-    monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
-    cli("user", "create", "--ward", "RK", "--username", "vh1", "--role", "officer")
-    choose_own_password(user_named(db, "vh1"), "only vh1 knows this", argon2_params())
-    db.session.commit()
+    _officer_with_his_own_password(db, cli, monkeypatch, "vh1")
     before = user_named(db, "vh1").public_key
     monkeypatch.setenv("INCIDENTS_PASSWORD", "a new and long password")
     result = cli(
@@ -397,10 +402,7 @@ def test_user_restore_gives_a_new_password_to_the_same_key(db, cli, client, monk
 
 def test_user_reset_gives_a_password_that_works_once_and_expires(db, cli, client, monkeypatch):
     ward, key = _created_ward_and_key(cli)
-    monkeypatch.setenv("INCIDENTS_PASSWORD", PASSWORD)
-    cli("user", "create", "--ward", "RK", "--username", "vh2", "--role", "officer")
-    choose_own_password(user_named(db, "vh2"), "only vh2 knows this", argon2_params())
-    db.session.commit()
+    _officer_with_his_own_password(db, cli, monkeypatch, "vh2")
     grant = ("desk", "grant", "--ward", "RK", "--desk", "officer", "--username", "vh2")
     assert cli(*grant, "--recovery-key-stdin", input=key + "\n").exit_code == 0
     reset = ("user", "reset", "--ward", "RK", "--username", "vh2")

@@ -311,30 +311,53 @@ def test_0012_gives_every_ward_its_partner_desks_sealed_to_its_recovery_key(migr
         assert connection.execute(text("SELECT count(*) FROM desks")).scalar() == 0
 
 
+def _inserter(connection):
+    """insert(table, **row) into the tables as the database has them at this revision."""
+    from sqlalchemy import MetaData
+
+    tables = MetaData()
+    tables.reflect(connection)
+    return lambda table, **row: connection.execute(tables.tables[table].insert().values(**row))
+
+
+def _ward_and_users(insert, at, users: dict) -> None:
+    """Ward 1 with group 1, and the users {id: {column: value}} (role, public key...)."""
+    insert("wards", id=1, code="QT", name="P", created_at=at, recovery_public_key=b"k")
+    insert("residential_groups", id=1, ward_id=1, name="Bản 1", kind="ban")
+    for user_id, columns in users.items():
+        insert(
+            "users", id=user_id, username=f"u{user_id}", display_name="U", ward_id=1,
+            password_hash="!", active=True, created_at=at, **columns,
+        )  # fmt: skip
+
+
+def _case_row(name: str, sequence: int, received, **columns) -> dict:
+    """A case of ward 1 as the 0006 schema holds it (columns override the defaults)."""
+    return {
+        "id": name.ljust(32, "0"), "ward_id": 1, "group_id": 1, "reporter_id": 1,
+        "year": 2026, "sequence": sequence, "reference": f"QT-2026-{sequence:04d}",
+        "kinds": ["domestic_violence"], "harm_forms": [], "acts": [], "gbv_type": "non_gbv",
+        "context_flags": [], "immediate_danger": False, "urgency": "normal", "status": "new",
+        "victim_sex": "female", "victim_age_band": "18_59", "victim_circumstances": [],
+        "trafficking_indicators": [], "perpetrator_relationship": "spouse",
+        "perpetrator_sex": "male", "perpetrator_age_band": "26_40", "channel": "phone",
+        "source": "victim", "consent_referral": True, "consent_statistics": True,
+        "incident_date": received.date(), "received_at": received, "routing_reason": "serious",
+        "key_version": 1, **columns,
+    }  # fmt: skip
+
+
 def test_0007_starts_the_clocks_of_open_cases_and_meets_the_chairmans_where_he_acted(
     migration_app,
 ):
     """0007: open cases get the clocks their facts start, from when they were received."""
     from datetime import timedelta
 
-    from sqlalchemy import MetaData
-
     upgrade(revision="0006")
     received = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in the ward
     with db.engine.begin() as connection:
-        tables = MetaData()
-        tables.reflect(connection)
-
-        def insert(table, **row):
-            connection.execute(tables.tables[table].insert().values(**row))
-
-        insert("wards", id=1, code="QT", name="P", created_at=received, recovery_public_key=b"k")
-        insert("residential_groups", id=1, ward_id=1, name="Bản 1", kind="ban")
-        for user_id, role in ((1, "reporter"), (2, "chairman")):
-            insert(
-                "users", id=user_id, username=f"u{user_id}", display_name="U", role=role,
-                ward_id=1, password_hash="!", active=True, created_at=received,
-            )  # fmt: skip
+        insert = _inserter(connection)
+        _ward_and_users(insert, received, {1: {"role": "reporter"}, 2: {"role": "chairman"}})
         facts = {
             "adult": (["domestic_violence"], "18_59", None, "new"),
             "acted": (["domestic_violence"], "18_59", None, "acknowledged"),
@@ -343,16 +366,11 @@ def test_0007_starts_the_clocks_of_open_cases_and_meets_the_chairmans_where_he_a
         }
         for sequence, (name, (kinds, band, risk, status)) in enumerate(facts.items(), 1):
             insert(
-                "cases", id=name.ljust(32, "0"), ward_id=1, group_id=1, reporter_id=1,
-                year=2026, sequence=sequence, reference=f"QT-2026-{sequence:04d}", kinds=kinds,
-                harm_forms=[], acts=[], gbv_type="non_gbv", context_flags=[],
-                immediate_danger=False, urgency="normal", status=status, victim_sex="female",
-                victim_age_band=band, victim_circumstances=[], trafficking_indicators=[],
-                child_serious_risk=risk, perpetrator_relationship="spouse",
-                perpetrator_sex="male", perpetrator_age_band="26_40", channel="phone",
-                source="victim", consent_referral=True, consent_statistics=True,
-                incident_date=received.date(), received_at=received, routing_reason="serious",
-                key_version=1,
+                "cases",
+                **_case_row(
+                    name, sequence, received, kinds=kinds, victim_age_band=band,
+                    child_serious_risk=risk, status=status,
+                ),
             )  # fmt: skip
         insert(
             "case_events", case_id="acted".ljust(32, "0"), actor_id=2, kind="status",
@@ -436,26 +454,15 @@ def test_0015_marks_each_reporter_copy_sealed_to_his_key_unless_a_reset_came_aft
     migration_app,
 ):
     """0015: a case filed before its reporter's key reset is sealed to a key he lost."""
-    from sqlalchemy import MetaData
-
     from incidents.audit.service import record
 
     upgrade(revision="0014")
     day = datetime.now(UTC) - timedelta(days=1)  # the reset comes now, through the audit
     with db.engine.begin() as connection:
-        tables = MetaData()
-        tables.reflect(connection)
-
-        def insert(table, **row):
-            connection.execute(tables.tables[table].insert().values(**row))
-
-        insert("wards", id=1, code="QT", name="P", created_at=day, recovery_public_key=b"k")
-        insert("residential_groups", id=1, ward_id=1, name="Bản 1", kind="ban")
-        for user_id, key in ((1, b"new key of the reset one"), (2, b"key of the other"), (3, None)):
-            insert(
-                "users", id=user_id, username=f"u{user_id}", display_name="U", role="reporter",
-                ward_id=1, password_hash="!", active=True, created_at=day, public_key=key,
-            )  # fmt: skip
+        insert = _inserter(connection)
+        keys = {1: b"new key of the reset one", 2: b"key of the other", 3: None}
+        users = {user_id: {"role": "reporter", "public_key": key} for user_id, key in keys.items()}
+        _ward_and_users(insert, day, users)
         filed = {  # case: (reporter, received)
             "before": (1, day),
             "after": (1, day + timedelta(days=2)),  # after the reset
@@ -463,18 +470,8 @@ def test_0015_marks_each_reporter_copy_sealed_to_his_key_unless_a_reset_came_aft
             "keyless": (3, day),
         }
         for sequence, (name, (reporter, received)) in enumerate(filed.items(), 1):
-            insert(
-                "cases", id=name.ljust(32, "0"), ward_id=1, group_id=1, reporter_id=reporter,
-                year=2026, sequence=sequence, reference=f"QT-2026-{sequence:04d}",
-                kinds=["domestic_violence"], harm_forms=[], acts=[], gbv_type="non_gbv",
-                context_flags=[], immediate_danger=False, urgency="normal", status="new",
-                victim_sex="female", victim_age_band="18_59", victim_circumstances=[],
-                trafficking_indicators=[], perpetrator_relationship="spouse",
-                perpetrator_sex="male", perpetrator_age_band="26_40", channel="phone",
-                source="victim", consent_referral=True, consent_statistics=True,
-                incident_date=received.date(), received_at=received, routing_reason="serious",
-                key_version=1, version=1, reporter_sealed_key=b"sealed",
-            )  # fmt: skip
+            row = _case_row(name, sequence, received, reporter_id=reporter, version=1)
+            insert("cases", **row, reporter_sealed_key=b"sealed")
     record("account.key_reset", actor=None, target="user:1", detail="seats:0", ward_id=1)
     db.session.commit()
     upgrade(revision="0015")

@@ -375,19 +375,24 @@ def smtp_server():
     server.stop()
 
 
-@pytest.fixture()
-def mail_on(app, smtp_server, monkeypatch):
-    """The app's mail settings pointed at the test's SMTP server (no TLS on localhost)."""
+def point_mail_at(app, monkeypatch, port: int, **settings) -> None:
+    """The app's mail settings pointed at a test's SMTP server on this machine."""
     for key, value in {
         "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp_server.port,
-        "MAIL_USE_TLS": False,
+        "MAIL_PORT": port,
         "MAIL_SENDER": "khong-tra-loi@phuong.example.vn",
         "MAIL_TIMEOUT": 5,
         "PUBLIC_BASE_URL": BASE_URL + "/",
         "MAIL_RETRY_DELAY": timedelta(0),
+        **settings,
     }.items():
         monkeypatch.setitem(app.config, key, value)
+
+
+@pytest.fixture()
+def mail_on(app, smtp_server, monkeypatch):
+    """The app's mail settings pointed at the test's SMTP server (no TLS on localhost)."""
+    point_mail_at(app, monkeypatch, smtp_server.port, MAIL_USE_TLS=False)
     return smtp_server
 
 
@@ -717,18 +722,14 @@ def tls_mail(app, tmp_path, monkeypatch, request):
     ca_file, cert_file, key_file = _certificate_pair(tmp_path, host)
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
     server = TLSServer(cert_file, key_file)
-    for key, value in {
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": server.port,
-        "MAIL_USE_TLS": True,
-        "MAIL_USERNAME": "phuong",
-        "MAIL_PASSWORD": "mat khau thu",
-        "MAIL_SENDER": "khong-tra-loi@phuong.example.vn",
-        "MAIL_TIMEOUT": 5,
-        "PUBLIC_BASE_URL": BASE_URL + "/",
-        "MAIL_RETRY_DELAY": timedelta(0),
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
+    point_mail_at(
+        app,
+        monkeypatch,
+        server.port,
+        MAIL_USE_TLS=True,
+        MAIL_USERNAME="phuong",
+        MAIL_PASSWORD="mat khau thu",
+    )
     server.start()
     yield server
     server.stop()
