@@ -2,6 +2,7 @@
 
 import base64
 import os
+import re
 import threading
 
 import pytest
@@ -13,6 +14,7 @@ from incidents.crypto.fields import new_data_key, open_text, seal_text
 from incidents.crypto.keys import (
     format_recovery_key,
     key_encryption_key,
+    key_fingerprint,
     new_seed,
     open_with,
     parse_recovery_key,
@@ -187,3 +189,10 @@ def test_argon2id_calls_from_several_threads_all_finish():
     for thread in threads:
         thread.join(timeout=30)
     assert len(finished) == len(jobs), "an Argon2id computation never returned"
+
+
+def test_a_key_code_is_short_to_read_out_and_tells_keys_apart():
+    first, second = public_key(new_seed()), public_key(new_seed())
+    code = key_fingerprint(first)
+    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", code)  # 80 bits, base32, no 0/1/8
+    assert key_fingerprint(first) == code and key_fingerprint(second) != code

@@ -1,5 +1,6 @@
 """The workflows the keys require, over HTTP: routing on, seating, password change, read-back."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,10 +13,12 @@ from incidents.audit.models import AuditEntry
 from incidents.cases import service
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
-from incidents.crypto.keys import format_recovery_key, new_seed
+from incidents.crypto.keys import format_recovery_key, key_fingerprint, new_seed
 from incidents.timeutil import utcnow
 from incidents.wards.models import DeskMember
 from incidents.web import AUTHENTICATED_AT, argon2_params
+
+KEY_CODE = re.compile(r'<code class="secret">([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})</code>')
 
 
 def _desk_id(ward, kind):
@@ -249,17 +252,24 @@ def test_after_a_leaders_key_reset_a_desk_member_gives_him_his_case_again(
     assert "Có câu hỏi đang chờ bạn trả lời" not in reports  # he could not open it
     assert "Chị ấy ở đâu?" not in client.get(f"/reports/{case_id}").get_data(as_text=True)
 
-    # The desk sees a key he lost, and mends it after a fresh confirmation of who he is.
+    # His account page shows the code of his new key, which he reads out to the desk.
+    told = KEY_CODE.search(client.get("/account").get_data(as_text=True)).group(1)
+
+    # The desk sees a key he lost, when and by whom it was reset, and the code to check;
+    # it mends it after a fresh confirmation of who the desk member is.
     login_as(police)
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert f'action="/cases/{case_id}/reporter-key"' in page
+    assert "bởi: Quản trị viên" in page  # the reset, by the administrator
+    shown = KEY_CODE.search(page).group(1)
+    assert shown == told
     with client.session_transaction() as session:
         session[AUTHENTICATED_AT] -= int(app.config["REAUTH_WINDOW"].total_seconds()) + 1
-    stale = client.post(f"/cases/{case_id}/reporter-key")
+    stale = client.post(f"/cases/{case_id}/reporter-key", data={"key": shown})
     assert stale.headers["Location"] == f"/account/confirm?next=/cases/{case_id}"
     assert db.session.get(Case, case_id).reporter_sealed_to != leader.public_key
     client.post("/account/confirm", data=login_data(police))
-    mended = client.post(f"/cases/{case_id}/reporter-key")
+    mended = client.post(f"/cases/{case_id}/reporter-key", data={"key": shown})
     assert mended.status_code == 302
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "/reporter-key" not in page
@@ -272,7 +282,7 @@ def test_after_a_leaders_key_reset_a_desk_member_gives_him_his_case_again(
     ]
     # a second time there is nothing to mend: nothing changes
     sealed = db.session.get(Case, case_id).reporter_sealed_key
-    client.post(f"/cases/{case_id}/reporter-key")
+    client.post(f"/cases/{case_id}/reporter-key", data={"key": shown})
     db.session.expire_all()
     assert db.session.get(Case, case_id).reporter_sealed_key == sealed
 
@@ -291,24 +301,88 @@ def test_resealing_is_refused_where_there_is_nothing_to_mend_or_no_one_to_give_i
     case = db.session.get(Case, file_report(leader))
     keyring = MemberKeyring(officer, unlock_personal_key(officer, PASSWORD))
     assert service.reporter_access(case) == "sealed"
+
+    def reseal(user=officer, code=None):
+        code = code or key_fingerprint(leader.public_key or b"")
+        service.reseal_for_reporter(user, case, keyring, checked_key=code)
+
     with pytest.raises(service.CaseError, match="reseal_not_needed"):
-        service.reseal_for_reporter(officer, case, keyring)
+        reseal()
     reset_password(None, leader, argon2_params())
     assert service.reporter_access(case) == "awaiting_key"
     with pytest.raises(service.CaseError, match="reseal_not_needed"):
-        service.reseal_for_reporter(officer, case, keyring)
+        reseal()
     choose_own_password(leader, "only the leader knows", argon2_params())
     assert service.reporter_access(case) == "lost"
     leader.active = False  # deactivated meanwhile: no one to give it to
     with pytest.raises(service.CaseError, match="reseal_not_needed"):
-        service.reseal_for_reporter(officer, case, keyring)
+        reseal()
     leader.active = True
     with pytest.raises(service.NotAllowed):
-        service.reseal_for_reporter(make_user("partner"), case, keyring)
-    service.reseal_for_reporter(officer, case, keyring)
+        reseal(make_user("partner"))
+    # Past his read-back window and with no question open, he needs it no more.
+    received = case.received_at
+    case.received_at = utcnow() - timedelta(days=31)
+    assert not service.reporter_needs_key(case)
+    with pytest.raises(service.CaseError, match="reseal_not_needed"):
+        reseal()
+    case.received_at = received
+    # A code that is not his key's (the page showed a key since reset again): refused.
+    with pytest.raises(service.CaseError, match="reseal_key_changed"):
+        reseal(code="AAAA-AAAA-AAAA-AAAA")
+    assert service.reporter_access(case) == "lost"
+    reseal(code=key_fingerprint(leader.public_key).lower().replace("-", " "))  # as typed
     assert service.reporter_access(case) == "sealed"
     mine = MemberKeyring(leader, unlock_personal_key(leader, "only the leader knows"))
     assert mine.case_key(case) == keyring.case_key(case)
+
+
+def test_a_second_reset_while_the_page_was_open_makes_the_reseal_fail(
+    db, client, make_user, file_report, login_as
+):
+    """The desk checked the code of the leader's key; the account was reset again and
+    someone else chose its password before the click: the key is not sealed to him."""
+    leader, officer = make_user("reporter"), make_user("officer")
+    case_id = file_report(leader)
+    reset_password(None, leader, argon2_params())
+    choose_own_password(leader, "the leader's own", argon2_params())
+    db.session.commit()
+    login_as(officer)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    checked = KEY_CODE.search(page).group(1)
+    reset_password(None, leader, argon2_params())
+    choose_own_password(leader, "someone else's", argon2_params())
+    db.session.commit()
+    refused = client.post(f"/cases/{case_id}/reporter-key", data={"key": checked})
+    assert refused.status_code == 302
+    landed = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "khóa của tổ trưởng, trưởng bản đã thay đổi" in landed
+    db.session.expire_all()
+    assert service.reporter_access(db.session.get(Case, case_id)) == "lost"
+    assert KEY_CODE.search(landed).group(1) != checked  # the new code, to check anew
+
+
+def test_a_case_filed_before_end_to_end_keys_offers_no_reseal(
+    db, client, make_user, file_report, login_as
+):
+    leader, officer = make_user("reporter"), make_user("officer")
+    case_id = file_report(leader)
+    db.session.execute(
+        update(Case)
+        .where(Case.id == case_id)
+        .values(reporter_sealed_key=None, reporter_sealed_to=None)
+    )
+    db.session.commit()
+    case = db.session.get(Case, case_id)
+    assert service.reporter_access(case) == "none"
+    login_as(officer)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "/reporter-key" not in page and "đặt lại" not in page
+    keyring = MemberKeyring(officer, unlock_personal_key(officer, PASSWORD))
+    with pytest.raises(service.CaseError, match="reseal_not_needed"):
+        service.reseal_for_reporter(
+            officer, case, keyring, checked_key=key_fingerprint(leader.public_key)
+        )
 
 
 def test_deactivation_ends_every_session_at_once(app, db, client, make_user, login_as):

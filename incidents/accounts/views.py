@@ -39,6 +39,7 @@ from incidents.accounts.sessions import (
 )
 from incidents.audit.viewer import sign_in_history
 from incidents.babel_setup import LANGUAGE_COOKIE
+from incidents.crypto.keys import key_fingerprint
 from incidents.crypto.totp import new_secret, provisioning_uri, secret_text
 from incidents.extensions import csrf, db, limiter
 from incidents.forms import EmptyForm
@@ -258,6 +259,8 @@ def account():
         codes_form=EmptyForm(formdata=None),
         codes_left=factors.remaining_recovery_codes(current_user),
         needs_code=access.needs_second_factor(current_user),
+        # Read out to a desk member who is to seal a report to this key again.
+        key_code=current_user.public_key and key_fingerprint(current_user.public_key),
     )
 
 

@@ -4,12 +4,15 @@ Callers (views, CLI, tests, benchmarks) pass the acting user and plain values; t
 request or command commits once.
 """
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, insert, select, update
 
 from incidents import access
+from incidents.accounts.models import User
+from incidents.audit.models import AuditEntry
 from incidents.audit.service import record
 from incidents.cases import clocks, duplicates
 from incidents.cases.classify import context_flags, gbv_type, urgency
@@ -26,6 +29,7 @@ from incidents.cases.models import (
 )
 from incidents.cases.routing import case_facts, decide_routing
 from incidents.crypto.fields import new_data_key, open_text, seal_text
+from incidents.crypto.keys import key_fingerprint
 from incidents.extensions import db
 from incidents.notices import service as notices
 from incidents.timeutil import as_utc, utcnow, ward_today
@@ -527,28 +531,54 @@ def route_to_desk(user, case: Case, desk, keyring: MemberKeyring) -> None:
 def reporter_access(case: Case) -> str:
     """Whether the case's reporter can open his copy of the case key (clear columns only).
 
-    "sealed": it is sealed to his key; "awaiting_key": his key was reset and he has not
-    chosen his own password yet (which makes the new key); "lost": sealed to a key he
-    had before, which a desk member may mend (reseal_for_reporter).
+    "sealed": it is sealed to his key; "none": the case never had a copy for him (filed
+    before end-to-end keys); "awaiting_key": his key was reset and he has not chosen his
+    own password yet (which makes the new key); "lost": sealed to a key he had before,
+    which a desk member may mend (reseal_for_reporter) while he still needs it.
     """
+    if case.reporter_sealed_key is None:
+        return "none"
     public = case.reporter.public_key
     if public is None:
         return "awaiting_key"
     return "sealed" if case.reporter_sealed_to == public else "lost"
 
 
-def reseal_for_reporter(user, case: Case, keyring: MemberKeyring) -> None:
+def last_key_reset(user: User) -> AuditEntry | None:
+    """The audit entry of the user's latest key reset (when, and by whom), if any."""
+    return db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "account.key_reset", AuditEntry.target == f"user:{user.id}")
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def reporter_needs_key(case: Case) -> bool:
+    """Whether the reporter would use the case key: within his read-back window, or to
+    read and answer a question still open. Past both, resealing would only widen the
+    reach of an account just reset."""
+    reporter = case.reporter
+    return access.can(reporter, "case.read", case) or any(q.is_open for q in case.questions)
+
+
+def reseal_for_reporter(user, case: Case, keyring: MemberKeyring, *, checked_key: str) -> None:
     """Seal the case key again to its reporter, whose copy is sealed to a key he lost.
 
-    Only a reader of the case can (his keyring opens the key); he is to check first, in
-    person or by phone, that the leader's new key is the leader's: an administrator's
-    reset followed by his own sign-in would otherwise be enough to read the case.
+    Only a reader of the case can (his keyring opens the key), and only to the key whose
+    code (crypto.keys.key_fingerprint) he checked with the leader, who reads it from his
+    account page: an administrator's reset followed by his own sign-in would otherwise be
+    enough to read the case, and a second reset while the page was open would go unseen.
     """
     if not access.can(user, "case.reseal_reporter", case):
         raise NotAllowed("case.reseal_reporter")
     reporter = case.reporter
-    if not reporter.active or reporter_access(case) != "lost":
+    if not reporter.active or reporter_access(case) != "lost" or not reporter_needs_key(case):
         raise CaseError("reseal_not_needed")
+    typed = "".join(checked_key.split()).replace("-", "").upper()  # as read out, or typed
+    expected = key_fingerprint(reporter.public_key).replace("-", "")
+    if not hmac.compare_digest(typed.encode(), expected.encode()):
+        raise CaseError("reseal_key_changed")
     data_key = keyring.case_key(case)
     case.reporter_sealed_key = seal_for_reporter(case, reporter, data_key)
     case.reporter_sealed_to = reporter.public_key

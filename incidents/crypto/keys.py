@@ -113,6 +113,16 @@ def unwrap_seed(kek: bytes, wrapped: bytes, context: str) -> bytes:
 _CHECK_BYTES = 3
 
 
+def key_fingerprint(public: bytes) -> str:
+    """A public key's short code for two people to compare aloud, e.g. 'ABCD-EFGH-IJKL-MNOP'.
+
+    80 bits of its SHA-256: making another key with the same code is out of reach.
+    """
+    digest = hashlib.sha256(b"incidents/key-fingerprint|" + public).digest()[:10]
+    text = base64.b32encode(digest).decode()
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
 def format_recovery_key(seed: bytes) -> str:
     """The printable form of a recovery seed, e.g. 'ABCDE-FGHIJ-...'."""
     check = hashlib.sha256(b"incidents/recovery-check|" + seed).digest()[:_CHECK_BYTES]

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +16,7 @@ from incidents.accounts.models import User
 from incidents.audit.viewer import access_log
 from incidents.cases import actions, clocks, duplicates, intake, questions, service
 from incidents.cases.models import Case, ContactBan
+from incidents.crypto.keys import key_fingerprint
 from incidents.extensions import db
 from incidents.forms import EmptyForm, as_choices
 from incidents.referrals.panel import referral_panel
@@ -311,12 +312,24 @@ def add_note(case_id: str):
 # Questions to the group leader (cases/questions.py) and the printable intake record.
 
 
+def _reporter_access_context(case: Case) -> dict:
+    """Whether the leader can open the case; if his key was reset, when, and its code."""
+    state = service.reporter_access(case)
+    context = {"reporter_access": state}
+    if state in ("awaiting_key", "lost"):
+        context["key_reset"] = service.last_key_reset(case.reporter)
+    if state == "lost":
+        context["reporter_needs_key"] = service.reporter_needs_key(case)
+        context["reporter_key_code"] = key_fingerprint(case.reporter.public_key)
+    return context
+
+
 def _questions_context(case: Case, question_form: QuestionForm | None) -> dict:
     """The case's questions, decrypted (their read audited), and the forms to ask and close."""
     shown = questions.questions_for(current_user, case, keyring())
     return {
         "questions": shown,
-        "reporter_access": service.reporter_access(case),
+        **_reporter_access_context(case),
         "closable": {
             view.question.id
             for view in shown
@@ -355,6 +368,18 @@ def ask_question(case_id: str):
     return render_case(case, status=400, question_form=form)
 
 
+_RESEAL_REFUSALS = {
+    "reseal_not_needed": _l(
+        "Nothing was changed: the group leader can already open this case, or no longer "
+        "needs to (its read-back time is over and no question waits for him)."
+    ),
+    "reseal_key_changed": _l(
+        "Nothing was changed: the group leader's key changed since you opened the page (it "
+        "was reset again). Check the new code with him first."
+    ),
+}
+
+
 @bp.route("/<case_id>/reporter-key", methods=["POST"])
 def reseal_reporter(case_id: str):
     """Seal the case key again to the group leader, whose copy a key reset made useless."""
@@ -364,10 +389,12 @@ def reseal_reporter(case_id: str):
     if refusal := confirm_first("triage.case_page", case_id=case.id):
         return refusal
     try:
-        service.reseal_for_reporter(current_user, case, keyring())
-    except service.CaseError:
+        service.reseal_for_reporter(
+            current_user, case, keyring(), checked_key=request.form.get("key", "")
+        )
+    except service.CaseError as error:
         db.session.rollback()
-        flash(_("Nothing was changed: the group leader can already open this case."), "info")
+        flash(str(_RESEAL_REFUSALS[str(error)]), "error")
     else:
         db.session.commit()
         flash(_("The group leader can read his report and the questions to him again."), "success")
