@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_login import login_user  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
+from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.common import PASSWORD  # noqa: E402
@@ -56,7 +55,7 @@ from incidents.vocab import (  # noqa: E402
 )
 from incidents.wards.service import add_group, create_ward  # noqa: E402
 from incidents.web import argon2_params  # noqa: E402
-from tests.conftest import make_test_app  # noqa: E402
+from tests.conftest import counted_statements, make_test_app  # noqa: E402
 
 BATCH = 20_000
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -226,21 +225,6 @@ def raw_queries(dialect: str) -> list[str]:
         " FROM cases c LEFT JOIN case_perpetrator_outcomes o ON o.case_id = c.id"
         f" WHERE {counted}",
     ]
-
-
-@contextmanager
-def counted_statements(engine):
-    """Count the SQL statements sent to the database inside the block."""
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def page_statements(app, officer_id, period) -> int:

@@ -16,7 +16,7 @@ from itertools import count
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, update
+from sqlalchemy import MetaData, event, update
 
 from config import TestingConfig
 from incidents import create_app
@@ -222,6 +222,21 @@ def without_csrf_token(page: str) -> str:
     """The page with its CSRF token blanked: the token carries the second it was signed in,
     so two answers a second apart differ there by design and tell nothing about the account."""
     return _CSRF_FIELD.sub(r"\1TOKEN\2", page)
+
+
+@contextmanager
+def counted_statements(engine):
+    """Count the SQL statements sent to the database inside the block."""
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 _SECRET_ON_PAGE = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')

@@ -174,6 +174,33 @@ def _close_instance_logs(application, instance: Path) -> None:
             handler.close()
 
 
+def canary_ward(tag: str, roles) -> tuple:
+    """In an app context: the ward CN with one group, an account per role (the leader
+    leads the group; usernames end in tag) and the desk roles seated at their desks,
+    committed. Returns the ward, the group, the users by role and the recovery seed."""
+    ward, recovery_seed = create_ward(None, code="CN", name="Phường Kiểm Tra")
+    group = add_group(None, ward, name="Tổ dân phố số 7")
+    users = {
+        role: create_user(
+            None,
+            ward=ward,
+            username=f"{role}-{tag}",
+            display_name=f"Canary {role}",
+            role=role,
+            password=PASSWORD,
+            params=argon2_params(),
+            chosen_by_owner=True,
+            groups=[group] if role == "reporter" else [],
+        )
+        for role in roles
+    }
+    for role in set(roles) & {"police", "officer", "chairman"}:
+        desk = ward.desk(role)
+        grant_seat(None, desk, users[role], desk_seed_by_recovery(desk, recovery_seed))
+    db.session.commit()
+    return ward, group, users, recovery_seed
+
+
 def _sign_in(client, user) -> None:
     """Sign in; a staff member's first sign-in sets up his authenticator app on its page."""
     client.post("/logout")
@@ -197,26 +224,9 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app, totp_secrets):
 
     with application.app_context():
         upgrade()
-        ward, recovery_seed = create_ward(None, code="CN", name="Phường Kiểm Tra")
-        group = add_group(None, ward, name="Tổ dân phố số 7")
-        users = {
-            role: create_user(
-                None,
-                ward=ward,
-                username=f"{role}-canary",
-                display_name=f"Canary {role}",
-                role=role,
-                password=PASSWORD,
-                params=argon2_params(),
-                chosen_by_owner=True,
-                groups=[group] if role == "reporter" else [],
-            )
-            for role in ("reporter", "police", "officer", "chairman")
-        }
-        for role in ("police", "officer", "chairman"):
-            desk = ward.desk(role)
-            grant_seat(None, desk, users[role], desk_seed_by_recovery(desk, recovery_seed))
-        db.session.commit()
+        ward, group, users, recovery_seed = canary_ward(
+            "canary", ("reporter", "police", "officer", "chairman")
+        )
         leader = users["reporter"]
 
         # 1. The leader files over HTTP, with a canary in every sealed field the form takes

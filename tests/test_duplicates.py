@@ -14,6 +14,7 @@ from test_canary import (
     _close_instance_logs,
     _sign_in,
     canary_app,  # noqa: F401 (a fixture)
+    canary_ward,
     files_under,
     find_canaries,
     new_canary,
@@ -21,7 +22,7 @@ from test_canary import (
 from test_keys import _server_secrets
 from test_migrations import empty_database_url, migration_app  # noqa: F401 (fixtures)
 
-from incidents.accounts.service import create_user, unlock_personal_key
+from incidents.accounts.service import unlock_personal_key
 from incidents.audit.models import AuditEntry
 from incidents.cases import duplicates, service
 from incidents.cases.keys import MemberKeyring, case_key_info_for_desk
@@ -37,8 +38,7 @@ from incidents.crypto.blind_index import (
 from incidents.crypto.fields import field_context, open_sealed, open_text
 from incidents.crypto.keys import new_seed, open_with, public_key, seal_to
 from incidents.wards.models import DESK_KINDS, PARTNER_KINDS, Desk
-from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
-from incidents.web import argon2_params
+from incidents.wards.service import create_ward, desk_seed_by_recovery
 
 LAN = "Nguyễn Thị Lan"
 HINT = "Có thể trùng lặp (cùng họ tên và năm sinh):"
@@ -742,25 +742,7 @@ def test_no_victim_name_in_the_clear_anywhere(canary_app, totp_secrets):  # noqa
         from incidents.extensions import db
 
         upgrade()
-        ward, recovery_seed = create_ward(None, code="CN", name="Phường Kiểm Tra")
-        group = add_group(None, ward, name="Tổ dân phố số 7")
-        users = {
-            role: create_user(
-                None,
-                ward=ward,
-                username=f"{role}-dup",
-                display_name=f"Canary {role}",
-                role=role,
-                password=PASSWORD,
-                params=argon2_params(),
-                chosen_by_owner=True,
-                groups=[group] if role == "reporter" else [],
-            )
-            for role in ("reporter", "officer")
-        }
-        desk = ward.desk("officer")
-        grant_seat(None, desk, users["officer"], desk_seed_by_recovery(desk, recovery_seed))
-        db.session.commit()
+        _ward, group, users, _seed = canary_ward("dup", ("reporter", "officer"))
         ids = [
             service.file_report(
                 users["reporter"],

@@ -1,12 +1,11 @@
 """The desks' queue: filters, search, pages, and a fixed number of SQL statements."""
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from conftest import report_data
-from sqlalchemy import event, update
+from conftest import counted_statements, report_data
+from sqlalchemy import update
 
 from incidents.cases import service
 from incidents.cases.models import Case, CaseDeadline
@@ -14,21 +13,6 @@ from incidents.timeutil import utcnow
 from incidents.triage.queue import PAGE_SIZE
 
 REFERENCE = re.compile(r"<strong>([A-Z]+-\d{4}-\d{4})</strong>")
-
-
-@contextmanager
-def counted_statements(engine):
-    """Count the SQL statements sent to the database inside the block."""
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _file_many(db, leader, n: int, **changes) -> list[Case]:

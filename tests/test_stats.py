@@ -5,8 +5,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import report_data
-from sqlalchemy import event, select, update
+from conftest import counted_statements, report_data
+from sqlalchemy import select, update
 
 from bench.stats import insert_cases
 from incidents.audit.models import AuditEntry
@@ -436,16 +436,8 @@ def test_the_page_costs_the_same_statements_for_10_and_1000_cases(
     engine = db.engine
 
     def statements_of_page() -> int:
-        statements = []
-
-        def count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with counted_statements(engine) as statements:
             assert client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         return len(statements)
 
     insert_cases(ward.id, groups, officer.id, 10)
