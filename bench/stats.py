@@ -53,7 +53,12 @@ from incidents.vocab import (  # noqa: E402
     VICTIM_AGE_BANDS,
     codes,
 )
-from incidents.wards.service import add_group, create_ward  # noqa: E402
+from incidents.wards.service import (  # noqa: E402
+    add_group,
+    create_ward,
+    desk_seed_by_recovery,
+    grant_seat,
+)
 from incidents.web import argon2_params  # noqa: E402
 from tests.conftest import counted_statements, make_test_app  # noqa: E402
 
@@ -256,7 +261,7 @@ def run(database_url: str, folder: str, count: int) -> None:
     dialect = make_url(database_url).get_backend_name()
     with app.app_context():
         upgrade()
-        ward, _ = create_ward(None, code="BN", name="Phường Đo Lường")
+        ward, recovery = create_ward(None, code="BN", name="Phường Đo Lường")
         groups = [add_group(None, ward, name=f"Tổ dân phố số {n}") for n in range(1, 11)]
         officer = create_user(
             None,
@@ -268,6 +273,9 @@ def run(database_url: str, folder: str, count: int) -> None:
             params=argon2_params(),
             chosen_by_owner=True,
         )
+        # The statistics are for a seated officer only (access.SEATED_ACTIONS).
+        desk = ward.desk("officer")
+        grant_seat(None, desk, officer, desk_seed_by_recovery(desk, recovery))
         db.session.commit()
         ward_id, group_ids, officer_id = ward.id, [g.id for g in groups], officer.id
         # The six-month report that ends inside the synthetic span (01/11/2025-30/04/2026).
