@@ -7,7 +7,7 @@ from datetime import timedelta
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -126,6 +126,7 @@ def init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "begin", _sqlite_begin_immediate)
 
 
 def _sqlite_pragmas(connection, _record) -> None:
@@ -133,7 +134,23 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
+    # Writers wait their turn (BEGIN IMMEDIATE, below) rather than fail after 5 seconds.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:
+    """A request's transaction on SQLite takes the write lock when it begins.
+
+    Left to itself, the sqlite3 driver runs a request's reads outside any transaction and
+    begins one at its first write: two filings read the same last case number, and one of
+    them fails. Nearly every request writes (its session, an audit entry), so a request's
+    transaction begins IMMEDIATE and requests write one after another. Work outside a
+    request (the CLI, the tests' own checks) keeps the driver's way, which never holds the
+    lock while it only reads.
+    """
+    if has_request_context():
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,7 +1,8 @@
 """Shared fixtures: one app per database backend, per-test cleanup, factories, sign-in.
 
 The suite runs on a real SQLite file, and also on PostgreSQL when TEST_DATABASE_URL names
-one (postgresql+psycopg://...). With CI=true PostgreSQL is required, not skipped.
+one (postgresql+psycopg://...) or this machine runs one (tests/local_services.py). With
+CI=true PostgreSQL is required, not skipped.
 """
 
 import base64
@@ -31,9 +32,28 @@ from incidents.extensions import db as _db
 from incidents.wards.models import DESK_KINDS
 from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
 from incidents.web import argon2_params
+from tests.local_services import LocalServices
 
 PASSWORD = "correct horse battery staple"
 BACKENDS = ["sqlite", "postgresql"]
+
+
+_SERVICES = LocalServices()
+
+
+def pytest_sessionstart(session):
+    """Use this machine's PostgreSQL and Redis when they answer (tests/local_services.py)."""
+    _SERVICES.open()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _SERVICES.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say which database and Redis the suite ran on, or why it skipped them."""
+    for note in _SERVICES.notes:
+        terminalreporter.write_line(note)
 
 
 def _database_url(backend: str, tmp_path_factory) -> str:

@@ -142,7 +142,8 @@ def validate_report(leader, data: ReportData) -> None:
 
 def _next_sequence(ward_id: int, year: int) -> int:
     # Filings of one ward take their numbers one after the other: the ward's row is locked
-    # until the filing commits (PostgreSQL; SQLite writes one at a time anyway). Racing
+    # until the filing commits (PostgreSQL; on SQLite a request's transaction holds the
+    # write lock from its first statement, see incidents._sqlite_begin_immediate). Racing
     # on the unique (ward, year, sequence) and retrying instead lost a report when eight
     # leaders sent at once: each round let one through, and the last ran out of retries.
     connection = db.session.connection()
