@@ -65,7 +65,8 @@ class Config:
     REPORT_PLACE = ""
     # Which cases an export counts (GBVIMS: only with the survivor's consent to
     # non-identifying reporting): "consent", or "consent_or_statute" to count also the
-    # cases with a recorded statutory basis (cases.legal_ground). The dashboard counts all.
+    # cases the law passes on without it (signs of a crime, a danger to life now, a child
+    # victim). The dashboard counts all.
     STATS_EXPORT_BASIS = "consent_or_statute"
     # The official reports (stats.periods): the reporting year runs 01/11 to 31/10; the
     # six-month report counts 01/11-30/4 and is due 05/5, the annual report counts

@@ -2,6 +2,7 @@
 
 import time
 
+from incidents.reporting.submission import new_token
 from tests.conftest import make_test_app
 
 PASSWORD = "benchmark password 2026"
@@ -26,3 +27,10 @@ def percentile(values, fraction):
     """The value below which the given fraction of the sorted values lie."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def form_tokens(app, user_id: int, count: int):
+    """One-time report-form tokens, as count report forms opened by the leader would carry
+    (a form files once: each filing of a benchmark needs its own), issued before timing."""
+    with app.test_request_context():
+        return iter([new_token(user_id, None) for _ in range(count)])

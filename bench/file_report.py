@@ -29,7 +29,7 @@ from flask import redirect  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench.common import PASSWORD, bench_app, percentile, timed  # noqa: E402
+from bench.common import PASSWORD, bench_app, form_tokens, percentile, timed  # noqa: E402
 from incidents.accounts.service import create_user  # noqa: E402
 from incidents.cases.models import SEALED_FIELDS, Case, new_case_id  # noqa: E402
 from incidents.crypto.fields import new_data_key, seal_text  # noqa: E402
@@ -48,7 +48,14 @@ def main(count: int) -> None:
 
     def bare_row() -> dict:
         number = next(numbers)
-        return dict(clear_row, id=new_case_id(), sequence=number, reference=f"BARE-{number}")
+        # a copy of a filed case's clear row, under its own id, number and form token
+        return dict(
+            clear_row,
+            id=new_case_id(),
+            sequence=number,
+            reference=f"BARE-{number}",
+            submission_key=None,
+        )
 
     @app.post("/bench/bare-insert")
     def bare_insert():
@@ -60,7 +67,7 @@ def main(count: int) -> None:
         upgrade()
         ward, _ = create_ward(None, code="BN", name="Phường Đo Lường")
         group = add_group(None, ward, name="Tổ dân phố số 1")
-        create_user(
+        leader_id = create_user(
             None,
             ward=ward,
             username="leader",
@@ -70,7 +77,7 @@ def main(count: int) -> None:
             params=argon2_params(),
             chosen_by_owner=True,
             groups=[group],
-        )
+        ).id
         db.session.commit()
         group_id = group.id
 
@@ -89,8 +96,11 @@ def main(count: int) -> None:
         narrative="Người chồng đánh vợ nhiều lần trong tháng, lần gần nhất tối qua. " * 4,
     )
 
+    tokens = form_tokens(app, leader_id, count)
+
     def file_one():
-        assert client.post("/report/new", data=form).status_code == 302
+        sent = {**form, "submission_token": next(tokens)}
+        assert client.post("/report/new", data=sent).status_code == 302
 
     results = {"full path (HTTP, seal, audit)": timed(count, file_one)}
 

@@ -35,18 +35,23 @@ def configure(config) -> None:
     SETTINGS.reporter_readback = timedelta(days=config["REPORTER_READBACK_DAYS"])
 
 
+# Who files reports and follows them as their reporter: the group leaders, and the
+# partners (Women's Union, school, health station), receiving points in their own right
+# (Law 13/2022 Art. 19.1). A reporter reads back what he filed and answers questions on it.
+FILER_ROLES = frozenset({"reporter", "partner"})
+
 # Actions on a case, and the roles that may take them once they can read the case.
 CASE_ACTIONS = {
-    "case.read": {"reporter", "police", "officer", "chairman"},
+    "case.read": {"reporter", "partner", "police", "officer", "chairman"},
     "case.note": {"police", "officer", "chairman"},
     "case.change_status": {"police", "officer", "chairman"},
     "case.route": {"police", "officer", "chairman"},
-    # His own report's status and clocks, whatever its age: the leader alone.
-    "case.track": {"reporter"},
-    # Questions to the reporter (cases/questions.py): the desks ask; only the case's
-    # reporter answers, and which questions he may answer is can_question()'s to say.
+    # His own report's status and clocks, whatever its age: its reporter alone.
+    "case.track": FILER_ROLES,
+    # Questions to the reporter (cases/questions.py): the desks ask, if a reporter filed
+    # the case; only he answers, and which questions he may answer is can_question()'s.
     "question.ask": {"police", "officer", "chairman"},
-    "question.answer": {"reporter"},
+    "question.answer": FILER_ROLES,
     # The printable intake record (cases/intake.py): the desks' paper, never the leader's.
     "case.print": {"police", "officer", "chairman"},
     # Compute the victim's blind index and see the possible duplicates: the desks only.
@@ -116,8 +121,10 @@ CLOCK_ROLES: dict[str, frozenset[str]] = {
 
 # Actions without a case.
 GLOBAL_ACTIONS = {
-    "case.file": {"reporter"},
-    "case.list_own": {"reporter"},
+    # A reporter files what he was told; a desk member records a report received at the
+    # ward (its one-stop desk, the police, a hotline, the Front): one form, one service.
+    "case.file": {"reporter", "partner", "police", "officer", "chairman"},
+    "case.list_own": FILER_ROLES,
     "queue.view": {"police", "officer", "chairman"},
     "stats.view": {"officer", "chairman"},
     "accounts.manage": {"admin"},
@@ -135,7 +142,10 @@ GLOBAL_ACTIONS = {
 # of any role (and sees their activation codes), but only a seated member or the ward's
 # recovery key seats one, so an account he made for himself reads no audit trail and no
 # statistics (SECURITY.md: the audit log is not the administrators' to read).
-SEATED_ACTIONS = frozenset({"stats.view", "audit.view", "stats.export"})
+# A partner or a desk member files from the desk he sits at (it says where the report was
+# received); group leaders have no desk.
+SEATED_ACTIONS = frozenset({"stats.view", "audit.view", "stats.export", "case.file"})
+SEATLESS_ROLES = frozenset({"reporter"})
 
 
 # The ward's staff (everyone but the group leaders). Their accounts open survivors'
@@ -155,7 +165,7 @@ def _active(user) -> bool:
 
 def _reaches(user, case: Case, action: str) -> bool:
     """Whether the case is within the user's reach: his own report, or routed to his desk."""
-    if user.role == "reporter":
+    if user.role in FILER_ROLES:
         if case.reporter_id != user.id:
             return False
         age = utcnow() - as_utc(case.received_at)
@@ -169,7 +179,7 @@ def can(user, action: str, case: Case | None = None) -> bool:
     if not _active(user):
         return False
     if action in GLOBAL_ACTIONS:
-        seated = action not in SEATED_ACTIONS or bool(user.desk_ids)
+        seated = action not in SEATED_ACTIONS or user.role in SEATLESS_ROLES or bool(user.desk_ids)
         return case is None and user.role in GLOBAL_ACTIONS[action] and seated
     if action in REFERRAL_ACTIONS:
         return (
@@ -179,7 +189,10 @@ def can(user, action: str, case: Case | None = None) -> bool:
         )
     if action in CASE_ACTIONS:
         return (
-            case is not None and user.role in CASE_ACTIONS[action] and _reaches(user, case, action)
+            case is not None
+            and user.role in CASE_ACTIONS[action]
+            and _reaches(user, case, action)
+            and (action != "question.ask" or case.reporter.role in FILER_ROLES)
         )
     return False
 
@@ -209,7 +222,7 @@ def case_scope(user, action: str = "case.read"):
     """A SQL condition selecting exactly the cases for which can(user, action, case) holds."""
     if not _active(user) or user.role not in CASE_ACTIONS[action]:
         return false()
-    if user.role == "reporter":
+    if user.role in FILER_ROLES:
         if action != "case.read":
             return Case.reporter_id == user.id
         since = utcnow() - SETTINGS.reporter_readback
@@ -220,8 +233,8 @@ def case_scope(user, action: str = "case.read"):
 
 # Actions on one question to a reporter (a CaseQuestion), by role.
 QUESTION_ACTIONS = {
-    "question.read": {"reporter", "police", "officer", "chairman"},
-    "question.answer": {"reporter"},
+    "question.read": {*FILER_ROLES, "police", "officer", "chairman"},
+    "question.answer": FILER_ROLES,
     "question.close": {"police", "officer", "chairman"},
 }
 
@@ -236,7 +249,7 @@ def can_question(user, action: str, question) -> bool:
     if not _active(user) or user.role not in QUESTION_ACTIONS.get(action, ()):
         return False
     case = question.case
-    if user.role != "reporter":
+    if user.role not in FILER_ROLES:
         return can(user, "case.read", case)
     # An open question is the ward asking him now, for what only he can tell: it must reach
     # him however old the report is, or the desks wait for an answer he cannot see. It

@@ -13,8 +13,11 @@ from incidents.web import SECOND_FACTOR_PASSED
 
 # The only endpoints an anonymous visitor may reach; every other one needs a session.
 PUBLIC_ENDPOINTS = frozenset(
-    {"accounts.login", "accounts.set_language", "accounts.quick_exit", "static"}
+    {"accounts.login", "accounts.set_language", "accounts.quick_exit", "accounts.leave", "static"}
 )
+# An anonymous POST of the report form is one sent after its session ended: the view keeps
+# it as the draft of the leader its signed one-time token names, and sends him to sign in.
+KEPT_AFTER_SIGN_OUT = frozenset({"reporting.new_report"})
 # All an account with someone else's password can do: choose its own (or sign out).
 OWN_PASSWORD_ENDPOINTS = frozenset(
     {"accounts.choose_password", "accounts.logout", "accounts.keep_alive", "accounts.quick_exit"}
@@ -68,6 +71,8 @@ def configure_security(app: Flask) -> None:
         if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
         if not current_user.is_authenticated:
+            if request.method == "POST" and request.endpoint in KEPT_AFTER_SIGN_OUT:
+                return None
             return login_manager.unauthorized()
         # First one's own password (it makes the key), then the authenticator app.
         if current_user.needs_own_password:

@@ -20,6 +20,14 @@ HARM_FORMS = (
     ("economic", _l("Economic")),
 )
 
+# The same four forms as a neighbour would say them, for the group leader's form.
+HARM_FORMS_IN_PLAIN_WORDS = (
+    ("physical", _l("Beaten, hurt or locked up")),
+    ("psychological", _l("Insulted, threatened or cut off from others")),
+    ("sexual", _l("Raped, touched or forced into a sexual act")),
+    ("economic", _l("Money or property taken, or kept without means")),
+)
+
 # Law 13/2022 Art. 3.1, points a–q (the law has no points f and j).
 ACTS = (
     ("a", _l("a. Beating, ill-treatment, threats to health or life")),
@@ -40,16 +48,26 @@ ACTS = (
     ("q", _l("q. Forcing out of the lawful home")),
 )
 
-# GBVIMS questions, asked in this order: the first "yes" is the incident's core type.
-GBVIMS_QUESTIONS = (
-    ("rape", _l("Was there penetration (rape), however slight?")),
-    ("sexual_assault", _l("Was there other unwanted sexual contact?")),
-    ("physical_assault", _l("Was there physical violence (hitting, slapping, choking)?")),
-    ("forced_marriage", _l("Was the person forced into marriage?")),
-    ("denial_of_resources", _l("Was the person denied money, food, school, work or care?")),
-    ("psychological_abuse", _l("Was there threatening, insulting or controlling behaviour?")),
+# The GBVIMS core types, in GBVIMS order: the first that applies is the incident's type.
+# The desk that verifies a case classifies it (GBVIMS: never the community focal point).
+GBV_TYPES = (
+    ("rape", _l("Rape")),
+    ("sexual_assault", _l("Sexual assault")),
+    ("physical_assault", _l("Physical assault")),
+    ("forced_marriage", _l("Forced marriage")),
+    ("denial_of_resources", _l("Denial of resources, opportunities or services")),
+    ("psychological_abuse", _l("Psychological or emotional abuse")),
+    ("non_gbv", _l("Not gender-based violence")),
 )
-GBV_TYPES = (*GBVIMS_QUESTIONS, ("non_gbv", _l("Not gender-based violence")))
+
+# The GBVIMS context flags, derived from the facts (cases.classify), never chosen.
+CONTEXT_FLAGS = (
+    ("intimate_partner_violence", _l("Intimate partner violence")),
+    ("child_sexual_abuse", _l("Sexual abuse of a minor (under 18)")),
+    ("early_marriage", _l("Early marriage (under 18)")),
+    ("possible_sexual_exploitation", _l("Possible sexual exploitation")),
+    ("trafficking_indicators", _l("Signs of trafficking")),
+)
 
 SEXES = (
     ("female", _l("Female")),
@@ -57,15 +75,28 @@ SEXES = (
     ("unknown", _l("Unknown")),
 )
 
-# Official DV tables use under 16, 16–59 and 60+; 16–17 is kept apart for GBVIMS (< 18).
+# Two age lines, never one (DOMAIN.md section 2). A CHILD is under 16 (Law on Children
+# Art. 1): Decree 56/2017's forms, clocks and plan are for children only. A MINOR is under
+# 18: the line of the GBVIMS context flags, of trafficking (Law 53/2024) and of the police.
+CHILD = 16
+MINOR = 18
+
+# Official DV tables use under 16, 16–59 and 60+; 16–17 is kept apart for minors (< 18).
 VICTIM_AGE_BANDS = (
-    ("under_16", _l("Under 16")),
-    ("16_17", _l("16 to 17")),
+    ("under_16", _l("Under 16 (a child)")),
+    ("16_17", _l("16 to 17 (a minor)")),
     ("18_59", _l("18 to 59")),
     ("60_plus", _l("60 and over")),
     ("unknown", _l("Unknown")),
 )
-CHILD_AGE_BANDS = frozenset({"under_16", "16_17"})
+# The age each band stops at (None: no limit, or not known).
+_VICTIM_AGE_BELOW = {"under_16": 16, "16_17": 18, "18_59": 60, "60_plus": None, "unknown": None}
+CHILD_AGE_BANDS = frozenset(
+    band for band, below in _VICTIM_AGE_BELOW.items() if below is not None and below <= CHILD
+)
+MINOR_AGE_BANDS = frozenset(
+    band for band, below in _VICTIM_AGE_BELOW.items() if below is not None and below <= MINOR
+)
 
 PERPETRATOR_AGE_BANDS = (
     ("0_11", _l("0 to 11")),
@@ -102,7 +133,7 @@ VICTIM_CIRCUMSTANCES = (
     ("elderly", _l("Elderly")),
 )
 
-# Law 13/2022 Art. 19.2: how the report reached the group leader.
+# Law 13/2022 Art. 19.2: how the report reached the one who received it.
 CHANNELS = (
     ("in_person", _l("In person")),
     ("phone", _l("Phone call")),
@@ -110,19 +141,42 @@ CHANNELS = (
     ("letter", _l("Letter or petition")),
 )
 
+# Law 13/2022 Art. 19.1: where a report was received. A group leader's and a partner's
+# filing is received where they are; a desk member records one received at the others.
+RECEIVING_POINTS = (
+    ("group_leader", _l("Residential-group leader")),
+    ("ward_committee", _l("Ward People's Committee (one-stop desk)")),
+    ("police", _l("Ward police or border guard post")),
+    ("hotline", _l("Hotline (111, the domestic-violence line), forwarded")),
+    ("front", _l("Head of the Front's working committee")),
+    ("womens_union", _l("Women's Union")),
+    ("school", _l("School")),
+    ("health_station", _l("Health station")),
+    ("shelter", _l("Shelter")),
+)
+# The points a desk member records a report from (he received it, or it was passed on).
+RECORDED_RECEIVING_POINTS = ("ward_committee", "police", "hotline", "front")
+
+# Who gave the information. A group leader is asked only how he knows.
 SOURCES = (
     ("victim", _l("The victim")),
     ("relative", _l("A relative of the victim")),
     ("neighbour", _l("A neighbour")),
-    ("witnessed", _l("I saw it myself")),
+    ("witnessed", _l("Seen by the one who reported it")),
     ("other", _l("Someone else")),
 )
+LEADER_SOURCES = (
+    ("witnessed", _l("I saw it")),
+    ("victim", _l("The victim told me")),
+    ("other", _l("Others told me")),
+)
 
-# Grounds on which a report is passed on without the victim's consent.
-LEGAL_GROUNDS = (
-    ("danger_to_life", _l("Danger to life or health")),
-    ("child_victim", _l("The victim is a child")),
-    ("crime", _l("There are signs of a crime")),
+# What the victim said about sharing beyond the desks that handle the case (referrals,
+# partners, statistics shown outside the ward). It never decides whether a report is made.
+CONSENTS = (
+    ("agreed", _l("She agrees")),
+    ("refused", _l("She does not agree")),
+    ("not_asked", _l("Not asked yet")),
 )
 
 STATUSES = (
@@ -171,9 +225,18 @@ DESKS = (
     *PARTNER_DESKS,
 )
 
+# Why a report went where it went (cases.routing), in the words the leader is shown. The
+# first reason that applies is recorded; every report goes to the chairman and the officer.
 ROUTING_REASONS = (
+    ("immediate_danger", _l("Someone is in danger now: the police are told too")),
+    ("minor_victim", _l("The victim is under 18: the police are told too")),
+    ("trafficking", _l("Human trafficking: the police are told too")),
+    ("sexual_violence", _l("Sexual violence: the police are told too")),
+    ("crime_signs", _l("There are signs of a crime: the police are told too")),
+    ("physical_violence", _l("Beating, confinement or being forced out: the police are told too")),
+    ("other_violence", _l("The chairman and the culture-social officer are told of every report")),
+    # Cases filed before these reasons (one rule for the police then).
     ("serious", _l("Trafficking, sexual violence, a child victim or immediate danger")),
-    ("other_violence", _l("Other violence: the officer and the chairman")),
 )
 
 ROLES = (
@@ -201,7 +264,7 @@ TRAFFICKING_INDICATORS = (
 CHILD_CAREGIVERS = (
     ("parents", _l("Parents")),
     ("relatives", _l("Other relatives")),
-    ("perpetrator", _l("The person who caused the harm")),
+    ("perpetrator", _l("The person who caused the harm (even a parent)")),
     ("nobody", _l("Nobody, or not known")),
 )
 
@@ -322,4 +385,63 @@ SUPPORT_SERVICES = (
     ("vocational_support", _l("Vocational training or help finding work")),
     ("interpretation", _l("Interpretation")),
     ("travel_costs", _l("Travel costs")),
+)
+
+
+# Every action the audit trail records (audit.service.record), as the viewer shows it.
+AUDIT_ACTIONS = (
+    ("login.success", _l("Signed in")),
+    ("login.failure", _l("Failed sign-in")),
+    ("logout", _l("Signed out")),
+    ("account.create", _l("Account created")),
+    ("account.activate", _l("Activation code issued")),
+    ("account.activate_again", _l("Activation code issued again")),
+    ("account.password", _l("Password changed")),
+    ("account.key_reset", _l("Account reset, with a new key")),
+    ("account.restore", _l("Key restored with the recovery key")),
+    ("account.role", _l("Role changed")),
+    ("account.email", _l("E-mail address changed")),
+    ("account.reauth", _l("Confirmed identity")),
+    ("account.reauth_failure", _l("Failed identity confirmation")),
+    ("account.second_factor", _l("Authenticator app set up")),
+    ("account.recovery_codes", _l("Recovery codes made")),
+    ("account.recovery_code_used", _l("Used a recovery code")),
+    ("account.sessions_end", _l("Other sessions ended")),
+    ("ward.create", _l("Ward created")),
+    ("group.create", _l("Residential group added")),
+    ("desk.grant", _l("Seated at a desk")),
+    ("desk.grant.refused", _l("Seat refused")),
+    ("draft.save", _l("Draft saved")),
+    ("draft.delete", _l("Draft deleted")),
+    ("case.file", _l("Report filed")),
+    ("case.read", _l("Case read")),
+    ("case.decrypt_failure", _l("Case failed its integrity check")),
+    ("case.note", _l("Note added")),
+    ("case.status", _l("Status changed")),
+    ("case.route", _l("Sent to another desk")),
+    ("case.merge", _l("Duplicate merged")),
+    ("case.handler", _l("Handler assigned")),
+    ("case.clock_met", _l("Time limit met")),
+    ("case.escalate", _l("Overdue, escalated to the chairman")),
+    ("case.contact_ban_request", _l("Contact ban requested")),
+    ("case.contact_ban_decision", _l("Contact ban decided")),
+    ("case.measure", _l("Protection measure recorded")),
+    ("case.service", _l("Support service recorded")),
+    ("case.outcome", _l("Perpetrator's outcome recorded")),
+    ("case.index", _l("Possible duplicates checked")),
+    ("case.print", _l("Intake record printed")),
+    ("case.refer", _l("Referred to a partner")),
+    ("case.reseal_reporter", _l("Reporter given access again")),
+    ("question.ask", _l("Question asked")),
+    ("question.answer", _l("Question answered")),
+    ("question.close", _l("Question closed")),
+    ("question.read", _l("Questions read")),
+    ("referral.read", _l("Referral read")),
+    ("referral.respond", _l("Referral answered")),
+    ("notice.mail", _l("Notice e-mailed")),
+    ("stats.view", _l("Statistics viewed")),
+    ("stats.export", _l("Statistics exported")),
+    ("audit.view", _l("Audit trail viewed")),
+    ("audit.export", _l("Audit trail exported")),
+    ("audit.checkpoint", _l("Audit checkpoint signed")),
 )

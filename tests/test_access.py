@@ -57,8 +57,10 @@ def test_case_actions(world, who, which, reads, works):
 
 
 GLOBAL_TABLE = {
-    "case.file": {"reporter"},
-    "case.list_own": {"reporter"},
+    # A group leader and a partner file; a desk member records a report received at the
+    # ward (Law 13/2022 Art. 19.1: every receiving point).
+    "case.file": {"reporter", "partner", "police", "officer", "chairman"},
+    "case.list_own": {"reporter", "partner"},
     "queue.view": {"police", "officer", "chairman"},
     "stats.view": {"officer", "chairman"},
     "accounts.manage": {"admin"},
@@ -77,6 +79,29 @@ def test_global_actions(world, action, role):
 # The actions that also need a seat at a desk: without one, an account of the right role
 # (one the administrator made, say) reads neither the audit trail nor the statistics.
 SEATED = ("stats.view", "audit.view", "stats.export")
+
+
+@pytest.mark.parametrize("role", ["partner", "police", "officer", "chairman"])
+def test_staff_file_from_a_desk_they_sit_at_and_leaders_need_none(db, make_user, role):
+    """The desk says where the report was received: without a seat, no filing."""
+    assert access.can(make_user(role), "case.file")
+    assert not access.can(make_user(role, seated=False), "case.file")
+    assert access.can(make_user("reporter"), "case.file")
+
+
+def test_a_partner_reads_back_the_report_he_filed_and_no_other(db, world, make_user):
+    from conftest import report_data
+
+    from incidents.cases.service import file_report
+
+    users, cases = world
+    partner = users["partner"]
+    own = file_report(partner, report_data(partner.ward.groups[1].id))
+    db.session.commit()
+    assert access.can(partner, "case.read", own) and access.can(partner, "case.track", own)
+    assert not access.can(partner, "case.note", own)
+    assert not any(access.can(partner, "case.read", case) for case in cases.values())
+    assert set(db.session.scalars(select(Case.id).where(access.case_scope(partner)))) == {own.id}
 
 
 @pytest.mark.parametrize("role", ["officer", "chairman"])

@@ -261,7 +261,7 @@ def test_no_canary_at_rest_after_the_whole_flow(canary_app, totp_secrets):
             group.id,
             acts=["a"],
             immediate_danger=True,
-            consent_statistics=False,
+            consent="refused",
             incident_date=ward_today() - timedelta(days=1),
             sealed=dict(canaries),
         )

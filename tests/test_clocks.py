@@ -141,7 +141,7 @@ def test_the_chairman_s_first_step_meets_his_clock_and_late_is_said(db, people):
 def test_the_police_record_the_child_s_emergency_protection_by_hand(db, client, people, login_as):
     leader, staff = people
     with time_machine.travel(START, tick=False) as traveller:
-        case = _file(db, leader, victim_age_band="16_17", child_serious_risk=True)
+        case = _file(db, leader, victim_age_band="under_16", child_serious_risk=True)
         traveller.shift(timedelta(hours=4))
         login_as(staff["police"])
         page = client.get(f"/cases/{case.id}").get_data(as_text=True)

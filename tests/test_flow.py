@@ -24,7 +24,7 @@ def test_leader_files_police_acknowledge_officer_counts(
     )
     case = db.session.get(Case, case_id)
     assert case.desks == {"police", "officer", "chairman"}
-    assert case.routing_reason == "serious"
+    assert case.routing_reason == "minor_victim"
     assert re.fullmatch(r"QT-\d{4}-0001", case.reference)
 
     login_as(police)

@@ -483,3 +483,49 @@ def test_0015_marks_each_reporter_copy_sealed_to_his_key_unless_a_reset_came_aft
         "other": b"key of the other",
         "keyless": None,
     }
+
+
+def test_0016_keeps_consent_as_said_and_a_crime_ground_as_signs_of_a_crime(migration_app):
+    """0016: yes/no consent becomes agreed/refused, the "crime" ground signs of a crime,
+    every earlier case was received by a group leader; and back again on downgrade."""
+    upgrade(revision="0015")
+    day = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    filed = {  # case: (consent to referral, legal ground)
+        "agreed": (True, None),
+        "crime": (False, "crime"),
+        "danger": (False, "danger_to_life"),
+    }
+    with db.engine.begin() as connection:
+        insert = _inserter(connection)
+        _ward_and_users(insert, day, {1: {"role": "reporter"}})
+        for sequence, (name, (consent, ground)) in enumerate(filed.items(), 1):
+            row = _case_row(name, sequence, day, consent_referral=consent, version=1)
+            insert("cases", **row, legal_ground=ground)
+    upgrade(revision="0016")
+    query = "SELECT id, consent, signs_of_crime, receiving_point FROM cases"
+    with db.engine.connect() as connection:
+        rows = {row[0].rstrip("0"): tuple(row[1:]) for row in connection.execute(text(query))}
+    assert rows == {
+        "agreed": ("agreed", False, "group_leader"),
+        "crime": ("refused", True, "group_leader"),
+        "danger": ("refused", False, "group_leader"),  # danger is immediate_danger's to say
+    }
+    with db.engine.begin() as connection:  # what only the new schema can hold
+        connection.execute(
+            text(
+                "UPDATE cases SET consent = 'not_asked', gbv_type = NULL, channel = NULL, "
+                "consent_statistics = NULL WHERE id LIKE 'agreed%'"
+            )
+        )
+    downgrade(revision="0015")
+    query = "SELECT id, consent_referral, legal_ground, gbv_type, channel, consent_statistics"
+    with db.engine.connect() as connection:
+        rows = {
+            row[0].rstrip("0"): tuple(row[1:])
+            for row in connection.execute(text(query + " FROM cases"))
+        }
+    assert rows == {
+        "agreed": (False, None, "non_gbv", "in_person", False),
+        "crime": (False, "crime", "non_gbv", "phone", True),
+        "danger": (False, None, "non_gbv", "phone", True),
+    }

@@ -180,7 +180,7 @@ def test_a_case_reported_without_consent_is_referred_with_a_consent_given_since(
     leader, officer = make_user("reporter"), make_user("officer")
     case = cases.file_report(
         leader,
-        report_data(leader.groups[0].id, consent_referral=False, legal_ground="danger_to_life"),
+        report_data(leader.groups[0].id, consent="refused"),
     )
     db.session.commit()
     referral = consented(
@@ -686,8 +686,8 @@ def test_the_partners_reads_show_in_the_cases_access_log(db, client, login_as, w
     login_as(world["officer"])
     page = client.get(f"/cases/{world['case_id']}").get_data(as_text=True)
     log = page.split("Ai đã xem vụ việc này")[1]  # "Who has seen this case"
-    assert "Đối tác hỗ trợ · referral.read" in log
-    assert "case.refer" in log
+    assert "Đối tác hỗ trợ · Đọc yêu cầu hỗ trợ" in log  # a partner read the referral
+    assert "Chuyển đến đối tác hỗ trợ" in log  # the case was referred
 
 
 def test_the_administrator_creates_a_partner_account_but_cannot_seat_it(

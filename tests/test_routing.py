@@ -1,114 +1,119 @@
-"""Routing rules and GBVIMS classification, as tables."""
+"""Routing rules (DOMAIN.md section 3), the derived GBVIMS flags and urgency, as tables."""
 
 import pytest
 
-from incidents.cases.classify import context_flags, gbv_type, urgency
+from incidents.cases.classify import context_flags, urgency
 from incidents.cases.routing import ROUTING_RULES, case_facts, decide_routing
+from incidents.vocab import CHILD, CHILD_AGE_BANDS, MINOR, MINOR_AGE_BANDS, ROUTING_REASONS, codes
 
 ALL = {"police", "officer", "chairman"}
 CIVIL = {"officer", "chairman"}
+ADULT = "18_59"
 
 
-@pytest.mark.parametrize(
-    ("kinds", "harms", "core", "age", "danger", "desks", "reason"),
-    [
-        (["trafficking"], [], "non_gbv", "18_59", False, ALL, "serious"),
-        (["domestic_violence"], ["sexual"], "non_gbv", "18_59", False, ALL, "serious"),
-        (["gbv_outside_family"], [], "rape", "18_59", False, ALL, "serious"),
-        (["domestic_violence"], [], "sexual_assault", "18_59", False, ALL, "serious"),
-        (
-            ["domestic_violence"],
-            ["physical"],
-            "physical_assault",
-            "under_16",
-            False,
-            ALL,
-            "serious",
-        ),
-        (["domestic_violence"], ["physical"], "physical_assault", "16_17", False, ALL, "serious"),
-        (["child_abuse"], [], "non_gbv", "unknown", False, ALL, "serious"),
-        (
-            ["domestic_violence"],
-            ["psychological"],
-            "psychological_abuse",
-            "60_plus",
-            True,
-            ALL,
-            "serious",
-        ),
-        (
-            ["domestic_violence"],
-            ["physical"],
-            "physical_assault",
-            "18_59",
-            False,
-            CIVIL,
-            "other_violence",
-        ),
-        (
-            ["domestic_violence"],
-            ["economic"],
-            "denial_of_resources",
-            "60_plus",
-            False,
-            CIVIL,
-            "other_violence",
-        ),
-        (
-            ["gbv_outside_family"],
-            ["psychological"],
-            "psychological_abuse",
-            "unknown",
-            False,
-            CIVIL,
-            "other_violence",
-        ),
-    ],
-)
-def test_routing_table(kinds, harms, core, age, danger, desks, reason):
-    rule = decide_routing(case_facts(kinds, harms, core, age, danger))
+def _facts(
+    kinds=("domestic_violence",),
+    harms=(),
+    acts=(),
+    core=None,
+    age=ADULT,
+    danger=False,
+    crime=False,
+):
+    return case_facts(
+        kinds=kinds,
+        harm_forms=harms,
+        acts=acts,
+        gbv_type=core,
+        victim_age_band=age,
+        immediate_danger=danger,
+        signs_of_crime=crime,
+    )
+
+
+# (the facts, the desks, the reason the leader is told)
+ROUTING_TABLE = [
+    # The police are the first responders to physical violence (Art. 20.1, 23, 24).
+    (_facts(harms=["physical"]), ALL, "physical_violence"),
+    (_facts(acts=["a"]), ALL, "physical_violence"),  # beating
+    (_facts(acts=["p"]), ALL, "physical_violence"),  # confinement
+    (_facts(acts=["q"]), ALL, "physical_violence"),  # forced out of the lawful home
+    (_facts(harms=["sexual"]), ALL, "sexual_violence"),
+    (_facts(core="rape"), ALL, "sexual_violence"),
+    (_facts(kinds=["gbv_outside_family"], core="sexual_assault"), ALL, "sexual_violence"),
+    # Any child or minor victim; abuse of a child.
+    (_facts(harms=["psychological"], age="under_16"), ALL, "minor_victim"),
+    (_facts(harms=["psychological"], age="16_17"), ALL, "minor_victim"),
+    (_facts(kinds=["child_abuse"], age="unknown"), ALL, "minor_victim"),
+    (_facts(kinds=["trafficking"]), ALL, "trafficking"),
+    (_facts(harms=["psychological"], danger=True), ALL, "immediate_danger"),
+    # Every report with signs of a crime (criminal procedure starts at the commune police).
+    (_facts(harms=["economic"], crime=True), ALL, "crime_signs"),
+    (_facts(kinds=["gbv_outside_family"], crime=True), ALL, "crime_signs"),
+    # The rest: the chairman (told of every report, Art. 20) and the officer.
+    (_facts(harms=["psychological"]), CIVIL, "other_violence"),
+    (_facts(harms=["economic"], acts=["n", "o"], age="60_plus"), CIVIL, "other_violence"),
+    (_facts(acts=["b", "d", "l"], core="psychological_abuse"), CIVIL, "other_violence"),
+    (_facts(kinds=["gbv_outside_family"], age="unknown"), CIVIL, "other_violence"),
+    # The first rule that applies gives the reason: danger first, then the victim's age.
+    (_facts(harms=["physical"], age="16_17", danger=True), ALL, "immediate_danger"),
+    (_facts(kinds=["trafficking"], age="16_17", crime=True), ALL, "minor_victim"),
+]
+
+
+@pytest.mark.parametrize(("facts", "desks", "reason"), ROUTING_TABLE)
+def test_routing_table(facts, desks, reason):
+    rule = decide_routing(facts)
     assert set(rule.desks) == desks
     assert rule.reason == reason
+
+
+def test_every_reason_the_rules_give_has_words_for_the_leader():
+    assert {rule.reason for rule in ROUTING_RULES} <= set(codes(ROUTING_REASONS))
 
 
 def test_the_last_rule_catches_everything():
     assert ROUTING_RULES[-1].conditions == {}
 
 
-def test_every_route_includes_the_chairman():
-    # Law 13/2022 Art. 20: the chairman is told of every report.
-    assert all("chairman" in rule.desks for rule in ROUTING_RULES)
+def test_every_route_includes_the_chairman_and_the_officer():
+    # Law 13/2022 Art. 20: the chairman is told of every report; the officer follows it.
+    assert all({"chairman", "officer"} <= set(rule.desks) for rule in ROUTING_RULES)
+
+
+def test_a_child_is_under_16_and_a_minor_under_18():
+    """Two lines, never one (DOMAIN.md section 2)."""
+    assert (CHILD, MINOR) == (16, 18)
+    assert CHILD_AGE_BANDS == {"under_16"}
+    assert MINOR_AGE_BANDS == {"under_16", "16_17"}
 
 
 @pytest.mark.parametrize(
-    ("answers", "expected"),
+    ("core", "kinds", "relationship", "age", "harms", "indicators", "flags"),
     [
-        ({"rape", "physical_assault"}, "rape"),
-        ({"sexual_assault", "physical_assault"}, "sexual_assault"),
-        ({"physical_assault", "psychological_abuse"}, "physical_assault"),
-        ({"forced_marriage", "denial_of_resources"}, "forced_marriage"),
-        ({"denial_of_resources", "psychological_abuse"}, "denial_of_resources"),
-        ({"psychological_abuse"}, "psychological_abuse"),
-        (set(), "non_gbv"),
+        ("rape", {"domestic_violence"}, "spouse", "16_17", set(), set(),
+         ["intimate_partner_violence", "child_sexual_abuse"]),
+        ("forced_marriage", set(), "parent_child", "under_16", set(), set(), ["early_marriage"]),
+        ("forced_marriage", set(), "parent_child", "16_17", set(), set(), ["early_marriage"]),
+        ("forced_marriage", set(), "parent_child", ADULT, set(), set(), []),
+        ("non_gbv", {"trafficking"}, "stranger", ADULT, set(), set(), ["trafficking_indicators"]),
+        ("rape", set(), "stranger", ADULT, set(), set(), []),
+        # Not classified yet (a leader's report): the sexual harm he reported stands for it.
+        (None, {"domestic_violence"}, "unknown", "16_17", {"sexual"}, set(),
+         ["child_sexual_abuse"]),
+        (None, {"domestic_violence"}, "unknown", ADULT, {"sexual"}, set(), []),
+        (None, {"trafficking"}, "stranger", ADULT, {"sexual"}, {"exchanged"},
+         ["possible_sexual_exploitation", "trafficking_indicators"]),
+        # Classified: the type decides, whatever harm form was reported.
+        ("physical_assault", set(), "neighbour", "16_17", {"sexual"}, set(), []),
     ],
-)
-def test_gbvims_type_is_the_first_yes_in_order(answers, expected):
-    assert gbv_type(answers) == expected
-
-
-def test_context_flags_are_derived():
-    assert context_flags("rape", {"domestic_violence"}, "spouse", "16_17") == [
-        "intimate_partner_violence",
-        "child_sexual_abuse",
-    ]
-    assert context_flags("forced_marriage", set(), "parent_child", "under_16") == ["early_marriage"]
-    assert context_flags("non_gbv", {"trafficking"}, "stranger", "18_59") == [
-        "trafficking_indicators"
-    ]
-    assert context_flags("rape", set(), "stranger", "18_59") == []
+)  # fmt: skip
+def test_context_flags_are_derived(core, kinds, relationship, age, harms, indicators, flags):
+    assert context_flags(core, kinds, relationship, age, harms, indicators) == flags
 
 
 def test_urgency():
-    assert urgency(True, "other_violence") == "immediate"
-    assert urgency(False, "serious") == "high"
-    assert urgency(False, "other_violence") == "normal"
+    assert urgency(True, False) == "immediate"
+    assert urgency(True, True) == "immediate"
+    assert urgency(False, True) == "high"
+    assert urgency(False, False) == "normal"

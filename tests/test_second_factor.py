@@ -45,7 +45,13 @@ SECRET_ON_PAGE = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')
 CODES_ON_PAGE = re.compile(r'<ol class="codes">(.*?)</ol>', re.S)
 # What an un-enrolled staff account may reach: its enrolment page, and signing out.
 ENROLMENT_ONLY = {"accounts.second_factor", "accounts.logout", "accounts.keep_alive"}
-PUBLIC = {"accounts.login", "accounts.set_language", "accounts.quick_exit", "static"}
+PUBLIC = {
+    "accounts.login",
+    "accounts.set_language",
+    "accounts.quick_exit",
+    "accounts.leave",
+    "static",
+}
 
 
 # --- helpers ---------------------------------------------------------------------------

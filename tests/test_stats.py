@@ -27,7 +27,10 @@ MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 
 
 def _data(group_id, **changes):
-    return report_data(group_id, incident_date=date(2026, 3, 1), **changes)
+    """A physical-harm report of March (the hand counts below are of physical harm)."""
+    return report_data(
+        group_id, incident_date=date(2026, 3, 1), **{"harm_forms": ["physical"], **changes}
+    )
 
 
 @pytest.fixture()
@@ -60,8 +63,8 @@ def counted(app, db, ward, make_user):
                 victim_sex="male",
                 victim_age_band="16_17",
                 perpetrator_sex="female",
-                consent_statistics=False,
-                legal_ground="crime",
+                consent="refused",
+                signs_of_crime=True,
             )
         ]
         * 3
@@ -96,7 +99,7 @@ def counted(app, db, ward, make_user):
     ):
         case.status, case.close_reason = status, reason
     # The C cases: two without any basis (no consent, no statutory ground) for an export.
-    c[1].legal_ground = c[2].legal_ground = None
+    c[1].signs_of_crime = c[2].signs_of_crime = False
     db.session.flush()
     # Acknowledgement: first status change out of "new" after 30 min, 5 h, 13 h, 30 h, 2 h.
     for case, hours in ((a[0], 0.5), (a[1], 5), (b[0], 13), (b[1], 30), (c[0], 2)):

@@ -214,14 +214,25 @@ def _go_on_alone() -> None:
 @csrf.exempt
 def quick_exit():
     """Leave at once for a neutral page: the way out must never fail, so a missing or
-    stale token only skips the sign-out (which needs it), never the leaving."""
-    response = redirect(current_app.config["QUICK_EXIT_URL"], code=303)
+    stale token only skips the sign-out (which needs it), never the leaving.
+
+    The answer leads to a page of this site that moves on to QUICK_EXIT_URL by itself:
+    the browser refuses a form's redirect to another site (CSP form-action 'self'), and
+    the form is the way out without JavaScript, or before the script has loaded.
+    """
+    response = redirect(url_for("accounts.leave"), code=303)
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             return response
     return _signed_out_everywhere(response, quick=True)
+
+
+@bp.route("/leave")
+def leave():
+    """The quick exit's last step: a blank page that moves on to QUICK_EXIT_URL at once."""
+    return render_template("accounts/leave.html", exit_url=current_app.config["QUICK_EXIT_URL"])
 
 
 @bp.route("/")

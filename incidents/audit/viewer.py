@@ -2,12 +2,14 @@
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from incidents import access
+from incidents import access, vocab
 from incidents.accounts.models import User
 from incidents.audit.models import AuditEntry
 from incidents.audit.service import record
@@ -128,6 +130,47 @@ def access_log(case: Case) -> list[AuditEntry]:
         .order_by(AuditEntry.seq.desc())
         .limit(50)
     ).all()
+
+
+# Actions whose detail is made of vocabulary codes ("a", "a,b" or "a>b"), shown as words.
+_DETAIL_CODES = {
+    "case.file": vocab.DESKS,
+    "case.route": vocab.DESKS,
+    "case.status": vocab.STATUSES,
+    "case.measure": vocab.PROTECTION_MEASURES,
+    "case.service": vocab.SUPPORT_SERVICES,
+    "case.clock_met": vocab.CLOCKS,
+    "case.escalate": vocab.CLOCKS,
+    "case.contact_ban_request": vocab.CONTACT_BAN_REQUESTERS,
+    "case.contact_ban_decision": vocab.CONTACT_BAN_DECISIONS,
+    "account.create": vocab.ROLES,
+    "account.role": vocab.ROLES,
+}
+_DETAIL_PHRASES = {
+    ("logout", "quick exit"): _l("quick exit"),
+    ("draft.save", "kept after sign-out"): _l("kept after the session had ended"),
+    ("login.success", "recovery"): _l("with a recovery code"),
+}
+_SEPARATORS = re.compile(r"->|>|,")
+
+
+def detail_in_words(entry: AuditEntry, desk_kinds: dict[int, str]) -> str | None:
+    """An entry's detail as the viewer's page shows it: in words where the detail is made
+    of codes the vocabulary names (desk_kinds: desk id -> kind, for a seat); None for the
+    rest, which the CSV export keeps as recorded."""
+    detail = entry.detail or ""
+    if entry.action in ("desk.grant", "desk.grant.refused") and detail.startswith("desk:"):
+        kind = desk_kinds.get(int(detail[5:])) if detail[5:].isdigit() else None
+        return vocab.label(vocab.DESKS, kind) if kind else None
+    if entry.action in _DETAIL_CODES and detail:
+        choices = _DETAIL_CODES[entry.action]
+        codes = _SEPARATORS.split(detail)
+        if all(code in vocab.codes(choices) for code in codes):
+            joiner = " → " if ">" in detail else ", "
+            return joiner.join(vocab.label(choices, code) for code in codes)
+        return None
+    phrase = _DETAIL_PHRASES.get((entry.action, detail))
+    return str(phrase) if phrase else None
 
 
 SIGN_IN_ACTIONS = (

@@ -10,6 +10,7 @@ from incidents.audit import viewer
 from incidents.audit.forms import AuditFilterForm
 from incidents.cases.models import Case
 from incidents.extensions import db
+from incidents.wards.models import Desk
 from incidents.web import confirm_first
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -47,6 +48,21 @@ def entries():
             )
         ).all()
     )
+    # An account as its name (of this ward only), never as its internal "user:<id>".
+    user_ids = {int(t[5:]) for t in targets if t.startswith("user:") and t[5:].isdigit()}
+    references.update(
+        (f"user:{user_id}", name)
+        for user_id, name in db.session.execute(
+            select(User.id, User.display_name).where(
+                User.id.in_(user_ids), User.ward_id == current_user.ward_id
+            )
+        )
+    )
+    desk_kinds = dict(
+        db.session.execute(
+            select(Desk.id, Desk.kind).where(Desk.ward_id == current_user.ward_id)
+        ).all()
+    )
     query = {key: value for key, value in request.args.items() if key != "page"}
     return render_template(
         "audit/entries.html",
@@ -54,6 +70,7 @@ def entries():
         entries=found,
         actors=actors,
         references=references,
+        details={entry.seq: viewer.detail_in_words(entry, desk_kinds) for entry in found},
         page=page,
         pages=pages,
         query=query,

@@ -1,34 +1,41 @@
-"""GBVIMS classification and derived flags, from the answers in the report."""
+"""The GBVIMS context flags and the urgency, derived from the facts of a case."""
 
-from incidents.vocab import CHILD_AGE_BANDS, GBVIMS_QUESTIONS, INTIMATE_RELATIONSHIPS
+from incidents.vocab import INTIMATE_RELATIONSHIPS, MINOR_AGE_BANDS
 
-
-def gbv_type(answers: set[str]) -> str:
-    """The core GBVIMS type: the first question answered "yes", in GBVIMS order."""
-    for code, _ in GBVIMS_QUESTIONS:
-        if code in answers:
-            return code
-    return "non_gbv"
+SEXUAL_TYPES = frozenset({"rape", "sexual_assault"})
 
 
-def context_flags(core_type: str, kinds: set[str], relationship: str, age_band: str) -> list[str]:
-    """The GBVIMS context flags, derived (never chosen) from the other answers."""
-    child = age_band in CHILD_AGE_BANDS
-    sexual = core_type in ("rape", "sexual_assault")
+def context_flags(
+    core_type: str | None,
+    kinds: set[str],
+    relationship: str,
+    age_band: str,
+    harm_forms: set[str] = frozenset(),
+    trafficking_indicators: set[str] = frozenset(),
+) -> list[str]:
+    """The GBVIMS context flags, derived (never chosen) from the other facts.
+
+    A minor is under 18 (vocab.MINOR). Until a desk classifies the case (core_type None),
+    the sexual harm reported stands for rape or sexual assault.
+    """
+    minor = age_band in MINOR_AGE_BANDS
+    sexual = core_type in SEXUAL_TYPES if core_type else "sexual" in harm_forms
     flags = []
     if relationship in INTIMATE_RELATIONSHIPS:
         flags.append("intimate_partner_violence")
-    if sexual and child:
+    if sexual and minor:
         flags.append("child_sexual_abuse")
-    if core_type == "forced_marriage" and child:
+    if core_type == "forced_marriage" and minor:
         flags.append("early_marriage")
+    if sexual and "exchanged" in trafficking_indicators:
+        flags.append("possible_sexual_exploitation")
     if "trafficking" in kinds:
         flags.append("trafficking_indicators")
     return flags
 
 
-def urgency(immediate_danger: bool, routing_reason: str) -> str:
+def urgency(immediate_danger: bool, police_told: bool) -> str:
     """Immediate danger first; then the cases that go to the police; then the rest."""
     if immediate_danger:
         return "immediate"
-    return "high" if routing_reason == "serious" else "normal"
+    return "high" if police_told else "normal"

@@ -64,12 +64,20 @@ def due_after(kind: str, started_at: datetime) -> datetime:
     return as_utc(started_at) + getattr(SETTINGS, kind)
 
 
+def child_emergency_applies(facts) -> bool:
+    """Decree 56/2017 Art. 31.1: a child (under 16) seriously threatened, or whose carer is
+    the one causing harm, is protected within 12 hours (facts: a case or a report)."""
+    return facts.victim_age_band in CHILD_AGE_BANDS and bool(
+        facts.child_serious_risk or facts.child_caregiver == "perpetrator"
+    )
+
+
 def clocks_at_filing(case: Case) -> tuple[str, ...]:
     """The clocks a new report starts: the chairman's always, the others when they apply."""
     kinds = ["chairman_informed"]
+    if child_emergency_applies(case):
+        kinds.append("child_emergency")
     if case.victim_age_band in CHILD_AGE_BANDS:
-        if case.child_serious_risk:
-            kinds.append("child_emergency")
         kinds.append("child_plan")
     if "trafficking" in case.kinds:
         kinds.append("trafficking_verification")

@@ -10,7 +10,7 @@ from incidents.accounts.models import User
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
 from incidents.crypto.blind_index import index_key_info
-from incidents.crypto.keys import open_with, seal_to
+from incidents.crypto.keys import open_with, public_key, seal_to
 from incidents.wards.models import Desk, Ward
 
 
@@ -80,6 +80,11 @@ class MemberKeyring:
             raise KeyUnavailable("this session holds no personal key")
         return self._seed
 
+    def own_public_key(self) -> bytes | None:
+        """The user's public key as his private key gives it (never re-read from the row
+        someone may have swapped), or None while his session holds no key."""
+        return None if self._seed is None else public_key(self._seed)
+
     def desk_seed(self, desk_id: int) -> bytes:
         """The private seed of a desk the user sits at."""
         if desk_id in self._desk_seeds:
@@ -94,19 +99,20 @@ class MemberKeyring:
         return seed
 
     def case_key(self, case: Case) -> bytes:
-        """The case's data key, through the user's desk or as its reporter."""
-        if case.reporter_id == self.user.id:
-            if case.reporter_sealed_key is None:
-                raise DecryptionError("no key sealed to the reporter")
+        """The case's data key, through the user's desk or as its reporter.
+
+        A desk member who recorded a report reads it through his desk like any other.
+        """
+        for route in case.routes:
+            if route.desk_id in self.user.desk_ids:
+                return self.route_key(case.id, case.key_version, route.desk_id, route.sealed_key)
+        if case.reporter_id == self.user.id and case.reporter_sealed_key is not None:
             return open_with(
                 self.personal_seed(),
                 case.reporter_sealed_key,
                 case_key_info_for_reporter(case.id, case.key_version, self.user.id),
             )
-        for route in case.routes:
-            if route.desk_id in self.user.desk_ids:
-                return self.route_key(case.id, case.key_version, route.desk_id, route.sealed_key)
-        raise DecryptionError("no key of this case is sealed to a desk of this user")
+        raise DecryptionError("no key of this case is sealed to this user or his desks")
 
     def route_key(self, case_id: str, key_version: int, desk_id: int, sealed_key: bytes) -> bytes:
         """A case's data key from its route to one of the user's desks (a loaded row)."""

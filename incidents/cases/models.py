@@ -65,9 +65,12 @@ class Case(db.Model):
     kinds: Mapped[list[str]] = mapped_column(JSON)
     harm_forms: Mapped[list[str]] = mapped_column(JSON)
     acts: Mapped[list[str]] = mapped_column(JSON)
-    gbv_type: Mapped[str] = mapped_column(String(32))
+    # The GBVIMS core type, set by a desk (never by the group leader); None until then.
+    gbv_type: Mapped[str | None] = mapped_column(String(32))
     context_flags: Mapped[list[str]] = mapped_column(JSON)
     immediate_danger: Mapped[bool] = mapped_column(Boolean)
+    # The report shows signs of a crime: it goes to the police (criminal procedure).
+    signs_of_crime: Mapped[bool] = mapped_column(Boolean, default=False)
     urgency: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     close_reason: Mapped[str | None] = mapped_column(String(32))
@@ -82,11 +85,16 @@ class Case(db.Model):
     perpetrator_relationship: Mapped[str] = mapped_column(String(32))
     perpetrator_sex: Mapped[str] = mapped_column(String(16))
     perpetrator_age_band: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(16))
+    # How and where the report was received (Law 13/2022 Art. 19: vocab.CHANNELS,
+    # RECEIVING_POINTS); the channel may be unknown when a group leader does not say.
+    channel: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
-    consent_referral: Mapped[bool] = mapped_column(Boolean)
-    consent_statistics: Mapped[bool] = mapped_column(Boolean)
-    legal_ground: Mapped[str | None] = mapped_column(String(32))
+    receiving_point: Mapped[str] = mapped_column(String(32))
+    # What the victim said about sharing beyond the handling desks (vocab.CONSENTS); it
+    # never decides whether the report reaches the ward. consent_statistics: to be counted
+    # in what is shown outside the ward; None while nobody has asked her.
+    consent: Mapped[str] = mapped_column(String(16))
+    consent_statistics: Mapped[bool | None] = mapped_column(Boolean)
     incident_date: Mapped[date] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     routing_reason: Mapped[str] = mapped_column(String(32))

@@ -172,7 +172,7 @@ def questions_for(user, case: Case, keyring: MemberKeyring) -> list[QuestionView
     if not shown:
         return []
     data_key = keyring.case_key(case)
-    desk = user.role != "reporter"
+    desk = user.role not in access.FILER_ROLES
     views = [
         QuestionView(
             question=question,

@@ -92,8 +92,8 @@ def _validate(case, desk, fields, basis, consent_by, consent_how, why, message) 
         raise ReferralError("fields")
     if basis not in codes(REFERRAL_BASES):
         raise ReferralError("basis")
-    # Consent may be given after the report: a case whose reporter said "no consent to
-    # referral" (consent_referral False) is referred with the consent recorded now, or on
+    # Consent may be given after the report: a case whose victim did not agree, or was not
+    # asked yet (cases.consent), is referred with the consent recorded now, or on
     # the emergency basis. Silence is never consent: who and how are both required.
     if basis == "consent":
         if consent_by not in codes(CONSENT_GIVERS):

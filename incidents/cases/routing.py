@@ -1,12 +1,17 @@
-"""Routing as a rule table: the first rule whose conditions match decides the desks.
+"""Routing as a rule table (DOMAIN.md section 3): the first rule that applies decides.
 
-A rule's conditions map a fact to the values that trigger it; the rule matches when any
-one fact takes one of its values (an empty mapping always matches).
+Every report goes to the chairman (Law 13/2022 Art. 20) and to the culture-social officer
+who follows it up; the ward police, the first responders, also get every report a rule
+below names. A rule applies when any one of its conditions holds: a fact of the case takes
+one of the condition's values. Its reason is what the leader is told (vocab.ROUTING_REASONS).
 """
 
 from dataclasses import dataclass, field
 
-from incidents.vocab import CHILD_AGE_BANDS
+from incidents.vocab import MINOR_AGE_BANDS
+
+EVERY_REPORT = ("officer", "chairman")
+WITH_THE_POLICE = ("police", *EVERY_REPORT)
 
 
 @dataclass(frozen=True)
@@ -27,31 +32,50 @@ class RoutingRule:
 
 
 ROUTING_RULES = (
+    RoutingRule("immediate_danger", WITH_THE_POLICE, {"immediate_danger": frozenset({True})}),
+    # Any child or minor victim; abuse of a child is of a child.
     RoutingRule(
-        reason="serious",
-        desks=("police", "officer", "chairman"),
-        conditions={
-            "kinds": frozenset({"trafficking", "child_abuse"}),
-            "harm_forms": frozenset({"sexual"}),
-            "gbv_type": frozenset({"rape", "sexual_assault"}),
-            "victim_age_band": CHILD_AGE_BANDS,
-            "immediate_danger": frozenset({True}),
-        },
+        "minor_victim",
+        WITH_THE_POLICE,
+        {"victim_age_band": MINOR_AGE_BANDS, "kinds": frozenset({"child_abuse"})},
     ),
-    RoutingRule(reason="other_violence", desks=("officer", "chairman")),
+    RoutingRule("trafficking", WITH_THE_POLICE, {"kinds": frozenset({"trafficking"})}),
+    RoutingRule(
+        "sexual_violence",
+        WITH_THE_POLICE,
+        {"harm_forms": frozenset({"sexual"}), "gbv_type": frozenset({"rape", "sexual_assault"})},
+    ),
+    # A crime report follows criminal procedure: the commune police receive it.
+    RoutingRule("crime_signs", WITH_THE_POLICE, {"signs_of_crime": frozenset({True})}),
+    # Beating (act a), confinement (p), forcing out of the home (q): the police stop it.
+    RoutingRule(
+        "physical_violence",
+        WITH_THE_POLICE,
+        {"harm_forms": frozenset({"physical"}), "acts": frozenset({"a", "p", "q"})},
+    ),
+    RoutingRule("other_violence", EVERY_REPORT),
 )
 
 
 def case_facts(
-    kinds, harm_forms, gbv_type: str, victim_age_band: str, immediate_danger: bool
+    *,
+    kinds,
+    harm_forms,
+    acts=(),
+    gbv_type: str | None = None,
+    victim_age_band: str,
+    immediate_danger: bool,
+    signs_of_crime: bool,
 ) -> dict[str, frozenset]:
     """Put a case's clear columns in the shape the rules read."""
     return {
         "kinds": frozenset(kinds),
         "harm_forms": frozenset(harm_forms),
+        "acts": frozenset(acts),
         "gbv_type": frozenset({gbv_type}),
         "victim_age_band": frozenset({victim_age_band}),
         "immediate_danger": frozenset({immediate_danger}),
+        "signs_of_crime": frozenset({signs_of_crime}),
     }
 
 

@@ -15,7 +15,7 @@ from incidents.accounts.models import User
 from incidents.audit.models import AuditEntry
 from incidents.audit.service import record
 from incidents.cases import clocks, duplicates
-from incidents.cases.classify import context_flags, gbv_type, urgency
+from incidents.cases.classify import context_flags, urgency
 from incidents.cases.keys import MemberKeyring, seal_for_reporter, sealed_route
 from incidents.cases.models import (
     SEALED_FIELDS,
@@ -38,11 +38,12 @@ from incidents.vocab import (
     CHANNELS,
     CHILD_AGE_BANDS,
     CHILD_CAREGIVERS,
-    GBVIMS_QUESTIONS,
+    CONSENTS,
+    GBV_TYPES,
     HARM_FORMS,
     KINDS,
-    LEGAL_GROUNDS,
     PERPETRATOR_AGE_BANDS,
+    RECORDED_RECEIVING_POINTS,
     RELATIONSHIPS,
     SEXES,
     SOURCES,
@@ -51,7 +52,7 @@ from incidents.vocab import (
     VICTIM_CIRCUMSTANCES,
     codes,
 )
-from incidents.wards.models import DESK_KINDS, Ward
+from incidents.wards.models import DESK_KINDS, ResidentialGroup, Ward
 
 SEALED_MAX_LENGTH = 4000
 NOTE_MAX_LENGTH = 4000
@@ -67,31 +68,37 @@ class NotAllowed(CaseError):
 
 @dataclass
 class ReportData:
-    """What a group leader reports: clear categories, and the values to be sealed."""
+    """What a report says: clear categories, and the values to be sealed.
+
+    A group leader (or a partner) gives the short form's facts; a desk member who records
+    a report received elsewhere also says where and how it came (receiving_point, channel)
+    and may classify it. Everything else defaults to "not known yet".
+    """
 
     group_id: int
     kinds: list[str]
     harm_forms: list[str]
-    acts: list[str]
-    gbvims_answers: list[str]
     immediate_danger: bool
     victim_sex: str
     victim_age_band: str
-    victim_circumstances: list[str]
-    perpetrator_relationship: str
-    perpetrator_sex: str
-    perpetrator_age_band: str
-    channel: str
     source: str
-    consent_referral: bool
-    consent_statistics: bool
-    legal_ground: str | None
+    consent: str
     incident_date: date
+    signs_of_crime: bool = False
     sealed: dict[str, str] = field(default_factory=dict)
+    channel: str | None = None
+    receiving_point: str | None = None
+    victim_circumstances: list[str] = field(default_factory=list)
+    perpetrator_relationship: str = "unknown"
+    perpetrator_sex: str = "unknown"
+    perpetrator_age_band: str = "unknown"
     # Asked only when they apply (a trafficking report; a child victim), else ignored.
     trafficking_indicators: list[str] = field(default_factory=list)
     child_serious_risk: bool | None = None
     child_caregiver: str | None = None
+    # The desks' own coding, when the one recording it can already give it.
+    acts: list[str] = field(default_factory=list)
+    gbv_type: str | None = None
 
 
 # Fields whose values must come from a vocabulary list.
@@ -101,40 +108,64 @@ _SINGLE_CHOICES = {
     "perpetrator_relationship": RELATIONSHIPS,
     "perpetrator_sex": SEXES,
     "perpetrator_age_band": PERPETRATOR_AGE_BANDS,
-    "channel": CHANNELS,
     "source": SOURCES,
+    "consent": CONSENTS,
+}
+_OPTIONAL_CHOICES = {
+    "channel": CHANNELS,
+    "child_caregiver": CHILD_CAREGIVERS,
+    "gbv_type": GBV_TYPES,
 }
 _MULTI_CHOICES = {
     "kinds": KINDS,
     "harm_forms": HARM_FORMS,
     "acts": ACTS,
-    "gbvims_answers": GBVIMS_QUESTIONS,
     "victim_circumstances": VICTIM_CIRCUMSTANCES,
+    "trafficking_indicators": TRAFFICKING_INDICATORS,
 }
 
 
-def validate_report(leader, data: ReportData) -> None:
+def groups_for(filer) -> list[ResidentialGroup]:
+    """The residential groups a report of this filer may be about: a group leader's own;
+    for the ward's desks and partners, every group of the ward."""
+    return list(filer.groups) if filer.role == "reporter" else list(filer.ward.groups)
+
+
+def receiving_point_of(filer, data: ReportData) -> str | None:
+    """Where the report was received (Law 13/2022 Art. 19.1): a group leader and a partner
+    receive it themselves; a desk member records where it was received."""
+    if filer.role == "reporter":
+        return "group_leader"
+    if filer.role == "partner":
+        return next((seat.desk.kind for seat in filer.seats), None)
+    return data.receiving_point if data.receiving_point in RECORDED_RECEIVING_POINTS else None
+
+
+def validate_report(filer, data: ReportData) -> None:
     """Raise CaseError naming the first field the rules refuse (the form checks first)."""
-    if data.group_id not in {group.id for group in leader.groups}:
+    if data.group_id not in {group.id for group in groups_for(filer)}:
         raise CaseError("group_id")
     for name, choices in _SINGLE_CHOICES.items():
         if getattr(data, name) not in codes(choices):
+            raise CaseError(name)
+    for name, choices in _OPTIONAL_CHOICES.items():
+        if getattr(data, name) is not None and getattr(data, name) not in codes(choices):
             raise CaseError(name)
     for name, choices in _MULTI_CHOICES.items():
         if not set(getattr(data, name)) <= set(codes(choices)):
             raise CaseError(name)
     if not data.kinds:
         raise CaseError("kinds")
-    if data.legal_ground is not None and data.legal_ground not in codes(LEGAL_GROUNDS):
-        raise CaseError("legal_ground")
-    if not data.consent_referral and data.legal_ground is None:
-        raise CaseError("legal_ground")
+    # Abuse of a child is of a child: under 16 (a minor of 16 or 17 is reported as the
+    # other kinds, and reaches the police all the same).
+    if "child_abuse" in data.kinds and data.victim_age_band not in CHILD_AGE_BANDS:
+        raise CaseError("victim_age_band")
+    if receiving_point_of(filer, data) is None:
+        raise CaseError("receiving_point")
+    if filer.role in access.DESK_ROLES and data.channel is None:
+        raise CaseError("channel")
     if data.incident_date > ward_today():
         raise CaseError("incident_date")
-    if not set(data.trafficking_indicators) <= set(codes(TRAFFICKING_INDICATORS)):
-        raise CaseError("trafficking_indicators")
-    if data.child_caregiver is not None and data.child_caregiver not in codes(CHILD_CAREGIVERS):
-        raise CaseError("child_caregiver")
     for name, value in data.sealed.items():
         if name not in SEALED_FIELDS or len(value) > SEALED_MAX_LENGTH:
             raise CaseError(name)
@@ -154,48 +185,65 @@ def _next_sequence(ward_id: int, year: int) -> int:
     return (current or 0) + 1
 
 
-def file_report(leader, data: ReportData, submission_key: str | None = None) -> Case:
-    """File a group leader's report: classify, route, seal, record; returns the new case.
+def file_report(filer, data: ReportData, submission_key: str | None = None) -> Case:
+    """File a report: route, seal, record; returns the new case.
 
-    Sealing needs only public keys: the case key goes to each routed desk and to the
-    leader, and the server keeps no key that opens it.
+    A group leader or a partner files what he was told (access "case.file"); a desk
+    member records a report received at the ward (the same action): the same sealing,
+    routing, clocks and audit. Sealing needs only public keys: the case key goes to each
+    routed desk and, for a leader or partner, to him (to read it back and answer questions);
+    the server keeps no key that opens it.
     """
-    if not access.can(leader, "case.file"):
+    if not access.can(filer, "case.file"):
         raise NotAllowed("case.file")
-    validate_report(leader, data)
+    validate_report(filer, data)
 
-    core_type = gbv_type(set(data.gbvims_answers))
     rule = decide_routing(
         case_facts(
-            data.kinds, data.harm_forms, core_type, data.victim_age_band, data.immediate_danger
+            kinds=data.kinds,
+            harm_forms=data.harm_forms,
+            acts=data.acts,
+            gbv_type=data.gbv_type,
+            victim_age_band=data.victim_age_band,
+            immediate_danger=data.immediate_danger,
+            signs_of_crime=data.signs_of_crime,
         )
     )
+    desks = list(rule.desks)
+    if filer.role in access.DESK_ROLES and filer.role not in desks:
+        desks.insert(0, filer.role)  # the desk that received it keeps it too
     # The questions asked only when they apply are kept only when they do.
     trafficking = "trafficking" in data.kinds
     child = data.victim_age_band in CHILD_AGE_BANDS
     received_at = utcnow()
     year = received_at.year
-    sequence = _next_sequence(leader.ward_id, year)
+    sequence = _next_sequence(filer.ward_id, year)
     # The id is chosen before sealing: every ciphertext is bound to it.
     case = Case(
         id=new_case_id(),
-        ward_id=leader.ward_id,
+        ward_id=filer.ward_id,
         group_id=data.group_id,
-        reporter_id=leader.id,
+        reporter_id=filer.id,
         year=year,
         sequence=sequence,
-        reference=f"{leader.ward.code}-{year}-{sequence:04d}",
+        reference=f"{filer.ward.code}-{year}-{sequence:04d}",
         kinds=sorted(set(data.kinds)),
         harm_forms=sorted(set(data.harm_forms)),
         acts=sorted(set(data.acts)),
-        gbv_type=core_type,
+        gbv_type=data.gbv_type,
         context_flags=context_flags(
-            core_type, set(data.kinds), data.perpetrator_relationship, data.victim_age_band
+            data.gbv_type,
+            set(data.kinds),
+            data.perpetrator_relationship,
+            data.victim_age_band,
+            set(data.harm_forms),
+            set(data.trafficking_indicators) if trafficking else set(),
         ),
         immediate_danger=data.immediate_danger,
-        # A child at serious risk must be protected within 12 hours: as urgent as danger.
+        signs_of_crime=data.signs_of_crime,
+        # A child to be protected within 12 hours is as urgent as danger now.
         urgency=urgency(
-            data.immediate_danger or bool(child and data.child_serious_risk), rule.reason
+            data.immediate_danger or clocks.child_emergency_applies(data), "police" in desks
         ),
         status="new",
         victim_sex=data.victim_sex,
@@ -207,11 +255,13 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
         perpetrator_relationship=data.perpetrator_relationship,
         perpetrator_sex=data.perpetrator_sex,
         perpetrator_age_band=data.perpetrator_age_band,
-        channel=data.channel,
+        # Someone who saw it himself learned of it in person.
+        channel=data.channel or ("in_person" if data.source == "witnessed" else None),
         source=data.source,
-        consent_referral=data.consent_referral,
-        consent_statistics=data.consent_statistics,
-        legal_ground=data.legal_ground,
+        receiving_point=receiving_point_of(filer, data),
+        consent=data.consent,
+        # The one question covers sharing for every purpose; "not asked" leaves it open.
+        consent_statistics=None if data.consent == "not_asked" else data.consent == "agreed",
         incident_date=data.incident_date,
         received_at=received_at,
         routing_reason=rule.reason,
@@ -222,8 +272,9 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
     for name, value in data.sealed.items():
         if value:
             setattr(case, name, seal_text(data_key, value, case.id, name, case.key_version))
-    case.reporter_sealed_key = seal_for_reporter(case, leader, data_key)
-    case.reporter_sealed_to = leader.public_key
+    if filer.role in access.FILER_ROLES:
+        case.reporter_sealed_key = seal_for_reporter(case, filer, data_key)
+        case.reporter_sealed_to = filer.public_key
     db.session.add(case)
     db.session.flush()
     # The case's first rows go in as plain INSERTs: a report is filed once and these rows
@@ -231,7 +282,7 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
     connection = db.session.connection()
     connection.execute(
         insert(CaseRoute.__table__),
-        [sealed_route(case, leader.ward.desk(kind), data_key, received_at) for kind in rule.desks],
+        [sealed_route(case, filer.ward.desk(kind), data_key, received_at) for kind in desks],
     )
     connection.execute(
         insert(CaseEvent.__table__),
@@ -239,24 +290,24 @@ def file_report(leader, data: ReportData, submission_key: str | None = None) -> 
             {
                 "case_id": case.id,
                 "at": received_at,
-                "actor_id": leader.id,
+                "actor_id": filer.id,
                 "kind": "filed",
-                "detail": {},
+                "detail": {"receiving_point": case.receiving_point},
             },
             {
                 "case_id": case.id,
                 "at": received_at,
                 "actor_id": None,
                 "kind": "routed",
-                "detail": {"desks": list(rule.desks), "reason": rule.reason},
+                "detail": {"desks": desks, "reason": rule.reason},
             },
         ],
     )
     for kind in clocks.clocks_at_filing(case):
         clocks.start(case, kind, received_at)
     # One entry: the case filed and the desks it went to (a later routing gets its own).
-    record("case.file", actor=leader, target=case.id, detail=",".join(rule.desks))
-    notices.notify_desks(case, rule.desks, "new_case")
+    record("case.file", actor=filer, target=case.id, detail=",".join(desks))
+    notices.notify_desks(case, desks, "new_case")
     return case
 
 
@@ -281,7 +332,7 @@ def read_case(user, case: Case, keyring: MemberKeyring) -> CaseContent:
         if getattr(case, name) is not None
     }
     # Notes are the desks' working record (a shelter's address, say): never the leader's.
-    desk_reader = user.role != "reporter"
+    desk_reader = user.role not in access.FILER_ROLES
     notes = [
         (note, open_text(data_key, note.body, case.id, f"note:{note.id}", case.key_version))
         for note in case.notes

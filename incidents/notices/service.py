@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 
+from incidents.access import FILER_ROLES
 from incidents.accounts.models import User
 from incidents.cases.models import Case
 from incidents.extensions import db
@@ -116,6 +117,6 @@ def target(notice: Notice, role: str) -> tuple[str, dict]:
     """The endpoint a notice links to: the case page by its random id, for its reader."""
     if notice.case_id is None:
         return "notices.index", {}
-    if role == "reporter":
+    if role in FILER_ROLES:
         return "reporting.my_report", {"case_id": notice.case_id}
     return "triage.case_page", {"case_id": notice.case_id}

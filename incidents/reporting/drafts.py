@@ -1,8 +1,11 @@
 """Saving, opening and expiring drafts of reports.
 
-A draft holds the form's answers as typed, JSON, sealed with HPKE to the leader's own
-public key (saving needs no secret; opening needs the personal key of his session). The
-server cannot read it, and it is deleted when the report is sent or when it expires.
+A draft holds the form's answers as typed, and the form's one-time token (so that the
+report it becomes is filed once, however many copies are sent), JSON, sealed with HPKE to
+the leader's own public key: the one his session's private key gives, or, for a form sent
+after the session ended, the one its token names (saving needs no secret; opening needs
+the personal key of his session). The server cannot read it, and it is deleted when the
+report is sent or when it expires.
 """
 
 import json
@@ -28,23 +31,37 @@ def _info(draft_id: str, user_id: int) -> str:
     return f"incidents/draft/v1|{draft_id}|{user_id}"
 
 
-def save(user, draft_id: str | None, answers: dict, lifetime: timedelta) -> Draft:
-    """Create or replace the leader's draft with these answers; returns it."""
-    if user.public_key is None:
+def save(
+    user,
+    draft_id: str | None,
+    answers: dict,
+    lifetime: timedelta,
+    public_key: bytes | None,
+    *,
+    new_id: str | None = None,
+    kept_after_sign_out: bool = False,
+) -> Draft:
+    """Create or replace the leader's draft with these answers, sealed to public_key (his
+    own, as his session or his form's token gives it); returns it. A new draft takes
+    new_id when given (a form kept after sign-out: the same form sent again replaces it).
+    """
+    if public_key is None:
         raise DraftError("no key")
     payload = json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
     if len(payload) > MAX_DRAFT_BYTES:
         raise DraftError("too large")
     purge_expired(lifetime)
-    draft = find(user, draft_id, lifetime) if draft_id else None
+    draft = find(user, draft_id or new_id, lifetime) if draft_id or new_id else None
     new = draft is None
     if new:
-        draft = Draft(id=secrets.token_hex(16), user_id=user.id)
-    draft.sealed = seal_to(user.public_key, payload, _info(draft.id, user.id))
+        draft = Draft(id=new_id or secrets.token_hex(16), user_id=user.id)
+    draft.sealed = seal_to(public_key, payload, _info(draft.id, user.id))
     draft.updated_at = utcnow()
     if new:
         db.session.add(draft)
-        record("draft.save", actor=user, target=f"draft:{draft.id}")
+    if new or kept_after_sign_out:
+        detail = "kept after sign-out" if kept_after_sign_out else None
+        record("draft.save", actor=user, target=f"draft:{draft.id}", detail=detail)
     db.session.flush()
     return draft
 

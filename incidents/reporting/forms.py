@@ -1,10 +1,11 @@
-"""The report form: grouped questions in the vocabulary of DOMAIN.md."""
+"""The report forms: a group leader's short one, and the one a desk member records with."""
 
 import re
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     RadioField,
@@ -16,9 +17,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from incidents.access import DESK_ROLES
 from incidents.cases.models import SEALED_FIELDS
 from incidents.cases.questions import TEXT_MAX_LENGTH
-from incidents.cases.service import ReportData
+from incidents.cases.service import ReportData, groups_for
 from incidents.forms import DATE_FORMATS, YES_NO, Form, as_choices, yes_no_field
 from incidents.timeutil import ward_today
 from incidents.vocab import (
@@ -26,11 +28,13 @@ from incidents.vocab import (
     CHANNELS,
     CHILD_AGE_BANDS,
     CHILD_CAREGIVERS,
-    GBVIMS_QUESTIONS,
-    HARM_FORMS,
+    CONSENTS,
+    GBV_TYPES,
+    HARM_FORMS_IN_PLAIN_WORDS,
     KINDS,
-    LEGAL_GROUNDS,
+    LEADER_SOURCES,
     PERPETRATOR_AGE_BANDS,
+    RECEIVING_POINTS,
     RELATIONSHIPS,
     SEXES,
     SOURCES,
@@ -38,6 +42,7 @@ from incidents.vocab import (
     VICTIM_AGE_BANDS,
     VICTIM_CIRCUMSTANCES,
 )
+from incidents.vocab import RECORDED_RECEIVING_POINTS as RECORDED
 
 # A select starts on this empty choice: a skipped question must not file the first answer.
 CHOOSE = ("", _l("— Choose —"))
@@ -80,86 +85,60 @@ def _text(label, max_length=NAME_MAX, description=None):
     )
 
 
-def _long_text(label, description=None):
+def _long_text(label, description=None, rows=5):
     return TextAreaField(
         label,
         validators=[Optional(), Length(max=TEXT_MAX)],
         description=description,
-        render_kw={"autocomplete": "off", "maxlength": TEXT_MAX, "rows": 5},
+        render_kw={"autocomplete": "off", "maxlength": TEXT_MAX, "rows": rows},
     )
 
 
 class ReportForm(Form):
-    """What a group leader tells the ward about one incident and one victim."""
+    """A report as a group leader or a partner gives it: the minimal facts for a safe
+    referral, and what identifies people only if he knows it.
 
-    # 1. The incident
+    The GBVIMS classification and the detailed coded facts are the desks' (GBVIMS reserves
+    them for the person providing services): they are not asked here.
+    """
+
+    # 1. What happened
     group_id = SelectField(
         _l("Residential group"),
         coerce=_optional_int,
         validators=[InputRequired(_l("Choose a group."))],
     )
     kinds = MultiCheckboxField(
-        _l("What kind of case is it?"),
+        _l("What kind of case do you think it is?"),
         choices=as_choices(KINDS),
         validators=[DataRequired(_l("Choose at least one kind of case."))],
-        description=_l("Choose all that apply. A child is a person under 16."),
-    )
-    immediate_danger = yes_no_field(
-        _l("Is someone in danger right now?"),
-        description=_l("If yes, also call the ward police at once."),
-    )
-    incident_date = DateField(
-        _l("When did it happen?"),
-        format=DATE_FORMATS,
-        validators=[InputRequired(_l("Enter the date, as dd/mm/yyyy.")), _not_in_future],
-        description=_l("The day is enough; if you are not sure, the closest day."),
+        description=_l("A child is under 16."),
     )
     harm_forms = MultiCheckboxField(
-        _l("Forms of harm"),
-        choices=as_choices(HARM_FORMS),
-        description=_l(
-            "Physical: hurting the body. Psychological: threats, insults, "
-            "isolation. Sexual: any unwanted sexual act. Economic: taking money "
-            "or property, control of income."
-        ),
+        _l("What was done to the victim?"),
+        choices=as_choices(HARM_FORMS_IN_PLAIN_WORDS),
     )
-    gbvims_answers = MultiCheckboxField(_l("What happened?"), choices=as_choices(GBVIMS_QUESTIONS))
-    acts = MultiCheckboxField(
-        _l("Acts of domestic violence (Law 13/2022, Article 3)"),
-        choices=as_choices(ACTS),
-        description=_l("Only for violence within the family."),
+    immediate_danger = yes_no_field(
+        _l("Is someone in danger now?"),
+        description=_l("If yes, call 113 at once too."),
+    )
+    signs_of_crime = BooleanField(
+        _l("Signs of a crime (serious injury, rape, someone held or sold)"),
+    )
+    incident_date = DateField(
+        _l("The day it happened (the closest will do)"),
+        format=DATE_FORMATS,
+        validators=[InputRequired(_l("Enter the date, as dd/mm/yyyy.")), _not_in_future],
     )
     narrative = _long_text(
-        _l("What happened, in your words"),
-        description=_l("Where, how, how often. Do not guess; write what you were told."),
+        _l("What happened, as you know it"),
+        description=_l("Where, what, how often."),
+        rows=3,
     )
 
-    # 2. How the leader learned of it
-    channel = RadioField(
-        _l("How did the report reach you?"),
-        choices=as_choices(CHANNELS),
-        validators=[InputRequired(_l("Choose how the report reached you."))],
-    )
-    source = RadioField(
-        _l("Who told you?"),
-        choices=as_choices(SOURCES),
-        validators=[InputRequired(_l("Choose who told you."))],
-    )
-    witnesses = _long_text(_l("Witnesses"), description=_l("Names and how to reach them."))
-    reporter_contact = _text(
-        _l("How can the ward reach you about this case?"),
-        description=_l("Your phone number or another safe way. It is kept secret."),
-    )
-
-    # 3. The victim
-    victim_name = _text(_l("Victim's name"))
-    victim_birth_year = StringField(
-        _l("Victim's year of birth"),
-        validators=[Optional(), _birth_year],
-        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 4},
-    )
+    # 2. Who is at risk
     victim_sex = RadioField(
-        _l("Victim's sex"),
+        _l("The victim is"),
         choices=as_choices(SEXES),
         validators=[InputRequired(_l("Choose the sex."))],
     )
@@ -168,70 +147,82 @@ class ReportForm(Form):
         choices=as_choices((CHOOSE, *VICTIM_AGE_BANDS)),
         validators=[InputRequired(_l("Choose an age group."))],
     )
-    victim_circumstances = MultiCheckboxField(
-        _l("The victim is"), choices=as_choices(VICTIM_CIRCUMSTANCES)
-    )
-    victim_address = _text(_l("Victim's address"))
-    victim_phone = _text(_l("Victim's phone"), max_length=40)
-
     # Asked only when they apply (the page shows them only then, with JavaScript).
-    trafficking_indicators = MultiCheckboxField(
-        _l("Signs of trafficking"),
-        choices=as_choices(TRAFFICKING_INDICATORS),
-        description=_l("Choose what you were told. One sign is enough to report."),
-    )
     child_serious_risk = RadioField(
         _l("Is the child at serious risk now?"),
         choices=as_choices((*YES_NO, ("unknown", _l("Not known")))),
         validators=[Optional()],
-        description=_l(
-            "Hurt, left alone, still with the person who caused the harm, or threatened. "
-            "If yes, the ward must protect the child within 12 hours: call the police too."
-        ),
+        description=_l("Hurt, left alone, or threatened."),
     )
     child_caregiver = RadioField(
         _l("Who looks after the child now?"),
         choices=as_choices(CHILD_CAREGIVERS),
         validators=[Optional()],
+        description=_l(
+            "If the child is at serious risk or lives with the person who caused the harm, "
+            "the ward must protect the child within 12 hours: call the police too."
+        ),
+    )
+    trafficking_indicators = MultiCheckboxField(
+        _l("Signs of trafficking"),
+        choices=as_choices(TRAFFICKING_INDICATORS),
+        description=_l("Choose what you were told. One sign is enough to report."),
     )
 
-    # 4. The person who caused the harm
+    # 3. How he knows, and what the victim said about sharing
+    source = RadioField(
+        _l("How do you know?"),
+        choices=as_choices(LEADER_SOURCES),
+        validators=[InputRequired(_l("Choose how you know."))],
+    )
+    consent = RadioField(
+        _l("Was the victim asked whether what happened may be shared?"),
+        choices=as_choices(CONSENTS),
+        validators=[InputRequired(_l("Choose one answer: “not asked yet” will do."))],
+        description=_l("With support services. The report goes to the ward whatever she said."),
+    )
+
+    # 4. Only if he knows (all optional, folded away on the page)
+    victim_name = _text(_l("Victim's name"))
+    victim_birth_year = StringField(
+        _l("Victim's year of birth"),
+        validators=[Optional(), _birth_year],
+        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 4},
+    )
+    victim_address = _text(_l("Victim's address"))
+    victim_phone = _text(_l("Victim's phone"), max_length=40)
+    victim_circumstances = MultiCheckboxField(
+        _l("The victim is also"), choices=as_choices(VICTIM_CIRCUMSTANCES)
+    )
     perpetrator_name = _text(_l("Name of the person who caused the harm"))
     perpetrator_relationship = SelectField(
-        _l("Relationship to the victim"),
-        choices=as_choices((CHOOSE, *RELATIONSHIPS)),
-        validators=[InputRequired(_l("Choose the relationship."))],
+        _l("What is that person to the victim?"),
+        choices=as_choices(RELATIONSHIPS),
+        default="unknown",
     )
     perpetrator_sex = RadioField(
         _l("Sex of the person who caused the harm"),
         choices=as_choices(SEXES),
-        validators=[InputRequired(_l("Choose the sex."))],
+        default="unknown",
     )
     perpetrator_age_band = SelectField(
         _l("Age of the person who caused the harm"),
-        choices=as_choices((CHOOSE, *PERPETRATOR_AGE_BANDS)),
-        validators=[InputRequired(_l("Choose an age group."))],
+        choices=as_choices(PERPETRATOR_AGE_BANDS),
+        default="unknown",
     )
     perpetrator_details = _long_text(
         _l("More about the person who caused the harm"),
         description=_l("Address, work, weapons, earlier violence."),
     )
-
-    # 5. Consent (GBVIMS): asked of the victim, per purpose
-    consent_referral = yes_no_field(
-        _l("Does the victim agree that the police and support services are told?"),
-    )
-    consent_statistics = yes_no_field(
-        _l("Does the victim agree to be counted, without name, in the ward's statistics?"),
-    )
-    legal_ground = SelectField(
-        _l("If the victim does not agree: the legal ground for reporting anyway"),
-        choices=as_choices((("", _l("None")), *LEGAL_GROUNDS)),
+    channel = RadioField(
+        _l("How did it reach you?"),
+        choices=as_choices(CHANNELS),
         validators=[Optional()],
-        description=_l(
-            "The law allows reporting without consent when life is in danger, "
-            "the victim is a child, or there are signs of a crime."
-        ),
+    )
+    witnesses = _long_text(_l("Witnesses"), description=_l("Names and how to reach them."))
+    reporter_contact = _text(
+        _l("How can the ward reach you about this case?"),
+        description=_l("Your phone number or another safe way. It is kept secret."),
     )
 
     # Not answers: the form's one-time token, and the draft it continues (if any).
@@ -239,6 +230,46 @@ class ReportForm(Form):
     draft_id = HiddenField()
 
     NOT_ANSWERS = frozenset({"csrf_token", "submission_token", "draft_id"})
+    # What a desk member's form opens with (RecordForm); a leader's has none of it.
+    RECEIPT: tuple[str, ...] = ()
+    # The optional details, folded away on the page; open when one of them has an answer
+    # or an error, so that nothing the leader gave is out of sight.
+    DETAILS = (
+        "victim_name",
+        "victim_birth_year",
+        "victim_address",
+        "victim_phone",
+        "victim_circumstances",
+        "perpetrator_name",
+        "perpetrator_relationship",
+        "perpetrator_sex",
+        "perpetrator_age_band",
+        "perpetrator_details",
+        "channel",
+        "witnesses",
+        "reporter_contact",
+    )
+
+    def __init__(self, filer, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        groups = [(group.id, group.name) for group in groups_for(filer)]
+        if len(groups) == 1:
+            self.group_id.choices = as_choices(groups)
+            if self.group_id.data is None:
+                self.group_id.data = groups[0][0]
+        else:
+            self.group_id.choices = as_choices([CHOOSE, *groups])
+        if self.incident_date.raw_data is None and self.incident_date.data is None:
+            self.incident_date.data = ward_today()
+
+    @property
+    def details_given(self) -> bool:
+        """Whether one of the folded-away details has an answer (other than "unknown")."""
+        return any(
+            getattr(self, name).errors
+            or getattr(self, name).data not in (None, "", [], "unknown", False)
+            for name in self.DETAILS
+        )
 
     def answers_as_typed(self, formdata) -> dict:
         """Every answer as sent, valid or not, as a draft keeps it."""
@@ -261,21 +292,21 @@ class ReportForm(Form):
                 pairs.append((name, item))
         return MultiDict(pairs)
 
-    def __init__(self, leader, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        groups = [(group.id, group.name) for group in leader.groups]
-        if len(groups) == 1:
-            self.group_id.choices = as_choices(groups)
-            if self.group_id.data is None:
-                self.group_id.data = groups[0][0]
-        else:
-            self.group_id.choices = as_choices([CHOOSE, *groups])
-
     def validate(self, extra_validators=None) -> bool:
-        """The fields' own checks, and for a child victim an answer on the risk ("not
-        known" will do): an optional field's inline check would never run when empty."""
+        """The fields' own checks, and the rules across fields: abuse of a child is of a
+        child (under 16); for a child, an answer on the risk ("not known" will do)."""
         valid = super().validate(extra_validators)
-        if self.victim_age_band.data in CHILD_AGE_BANDS and not self.child_serious_risk.data:
+        band = self.victim_age_band.data
+        if "child_abuse" in (self.kinds.data or ()) and band and band not in CHILD_AGE_BANDS:
+            self.victim_age_band.errors = [
+                *self.victim_age_band.errors,
+                _l(
+                    "Abuse of a child is of a child under 16: choose “Under 16”, or for an "
+                    "older victim another kind of case (the police are told all the same)."
+                ),
+            ]
+            valid = False
+        if band in CHILD_AGE_BANDS and not self.child_serious_risk.data:
             self.child_serious_risk.errors = [
                 *self.child_serious_risk.errors,
                 _l("For a child, answer whether the child is at risk now."),
@@ -283,33 +314,23 @@ class ReportForm(Form):
             valid = False
         return valid
 
-    def validate_legal_ground(self, field):
-        """Without consent to referral, the report needs the legal ground used."""
-        if self.consent_referral.data == "no" and not field.data:
-            raise ValidationError(
-                _l("Without the victim's consent, choose the legal ground for reporting.")
-            )
-
     def to_report(self) -> ReportData:
         """The validated answers as the service's plain values."""
         return ReportData(
             group_id=self.group_id.data,
             kinds=list(self.kinds.data),
             harm_forms=list(self.harm_forms.data or ()),
-            acts=list(self.acts.data or ()),
-            gbvims_answers=list(self.gbvims_answers.data or ()),
             immediate_danger=self.immediate_danger.data == "yes",
+            signs_of_crime=bool(self.signs_of_crime.data),
             victim_sex=self.victim_sex.data,
             victim_age_band=self.victim_age_band.data,
             victim_circumstances=list(self.victim_circumstances.data or ()),
-            perpetrator_relationship=self.perpetrator_relationship.data,
-            perpetrator_sex=self.perpetrator_sex.data,
-            perpetrator_age_band=self.perpetrator_age_band.data,
-            channel=self.channel.data,
+            perpetrator_relationship=self.perpetrator_relationship.data or "unknown",
+            perpetrator_sex=self.perpetrator_sex.data or "unknown",
+            perpetrator_age_band=self.perpetrator_age_band.data or "unknown",
+            channel=self.channel.data or None,
             source=self.source.data,
-            consent_referral=self.consent_referral.data == "yes",
-            consent_statistics=self.consent_statistics.data == "yes",
-            legal_ground=self.legal_ground.data or None,
+            consent=self.consent.data,
             incident_date=self.incident_date.data,
             trafficking_indicators=list(self.trafficking_indicators.data or ()),
             child_serious_risk={"yes": True, "no": False}.get(self.child_serious_risk.data),
@@ -319,7 +340,76 @@ class ReportForm(Form):
                 for name in SEALED_FIELDS
                 if (getattr(self, name).data or "").strip()
             },
+            **self.recorded_facts(),
         )
+
+    def recorded_facts(self) -> dict:
+        """What only a desk member recording a report adds (RecordForm)."""
+        return {}
+
+
+class RecordForm(ReportForm):
+    """A report a desk member records: received at the ward's one-stop desk, by the police,
+    forwarded by a hotline or passed on by the Front. He says where and how it came, who
+    gave it (perhaps nobody who gave a name), and, as the one providing services, may
+    already code it."""
+
+    receiving_point = SelectField(
+        _l("Where was it received?"),
+        choices=as_choices(
+            (CHOOSE, *((code, text) for code, text in RECEIVING_POINTS if code in RECORDED))
+        ),
+        validators=[InputRequired(_l("Choose where it was received."))],
+    )
+    channel = RadioField(
+        _l("How did it come?"),
+        choices=as_choices(CHANNELS),
+        validators=[InputRequired(_l("Choose how it came."))],
+    )
+    source = RadioField(
+        _l("Who gave the information?"),
+        choices=as_choices(SOURCES),
+        validators=[InputRequired(_l("Choose who gave it."))],
+    )
+    reporter_contact = _text(
+        _l("The person who reported it, and how to reach them"),
+        description=_l("Leave it empty if they did not give their name. It is kept secret."),
+    )
+    gbv_type = SelectField(
+        _l("GBVIMS type, if you can tell"),
+        choices=as_choices((("", _l("Not classified yet")), *GBV_TYPES)),
+        validators=[Optional()],
+        description=_l(
+            "The first that applies, in this order. Leave it for the verification if unsure."
+        ),
+    )
+    acts = MultiCheckboxField(
+        _l("Acts of domestic violence (Law 13/2022, Article 3)"),
+        choices=as_choices(ACTS),
+        description=_l("Only for violence within the family."),
+    )
+
+    # Where and how it came and who gave it open the form; the rest folds away as before.
+    RECEIPT = ("receiving_point", "channel", "source", "reporter_contact")
+    DETAILS = (
+        *(name for name in ReportForm.DETAILS if name not in ("channel", "reporter_contact")),
+        "gbv_type",
+        "acts",
+    )
+
+    def recorded_facts(self) -> dict:
+        """Where and how it came, and the desk's coding."""
+        return {
+            "receiving_point": self.receiving_point.data,
+            "gbv_type": self.gbv_type.data or None,
+            "acts": list(self.acts.data or ()),
+        }
+
+
+def report_form_for(filer, **kwargs) -> ReportForm:
+    """The report form of this filer: a desk member records, a leader or partner reports."""
+    form_class = RecordForm if filer.role in DESK_ROLES else ReportForm
+    return form_class(filer, **kwargs)
 
 
 class AnswerForm(Form):

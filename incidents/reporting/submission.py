@@ -4,10 +4,16 @@ Each report form carries a one-time token, signed with a key derived from SECRET
 and bound to the leader. The case it files keeps the token's digest (unique), so a
 double tap, a retry after a dropped connection or a page sent again finds the case it
 already filed instead of filing a second one.
+
+The token also names the leader's public key as his session held it when the form was
+opened (a digest of the key derived from his private one). A form sent after that session
+ended is kept as his draft, sealed to that key: the token says whose it is, and a public
+key swapped in the database since does not match it (SECURITY.md property 26).
 """
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -33,9 +39,52 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def new_token(user_id: int) -> str:
-    """A fresh one-time token for a report form of this leader."""
-    return _serializer().dumps({"u": user_id, "n": secrets.token_hex(16)})
+def key_digest(public: bytes) -> str:
+    """What a form's token says of its owner's public key."""
+    return hashlib.sha256(b"incidents/report-form-key|" + public).hexdigest()[:32]
+
+
+def new_token(user_id: int, own_public_key: bytes | None) -> str:
+    """A fresh one-time token for a report form of this leader, naming his own public key
+    (from his session's private key; None while his key awaits restoration)."""
+    data = {"u": user_id, "n": secrets.token_hex(16)}
+    if own_public_key is not None:
+        data["k"] = key_digest(own_public_key)
+    return _serializer().dumps(data)
+
+
+@dataclass(frozen=True)
+class FormOwner:
+    """Whose form a token says it is: the user, the submission key, his public key's digest."""
+
+    user_id: int
+    key: str
+    public_key_digest: str | None
+
+
+def owner_of(token: str | None) -> FormOwner:
+    """Whose form this is, for a form sent after its session ended (TokenRefused if the
+    token is not ours). Any age will do: the draft it becomes expires on its own."""
+    if not token or len(token) > 256:
+        raise TokenRefused("forged")
+    try:
+        data = _serializer().loads(token)
+    except BadSignature as error:
+        raise TokenRefused("forged") from error
+    if not _well_formed(data):
+        raise TokenRefused("forged")
+    key = hashlib.sha256(f"{data['u']}|{data['n']}".encode()).hexdigest()
+    digest = data.get("k") if isinstance(data.get("k"), str) else None
+    return FormOwner(user_id=data["u"], key=key, public_key_digest=digest)
+
+
+def _well_formed(data) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("u"), int)
+        and not isinstance(data.get("u"), bool)
+        and isinstance(data.get("n"), str)
+    )
 
 
 def submission_key(token: str | None, user_id: int) -> str:
@@ -49,12 +98,12 @@ def submission_key(token: str | None, user_id: int) -> str:
         raise TokenRefused("expired") from error
     except BadSignature as error:
         raise TokenRefused("forged") from error
-    if not isinstance(data, dict) or data.get("u") != user_id or not isinstance(data.get("n"), str):
+    if not _well_formed(data) or data["u"] != user_id:
         raise TokenRefused("forged")
     return hashlib.sha256(f"{user_id}|{data['n']}".encode()).hexdigest()
 
 
-def file_once(leader, report, key: str) -> tuple[str, bool]:
+def file_once(filer, report, key: str) -> tuple[str, bool]:
     """File the report unless this form already did; (case id, whether it already had).
 
     Two copies sent at once race to the unique key: the loser's insert fails, and its
@@ -65,6 +114,6 @@ def file_once(leader, report, key: str) -> tuple[str, bool]:
         existing = db.session.scalar(select(Case.id).where(Case.submission_key == key))
         if existing is not None:
             return existing, True
-        return service.file_report(leader, report, submission_key=key).id, False
+        return service.file_report(filer, report, submission_key=key).id, False
 
     return commit_with_retry(operation)

@@ -1,4 +1,7 @@
-"""The group leader's pages: the report form, its confirmation, and "my reports"."""
+"""The report form (a group leader's, a partner's, a desk member's), its confirmation, and
+a reporter's "my reports"."""
+
+import hashlib
 
 from flask import (
     Blueprint,
@@ -15,55 +18,61 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
+from wtforms import ValidationError
 
 from incidents import access
+from incidents.accounts.models import User
 from incidents.audit.service import record
 from incidents.cases import clocks, questions, service
 from incidents.cases.keys import KeyUnavailable
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
-from incidents.extensions import db
+from incidents.extensions import csrf, db, limiter, login_manager
 from incidents.forms import EmptyForm
 from incidents.reporting import drafts, submission
-from incidents.reporting.forms import AnswerForm, ReportForm
+from incidents.reporting.forms import AnswerForm, ReportForm, report_form_for
 from incidents.timeutil import format_datetime, utcnow
 from incidents.web import PERSONAL_KEY, get_case_or_404, get_question_or_404, keyring
 
 bp = Blueprint("reporting", __name__)
 
 
+def _address_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 @bp.route("/report/new", methods=["GET", "POST"])
+# The form checks its own CSRF token: a token that fails (a session replaced meanwhile)
+# must show the answers again, not a bare 400 page that loses them.
+@csrf.exempt
+@limiter.limit(_address_limit, methods=["POST"], exempt_when=lambda: current_user.is_authenticated)
 def new_report():
-    """The report form: saved as a draft, or sent, which files the case exactly once."""
+    """The report form: saved as a draft, or sent, which files the case exactly once.
+
+    Sent after its session ended (security.KEPT_AFTER_SIGN_OUT lets that POST through), it
+    is kept as its owner's draft, and he finds it after signing in again.
+    """
+    if not current_user.is_authenticated:
+        return _keep_after_sign_out()
     if not access.can(current_user, "case.file"):
         abort(404)
     if request.method == "GET":
         return _blank_or_draft_form()
-    form = ReportForm(current_user)
+    form = report_form_for(current_user)
     action = request.form.get("action")
+    if not _csrf_token_valid():
+        if action == "autosave":
+            return jsonify(saved=False), 400
+        return _ask_again(form, "forged")
     if action in ("draft", "autosave"):
         return _save_draft(form, autosave=action == "autosave")
     try:
         key = submission.submission_key(form.submission_token.data, current_user.id)
     except submission.TokenRefused as refusal:
-        # Nothing is filed, nothing typed is lost: the same answers, with a new token.
-        form.validate()
-        form.submission_token.data = submission.new_token(current_user.id)
-        flash(
-            _(
-                "This form is too old to be sent. Your answers are kept below: check them "
-                "and send again."
-            )
-            if refusal.reason == "expired"
-            else _(
-                "This form could not be checked, so nothing was sent. Your answers are "
-                "kept below: check them and send again."
-            ),
-            "error",
-        )
-        return render_template("reporting/new.html", form=form), 400
+        return _ask_again(form, refusal.reason)
     if form.validate():
         try:
             case_id, already = submission.file_once(current_user, form.to_report(), key)
@@ -79,12 +88,57 @@ def new_report():
                 flash(_("This report had already been sent: it was filed once, here."), "info")
             else:
                 current_app.logger.info("case filed id=%s", case_id)
-            return redirect(url_for("reporting.filed", case_id=case_id))
-    return render_template("reporting/new.html", form=form)
+            if current_user.role in access.FILER_ROLES:
+                return redirect(url_for("reporting.filed", case_id=case_id))
+            flash(_("The report was recorded."), "success")
+            return redirect(url_for("triage.case_page", case_id=case_id))
+    return _render_form(form)
+
+
+def _csrf_token_valid() -> bool:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
+def _ask_again(form, reason: str):
+    """Nothing is filed, nothing typed is lost: the same answers, with a new token."""
+    form.validate()
+    form.submission_token.data = _new_token()
+    flash(
+        _(
+            "This form is too old to be sent. Your answers are kept below: check them "
+            "and send again."
+        )
+        if reason == "expired"
+        else _(
+            "This form could not be checked, so nothing was sent. Your answers are "
+            "kept below: check them and send again."
+        ),
+        "error",
+    )
+    return _render_form(form, 400)
+
+
+def _new_token() -> str:
+    return submission.new_token(current_user.id, keyring().own_public_key())
+
+
+def _render_form(form, status: int = 200):
+    """The form page; a desk member's also lists his drafts (a leader's are in My reports)."""
+    own_drafts = []
+    if form.RECEIPT and not form.draft_id.data:
+        own_drafts = drafts.drafts_of(current_user, _draft_lifetime())
+    page = render_template("reporting/new.html", form=form, own_drafts=own_drafts)
+    return page, status
 
 
 def _blank_or_draft_form():
-    form = ReportForm(current_user, formdata=None)
+    form = report_form_for(current_user, formdata=None)
     draft_id = request.args.get("draft")
     if draft_id:
         draft = drafts.find(current_user, draft_id, _draft_lifetime())
@@ -96,10 +150,15 @@ def _blank_or_draft_form():
         except DecryptionError:  # sealed to a key he had before a reset
             flash(_("This draft was saved under your old key and cannot be opened."), "error")
             return redirect(url_for("reporting.my_reports"))
-        form = ReportForm(current_user, formdata=ReportForm.formdata_of(answers))
+        form = report_form_for(current_user, formdata=ReportForm.formdata_of(answers))
         form.draft_id.data = draft.id
-    form.submission_token.data = submission.new_token(current_user.id)
-    return render_template("reporting/new.html", form=form)
+    # A draft keeps its form's token, so that its report is filed once however many
+    # copies of the form are sent; a token too old (or none) is replaced.
+    try:
+        submission.submission_key(form.submission_token.data, current_user.id)
+    except submission.TokenRefused:
+        form.submission_token.data = _new_token()
+    return _render_form(form)
 
 
 def _save_draft(form: ReportForm, autosave: bool):
@@ -108,16 +167,20 @@ def _save_draft(form: ReportForm, autosave: bool):
         draft = drafts.save(
             current_user,
             form.draft_id.data or None,
-            form.answers_as_typed(request.form),
+            _answers_with_token(form, request.form),
             _draft_lifetime(),
+            keyring().own_public_key(),
         )
     except drafts.DraftError:
         db.session.rollback()
         if autosave:
             return jsonify(saved=False), 422
         flash(_("The draft could not be saved. Send the report, or keep this page open."), "error")
-        return render_template("reporting/new.html", form=form), 422
+        return _render_form(form, 422)
     db.session.commit()
+    # Saving is activity: a leader who is typing is not signed out (sessions touch the
+    # idle clock at most once a minute otherwise).
+    session.modified = True
     saved_at = format_datetime(draft.updated_at)
     if autosave:
         return jsonify(saved=True, draft=draft.id, at=saved_at)
@@ -127,14 +190,75 @@ def _save_draft(form: ReportForm, autosave: bool):
             "Draft saved at %(time)s. It is kept for %(days)s days, in “My reports”.",
             time=saved_at,
             days=_draft_lifetime().days,
+        )
+        if current_user.role in access.FILER_ROLES
+        else _(
+            "Draft saved at %(time)s. It is kept for %(days)s days.",
+            time=saved_at,
+            days=_draft_lifetime().days,
         ),
         "success",
     )
-    return render_template("reporting/new.html", form=form)
+    return _render_form(form)
 
 
 def _draft_lifetime():
     return current_app.config["DRAFT_LIFETIME"]
+
+
+def _answers_with_token(form: ReportForm, formdata) -> dict:
+    return {**form.answers_as_typed(formdata), "submission_token": form.submission_token.data}
+
+
+def _keep_after_sign_out():
+    """A report form sent after its session ended (idle, or signed out elsewhere).
+
+    Its signed token says whose it is and which public key his session held: the answers
+    are kept as his draft, sealed to that key (no secret needed), and he is sent to sign
+    in, then back to the form as he left it, one tap from sending. A token that is not
+    ours, or a key that changed since, keeps nothing.
+    """
+    try:
+        owner = submission.owner_of(request.form.get("submission_token"))
+    except submission.TokenRefused:
+        return login_manager.unauthorized()
+    filer = db.session.get(User, owner.user_id)
+    public = filer.public_key if filer is not None else None
+    if (
+        public is None
+        or owner.public_key_digest != submission.key_digest(public)
+        or not access.can(filer, "case.file")
+    ):
+        return login_manager.unauthorized()
+    form = report_form_for(filer, formdata=request.form, meta={"csrf": False})
+    posted_draft = (
+        form.draft_id.data if drafts.find(filer, form.draft_id.data, _draft_lifetime()) else None
+    )
+    try:
+        draft = drafts.save(
+            filer,
+            posted_draft,
+            _answers_with_token(form, request.form),
+            _draft_lifetime(),
+            public,
+            new_id=hashlib.sha256(f"kept|{owner.key}".encode()).hexdigest()[:32],
+            kept_after_sign_out=True,
+        )
+    except drafts.DraftError:
+        db.session.rollback()
+        return login_manager.unauthorized()
+    db.session.commit()
+    flash(
+        _(
+            "You had been signed out, so the report was not sent. It is kept as a draft "
+            "that only you can open: sign in, check it and send it."
+        ),
+        "info",
+    )
+    sign_in = url_for("accounts.login", next=url_for("reporting.new_report", draft=draft.id))
+    if request.form.get("action") == "autosave":  # the page's script goes there itself
+        return jsonify(saved=True, signed_out=True, draft=draft.id, login=sign_in)
+    return redirect(sign_in)
 
 
 @bp.route("/report/drafts/<draft_id>/delete", methods=["POST"])
@@ -149,14 +273,20 @@ def delete_draft(draft_id: str):
     record("draft.delete", actor=current_user, target=f"draft:{draft_id}")
     db.session.commit()
     flash(_("The draft was deleted."), "success")
-    return redirect(url_for("reporting.my_reports"))
+    # A reporter's drafts are in his reports; a desk member's on the form's page.
+    own_list = "reporting.my_reports" if access.can(current_user, "case.list_own") else None
+    return redirect(url_for(own_list or "reporting.new_report"))
 
 
 @bp.route("/report/filed/<case_id>")
 def filed(case_id: str):
     """Confirmation: the reference and who the report went to."""
     case = get_case_or_404(current_user, case_id, "case.track")
-    return render_template("reporting/filed.html", case=case)
+    return render_template(
+        "reporting/filed.html",
+        case=case,
+        child_emergency=clocks.child_emergency_applies(case),
+    )
 
 
 @bp.route("/reports")

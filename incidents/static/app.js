@@ -6,12 +6,16 @@
 
   // Quick exit: sign out in the background and replace this page in the history with a
   // neutral one, so that "back" does not return here.
+  // A form's own "action" property is shadowed by a control of that name (the report
+  // form's buttons are named "action"): read the attribute, always.
+  var target = function (form) { return form.getAttribute("action"); };
+
   var exit = document.getElementById("quick-exit");
   if (exit) {
     exit.addEventListener("submit", function (event) {
       event.preventDefault();
       if (navigator.sendBeacon) {
-        navigator.sendBeacon(exit.action, new FormData(exit));
+        navigator.sendBeacon(target(exit), new FormData(exit));
       }
       window.location.replace(exit.getAttribute("data-exit-url"));
     });
@@ -19,6 +23,10 @@
 
   // The idle-timeout warning: shown shortly before the server ends a session that has seen
   // no request; "Stay signed in" is sent in the background, so nothing typed is lost.
+  // What the report form below does when the warning shows and when the session ends;
+  // other pages have none.
+  var onWarning = function () {};
+  var onEnd = null;
   var box = document.getElementById("session-warning");
   var ended = document.getElementById("session-ended");
   var rearm = function () {};
@@ -31,40 +39,50 @@
       box.hidden = true;
       clearTimeout(warning);
       clearTimeout(end);
-      warning = setTimeout(function () { box.hidden = false; }, Math.max(idle - warn, 0));
+      warning = setTimeout(function () { box.hidden = false; onWarning(); }, Math.max(idle - warn, 0));
       end = setTimeout(function () {
-        // The server has ended the session: take what the page shows off the screen too.
+        // The server has ended the session: take what the page shows off the screen too,
+        // and keep what was typed on the report form (the server keeps it as a draft).
         box.hidden = true;
         ended.hidden = false;
-        window.location.replace(box.getAttribute("data-login"));
+        if (onEnd) {
+          onEnd();
+        } else {
+          window.location.replace(box.getAttribute("data-login"));
+        }
       }, idle);
     };
     keepAlive.addEventListener("submit", function (event) {
       event.preventDefault();
-      fetch(keepAlive.action, { method: "POST", body: new FormData(keepAlive), credentials: "same-origin" })
+      fetch(target(keepAlive), { method: "POST", body: new FormData(keepAlive), credentials: "same-origin" })
         .then(function (response) { if (response.ok) { rearm(); } });
     });
     rearm();
   }
 
-  // The report form: saved as a draft every 30 seconds while something changed (which also
-  // keeps the session alive), and sent only once however often the button is tapped.
+  // The report form: saved as a draft every 30 seconds while something changed (saving is
+  // activity, so a leader who is typing stays signed in), and sent only once however often
+  // the button is tapped. If the session ends all the same, the form is sent as a draft:
+  // the server keeps it for its owner, who finds it after signing in again.
   var report = document.getElementById("report-form");
   if (report && window.fetch && window.FormData) {
     var status = document.getElementById("autosave-status");
     var draftField = report.querySelector("input[name=draft_id]");
+    var draftButton = report.querySelector("button[value=draft]");
     var changed = false;
+    var touched = draftField.value !== "";
     var sending = false;
-    report.addEventListener("input", function () { changed = true; });
-    report.addEventListener("change", function () { changed = true; });
-    setInterval(function () {
+    var edited = function () { changed = touched = true; };
+    report.addEventListener("input", edited);
+    report.addEventListener("change", edited);
+    var autosave = function () {
       if (!changed || sending) {
         return;
       }
       changed = false;
       var data = new FormData(report);
       data.set("action", "autosave");
-      fetch(report.action, {
+      fetch(target(report), {
         method: "POST",
         body: data,
         credentials: "same-origin",
@@ -72,7 +90,11 @@
       }).then(function (response) {
         return response.ok ? response.json() : null;
       }).then(function (answer) {
-        if (answer && answer.saved) {
+        if (answer && answer.signed_out) {
+          // Kept as a draft after the session ended elsewhere: sign in to find it.
+          sending = true;
+          window.location.replace(answer.login);
+        } else if (answer && answer.saved) {
           draftField.value = answer.draft;
           status.textContent = status.getAttribute("data-saved") + " " + answer.at;
           status.hidden = false;
@@ -81,9 +103,28 @@
           changed = true;
         }
       }).catch(function () { changed = true; });
-    }, 30000);
+    };
+    setInterval(autosave, 30000);
+    onWarning = autosave;
+    onEnd = function () {
+      if (!touched || sending) {
+        window.location.replace(box.getAttribute("data-login"));
+        return;
+      }
+      sending = true;
+      if (report.requestSubmit) {
+        report.requestSubmit(draftButton);
+      } else {
+        var action = document.createElement("input");
+        action.type = "hidden";
+        action.name = "action";
+        action.value = "draft";
+        report.appendChild(action);
+        report.submit();
+      }
+    };
     // Questions that apply only to some reports (trafficking, a child victim) show only
-    // then; without JavaScript they are always there, headed "only for ...".
+    // then, unfolded; without JavaScript they are there, folded, headed "only for ...".
     var conditional = report.querySelectorAll("[data-when-field]");
     var applies = function (section) {
       var values = section.getAttribute("data-when-values").split(" ");
@@ -99,7 +140,11 @@
     };
     var toggle = function () {
       for (var i = 0; i < conditional.length; i++) {
-        conditional[i].hidden = !applies(conditional[i]);
+        var shown = applies(conditional[i]);
+        conditional[i].hidden = !shown;
+        if (shown && "open" in conditional[i]) {
+          conditional[i].open = true;
+        }
       }
     };
     report.addEventListener("change", toggle);
@@ -108,6 +153,7 @@
     report.addEventListener("submit", function (event) {
       var button = event.submitter;
       if (button && button.value === "draft") {
+        sending = true;
         return;
       }
       if (sending) {

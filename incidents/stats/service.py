@@ -10,8 +10,9 @@ number of cases. The counting rules (DOMAIN.md section 4, GBVIMS):
   it joined is;
 - for anything exported (purpose="export") only the cases the setting STATS_EXPORT_BASIS
   allows: with the survivor's consent to non-identifying reporting ("consent"), or that or
-  a recorded statutory basis, cases.legal_ground ("consent_or_statute"); the dashboard,
-  inside the ward, counts all;
+  a statutory basis for passing a report on without it — signs of a crime, a danger to
+  life now, a child victim ("consent_or_statute"); the dashboard, inside the ward, counts
+  all;
 - measures, services and perpetrator outcomes count for the cases of the period, as
   recorded up to the period's last day (the cohort of the period, followed to its end);
 - acknowledgement is the case's first status change out of "new".
@@ -54,6 +55,7 @@ from incidents.stats.suppression import Relation, suppress, suppress_column, sup
 from incidents.stats.tables import Cell, Indicator, Statistics, Table
 from incidents.timeutil import WARD_ZONE, local_day_bounds
 from incidents.vocab import (
+    CHILD_AGE_BANDS,
     CLOSE_REASONS,
     HARM_FORMS,
     KINDS,
@@ -116,7 +118,12 @@ def _counted(user, first: date, last: date, purpose: str, group_id: int | None):
         if rule == "consent":
             clauses.append(Case.consent_statistics.is_(true()))
         else:
-            clauses.append(or_(Case.consent_statistics.is_(true()), Case.legal_ground.is_not(None)))
+            statutory = or_(
+                Case.signs_of_crime.is_(true()),
+                Case.immediate_danger.is_(true()),
+                Case.victim_age_band.in_(CHILD_AGE_BANDS),
+            )
+            clauses.append(or_(Case.consent_statistics.is_(true()), statutory))
     return clauses, rule
 
 

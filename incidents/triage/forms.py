@@ -67,7 +67,7 @@ class StatusForm(Form):
 class ClockForm(Form):
     """Record that the act a clock asks for was done."""
 
-    clock = SelectField(choices=as_choices(CLOCKS), validators=[DataRequired()])
+    clock = SelectField(_l("Which"), choices=as_choices(CLOCKS), validators=[DataRequired()])
     why = _why_field(_l("What was done (kept encrypted)"), id="clock-why")
 
 

@@ -25,11 +25,12 @@ from incidents.vocab import (
     CHANNELS,
     CHILD_AGE_BANDS,
     CHILD_CAREGIVERS,
+    CONSENTS,
     DESKS,
     HARM_FORMS,
     KINDS,
-    LEGAL_GROUNDS,
     PERPETRATOR_AGE_BANDS,
+    RECEIVING_POINTS,
     RELATIONSHIPS,
     SEXES,
     SOURCES,
@@ -117,8 +118,9 @@ def _receipt(case: Case, fields: dict[str, str]) -> Section:
         [
             Line(_("Case reference"), case.reference),
             Line(_("Received"), format_datetime(case.received_at)),
-            Line(_("How it was reported"), label(CHANNELS, case.channel)),
-            Line(_("Who told the group leader"), label(SOURCES, case.source)),
+            Line(_("Where it was received"), label(RECEIVING_POINTS, case.receiving_point)),
+            Line(_("How it was reported"), label(CHANNELS, case.channel) if case.channel else None),
+            Line(_("Who gave the information"), label(SOURCES, case.source)),
             Line(_("Residential group"), case.group.name),
             Line(_("How to reach the reporter"), fields.get("reporter_contact")),
             Line(_("Received and recorded by")),
@@ -153,6 +155,7 @@ def _incident(case: Case, fields: dict[str, str]) -> Section:
         Line(_("Kind of case"), _labels(KINDS, case.kinds)),
         Line(_("Forms of harm"), _labels(HARM_FORMS, case.harm_forms)),
         Line(_("Acts of domestic violence"), _labels(ACTS, case.acts)),
+        Line(_("Signs of a crime"), _yes_no(case.signs_of_crime)),
         Line(_("What happened"), fields.get("narrative"), blank_lines=4),
         Line(_("Witnesses"), fields.get("witnesses")),
     ]
@@ -186,13 +189,11 @@ def _perpetrator(case: Case, fields: dict[str, str]) -> Section:
 
 
 def _consent(case: Case) -> Section:
-    ground = label(LEGAL_GROUNDS, case.legal_ground) if case.legal_ground else None
     return Section(
         _("Consent"),
         [
-            Line(_("Agrees to be referred for help"), _yes_no(case.consent_referral)),
+            Line(_("What the victim said about sharing"), label(CONSENTS, case.consent)),
             Line(_("Agrees to be counted in statistics"), _yes_no(case.consent_statistics)),
-            Line(_("Ground for passing it on without consent"), ground),
         ],
     )
 

@@ -91,7 +91,7 @@ def queue():
 def case_page(case_id: str):
     """The case with its decrypted fields, clocks, timeline and notes; the read is audited."""
     case = get_case_or_404(current_user, case_id)
-    if case.reporter_id == current_user.id:
+    if current_user.role in access.FILER_ROLES:  # his own report, as he filed it
         return redirect(url_for("reporting.my_report", case_id=case.id))
     return render_case(case)
 

@@ -26,9 +26,10 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from incidents.accounts.service import create_user
-from incidents.accounts.sessions import sessions_of
+from incidents.accounts.sessions import end_sessions_of, sessions_of
 from incidents.cases.models import Case
 from incidents.extensions import db
+from incidents.reporting.models import Draft
 from incidents.wards.models import ResidentialGroup
 from incidents.wards.service import add_group, create_ward
 from incidents.web import argon2_params
@@ -44,9 +45,9 @@ except ImportError:  # the dev extras are not installed
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 360, "height": 740}
 LOCALE = "vi-VN"
-# Where the quick exit leads in these tests: a page of the same server that exists and
-# shows nothing of the service (the real default is a search engine, off limits here).
-NEUTRAL_PATH = "/static/style.css"
+# Where the quick exit leads in these tests: another site, as the real default (a search
+# engine) is; the machine's network is closed, so every context answers it itself.
+NEUTRAL_URL = "https://neutral.example/search?q=thoi+tiet"
 
 # Recorded in a page global (never in storage, which the tests check is empty) and handed
 # to the test at once through an exposed binding, so a violation on a page the test has
@@ -82,9 +83,7 @@ class LiveServer:
         self.requests: list[tuple[str, str]] = []  # (method, path) as the server got them
         self.server = make_server("127.0.0.1", 0, self._serve, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        # Read when a page is rendered and when /exit answers: the port is known only now.
-        self.app.config["QUICK_EXIT_URL"] = self.url + NEUTRAL_PATH
-        self.exit_url = self.app.config["QUICK_EXIT_URL"]
+        self.app.config["QUICK_EXIT_URL"] = self.exit_url = NEUTRAL_URL
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -144,6 +143,19 @@ class LiveServer:
         """How many sessions of this leader the server still holds."""
         with self.app.app_context():
             return len(sessions_of(leader.id))
+
+    def drafts_of(self, leader) -> int:
+        """How many drafts of this leader the server holds (sealed: it cannot read them)."""
+        with self.app.app_context():
+            return db.session.scalar(
+                select(func.count()).select_from(Draft).where(Draft.user_id == leader.id)
+            )
+
+    def end_sessions(self, leader) -> None:
+        """What 15 minutes without a request do: the server forgets his sessions."""
+        with self.app.app_context():
+            end_sessions_of(leader.id)
+            db.session.commit()
 
     def text(self, message: str, locale: str = "vi") -> str:
         """A message of the app as the browser's language shows it."""
@@ -222,6 +234,10 @@ def new_context(browser, watch: Watch, **options):
         page.on("pageerror", lambda error: watch.errors.append(str(error)))
 
     context.on("page", watch_page)
+    context.route(
+        NEUTRAL_URL.split("?")[0] + "*",
+        lambda route: route.fulfill(body="<p>Thời tiết</p>", content_type="text/html"),
+    )
     return context
 
 
@@ -291,6 +307,9 @@ class Steps:
         for name, value in answers.items():
             fields = form.locator(f"[name={name}]")
             kind = fields.first.evaluate("e => e.type")
+            if kind == "hidden":  # the leader's only group: shown, not asked
+                continue
+            self.unfold(page, fields.first)
             if kind == "checkbox":
                 for item in value:
                     form.locator(f"[name={name}][value='{item}']").check()
@@ -301,6 +320,12 @@ class Steps:
             else:
                 fields.fill(value)
         return answers
+
+    def unfold(self, page, field) -> None:
+        """Open the folded part of the form a field is in, as the leader taps its title."""
+        folded = field.locator("xpath=ancestor::details[not(@open)]")
+        if folded.count():
+            folded.first.locator("summary").click()
 
     def send(self, page) -> None:
         with page.expect_navigation():

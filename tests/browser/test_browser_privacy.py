@@ -100,6 +100,23 @@ def test_quick_exit_without_javascript_leaves_and_signs_out(contexts, steps, liv
     assert TYPED not in page.content()
 
 
+def test_quick_exit_before_the_script_has_loaded_leaves_and_signs_out(
+    context, page, steps, live_server, leader
+):
+    """On a slow phone the button is there before the script: the form itself leaves."""
+    steps.sign_in(page, leader)
+    held = []
+    context.route("**/static/app.js", lambda route: held.append(route))
+    page.goto(steps.url("/report/new"), wait_until="commit")
+    page.fill("textarea[name=narrative]", TYPED)
+    assert held, "the script was not asked for"
+    with page.expect_navigation(url=live_server.exit_url):
+        page.click("#quick-exit button")
+    assert live_server.sessions_of(leader) == 0
+    for route in held:
+        route.abort()
+
+
 def test_no_page_a_leader_sees_breaks_the_content_security_policy(page, steps, leader, watch):
     page.goto(steps.url("/login"))
     for language in ("en", "vi"):  # the language switch, and back
