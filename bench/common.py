@@ -2,6 +2,8 @@
 
 import time
 
+from incidents.accounts.models import User
+from incidents.extensions import db
 from incidents.reporting.submission import new_token
 from tests.conftest import make_test_app
 
@@ -33,4 +35,5 @@ def form_tokens(app, user_id: int, count: int):
     """One-time report-form tokens, as count report forms opened by the leader would carry
     (a form files once: each filing of a benchmark needs its own), issued before timing."""
     with app.test_request_context():
-        return iter([new_token(user_id, None) for _ in range(count)])
+        user = db.session.get(User, user_id)
+        return iter([new_token(user) for _ in range(count)])

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, false, select
 
+from incidents.accounts.models import User
 from incidents.cases.models import Case, CaseRoute
 from incidents.timeutil import as_utc, utcnow
 from incidents.wards.models import DeskMember
@@ -228,7 +229,10 @@ def case_scope(user, action: str = "case.read"):
         since = utcnow() - SETTINGS.reporter_readback
         return and_(Case.reporter_id == user.id, Case.received_at >= since)
     seats = select(DeskMember.desk_id).where(DeskMember.user_id == user.id)
-    return Case.id.in_(select(CaseRoute.case_id).where(CaseRoute.desk_id.in_(seats)))
+    routed = Case.id.in_(select(CaseRoute.case_id).where(CaseRoute.desk_id.in_(seats)))
+    if action == "question.ask":  # as can(): only a case a reporter filed has one to ask
+        return and_(routed, Case.reporter_id.in_(select(User.id).where(User.role.in_(FILER_ROLES))))
+    return routed
 
 
 # Actions on one question to a reporter (a CaseQuestion), by role.

@@ -407,6 +407,7 @@ AUDIT_ACTIONS = (
     ("account.recovery_codes", _l("Recovery codes made")),
     ("account.recovery_code_used", _l("Used a recovery code")),
     ("account.sessions_end", _l("Other sessions ended")),
+    ("account.key_mismatch", _l("A public key in the database did not match: nothing sealed")),
     ("ward.create", _l("Ward created")),
     ("group.create", _l("Residential group added")),
     ("desk.grant", _l("Seated at a desk")),

@@ -121,13 +121,24 @@ def test_the_audit_and_the_statistics_need_a_seat(db, client, make_user, login_a
     assert client.get("/audit/").status_code == client.get("/stats/").status_code == 200
 
 
-def test_scope_agrees_with_can_for_every_user_and_case(db, world):
+@pytest.mark.parametrize("action", ["case.read", "case.track", "question.ask"])
+def test_scope_agrees_with_can_for_every_user_and_case(db, world, make_user, action):
+    from conftest import report_data
+
+    from incidents.cases.service import file_report
+
     users, _ = world
+    # A case a desk member recorded: nobody filed it to be asked questions.
+    officer = users["officer"]
+    form = report_data(officer.ward.groups[0].id, receiving_point="ward_committee")
+    file_report(officer, form)
+    db.session.commit()
     every_case = db.session.scalars(select(Case)).all()
     for user in users.values():
-        in_scope = set(db.session.scalars(select(Case.id).where(access.case_scope(user))))
-        allowed = {case.id for case in every_case if access.can(user, "case.read", case)}
-        assert in_scope == allowed, user.username
+        scope = access.case_scope(user, action)
+        in_scope = set(db.session.scalars(select(Case.id).where(scope)))
+        allowed = {case.id for case in every_case if access.can(user, action, case)}
+        assert in_scope == allowed, (user.username, action)
 
 
 def test_deactivated_and_anonymous_users_can_do_nothing(db, world):

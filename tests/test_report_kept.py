@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
 from conftest import PASSWORD, login_data, report_form
 from sqlalchemy import delete, func, select, update
 
@@ -16,7 +17,7 @@ from incidents.accounts.service import unlock_personal_key
 from incidents.audit.models import AuditEntry
 from incidents.cases.models import Case
 from incidents.crypto.keys import new_seed, public_key
-from incidents.reporting import drafts
+from incidents.reporting import drafts, submission
 from incidents.reporting.models import Draft
 from incidents.timeutil import as_utc, utcnow
 
@@ -173,6 +174,107 @@ def test_a_public_key_swapped_in_the_database_gets_nothing(db, web, leader):
     response = web.post("/report/new", data={**form, "action": "send"})
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     assert _drafts(db, leader) == []
+    # Loudly: audited, and he is told nothing was kept.
+    [entry] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "account.key_mismatch")
+    ).all()
+    assert (entry.actor_id, entry.detail) == (leader.id, "draft")
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Không thể giữ lại báo cáo của bạn một cách an toàn" in page
+
+
+def test_a_token_copied_out_of_the_page_keeps_nothing_from_another_browser(
+    db, web, csrf_app, leader
+):
+    """The token is in the page; the session's cookie is not (HttpOnly): someone who
+    copied the form, even with a session of his own, writes nothing into the drafts."""
+    _sign_in(web, leader)
+    form = _open_form(web, leader)
+    _session_ends(db, leader)
+    stranger = csrf_app.test_client()
+    assert stranger.post("/report/new", data={**form, "action": "send"}).status_code == 302
+    other = csrf_app.test_client()
+    _sign_in(other, leader)  # another session of his: not the one that opened the form
+    _session_ends(db, leader)
+    other.post("/report/new", data={**form, "action": "send"})
+    assert _drafts(db, leader) == []
+
+
+def test_a_form_older_than_its_lifetime_or_from_before_a_password_change_keeps_nothing(
+    db, web, csrf_app, leader
+):
+    _sign_in(web, leader)
+    form = _open_form(web, leader)
+    _session_ends(db, leader)
+    lifetime = csrf_app.config["REPORT_FORM_LIFETIME"]
+    with time_machine.travel(utcnow() + lifetime + timedelta(minutes=1)):
+        web.post("/report/new", data={**form, "action": "send"})
+    assert _drafts(db, leader) == []
+    db.session.execute(update(User).where(User.id == leader.id).values(password_hash="changed"))
+    db.session.commit()
+    web.post("/report/new", data={**form, "action": "send"})
+    assert _drafts(db, leader) == []
+
+
+def test_an_earlier_draft_is_never_written_from_outside_a_session(db, web, leader):
+    """A form sent after sign-out keeps a draft of its own; the draft the page saved before
+    (whose id the form carries) stays as it was."""
+    _sign_in(web, leader)
+    form = _open_form(web, leader)
+    saved = web.post("/report/new", data={**form, "action": "autosave"}).json
+    [earlier] = _drafts(db, leader)
+    sealed = earlier.sealed
+    _session_ends(db, leader)
+    changed = {**form, "narrative": "Không có gì xảy ra.", "draft_id": saved["draft"]}
+    web.post("/report/new", data={**changed, "action": "send"})
+    drafts_now = {draft.id: draft.sealed for draft in _drafts(db, leader)}
+    assert drafts_now[earlier.id] == sealed and len(drafts_now) == 2
+
+
+def test_a_filing_whose_key_was_swapped_in_the_database_files_nothing_and_says_so(db, web, leader):
+    """The leader's copy of the case key is sealed only to the key his session holds."""
+    _sign_in(web, leader)
+    form = _open_form(web, leader)
+    db.session.execute(
+        update(User).where(User.id == leader.id).values(public_key=public_key(new_seed()))
+    )
+    db.session.commit()
+    response = web.post("/report/new", data={**form, "action": "send"})
+    assert response.status_code == 409
+    assert NARRATIVE in response.get_data(as_text=True)  # nothing typed is lost
+    assert _cases(db) == 0
+    [entry] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "account.key_mismatch")
+    ).all()
+    assert (entry.actor_id, entry.detail) == (leader.id, "case.file")
+
+
+def test_when_the_pages_idle_time_ends_the_draft_is_kept_and_the_session_ends(db, web, leader):
+    """The page sends the form as a draft when its idle time runs out; if the server's
+    session has not ended yet, it ends now: saving then is not activity."""
+    _sign_in(web, leader)
+    form = _open_form(web, leader)
+    response = web.post("/report/new", data={**form, "action": "draft", "idle": "1"})
+    assert response.status_code == 302
+    [draft] = _drafts(db, leader)
+    assert response.headers["Location"] == (f"/login?next=/report/new?draft%3D{draft.id}")
+    assert db.session.scalars(select(SessionRecord)).all() == []
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "logout")).one()
+    assert entry.detail == "idle"
+    assert web.get("/report/new").headers["Location"].startswith("/login")
+
+
+def test_forms_sent_after_sign_out_count_per_owner_and_junk_per_address(csrf_app, leader):
+    """A carrier's shared address flooded with junk does not use up a leader's own count."""
+    from incidents.reporting.views import _form_owner_or_address
+
+    with csrf_app.test_request_context():
+        token = submission.new_token(leader)
+    for sent, expected in ((token, f"kept-form:{leader.id}"), ("junk", "127.0.0.1")):
+        with csrf_app.test_request_context(
+            "/report/new", method="POST", data={"submission_token": sent}
+        ):
+            assert _form_owner_or_address() == expected
 
 
 def test_a_deactivated_leader_gets_nothing_kept(db, web, leader):

@@ -68,9 +68,9 @@ def test_a_race_between_two_copies_of_a_form_files_one_case(app, db, leader):
     from conftest import report_data
 
     with app.test_request_context():
-        key = submission.submission_key(submission.new_token(leader.id, None), leader.id)
-        first = submission.file_once(leader, report_data(leader.groups[0].id), key)
-        second = submission.file_once(leader, report_data(leader.groups[0].id), key)
+        key = submission.submission_key(submission.new_token(leader), leader.id)
+        first = submission.file_once(leader, report_data(leader.groups[0].id), key, None)
+        second = submission.file_once(leader, report_data(leader.groups[0].id), key, None)
     assert first == (first[0], False) and second == (first[0], True)
     assert _cases(db) == 1
 

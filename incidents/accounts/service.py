@@ -467,9 +467,11 @@ def record_refused_login() -> None:
     record("login.failure", detail="form refused")
 
 
-def record_logout(user, quick: bool = False) -> None:
-    """Audit a sign-out (quick: by the quick-exit button)."""
-    record("logout", actor=user, target=f"user:{user.id}", detail="quick exit" if quick else None)
+def record_logout(user, quick: bool = False, idle: bool = False) -> None:
+    """Audit a sign-out (quick: by the quick-exit button; idle: by the page, when the time
+    without activity ran out)."""
+    detail = "quick exit" if quick else "idle" if idle else None
+    record("logout", actor=user, target=f"user:{user.id}", detail=detail)
     db.session.flush()
 
 

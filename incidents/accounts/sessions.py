@@ -263,6 +263,14 @@ def record_id_of(session) -> str | None:
     return _record_id(token) if token is not None else None
 
 
+def presented_record_id(app, request) -> str | None:
+    """The row id of the session whose cookie this request carries, even one the server
+    has ended since (its row gone): which browser a request comes from."""
+    interface = app.session_interface
+    raw = _decode_cookie(request.cookies.get(interface.get_cookie_name(app)))
+    return _record_id(raw[:TOKEN_BYTES]) if raw is not None else None
+
+
 def purge_expired(idle: timedelta, lifetime: timedelta) -> int:
     """Delete sessions past either timeout; returns how many."""
     now = utcnow()

@@ -148,6 +148,7 @@ _DETAIL_CODES = {
 }
 _DETAIL_PHRASES = {
     ("logout", "quick exit"): _l("quick exit"),
+    ("logout", "idle"): _l("after a time without activity"),
     ("draft.save", "kept after sign-out"): _l("kept after the session had ended"),
     ("login.success", "recovery"): _l("with a recovery code"),
 }

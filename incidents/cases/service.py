@@ -66,6 +66,17 @@ class NotAllowed(CaseError):
     """The policy refused the action."""
 
 
+class KeyMismatch(CaseError):
+    """The filer's public key in the database is not the one his session's private key
+    gives: swapped since he signed in. Nothing is sealed to it (SECURITY.md property 26)."""
+
+
+def record_key_mismatch(user, what: str) -> None:
+    """Audit a public key found swapped (the caller commits it, after undoing the rest)."""
+    record("account.key_mismatch", actor=user, target=f"user:{user.id}", detail=what)
+    db.session.flush()
+
+
 @dataclass
 class ReportData:
     """What a report says: clear categories, and the values to be sealed.
@@ -185,18 +196,31 @@ def _next_sequence(ward_id: int, year: int) -> int:
     return (current or 0) + 1
 
 
-def file_report(filer, data: ReportData, submission_key: str | None = None) -> Case:
+def file_report(
+    filer,
+    data: ReportData,
+    submission_key: str | None = None,
+    own_public_key: bytes | None = None,
+) -> Case:
     """File a report: route, seal, record; returns the new case.
 
     A group leader or a partner files what he was told (access "case.file"); a desk
     member records a report received at the ward (the same action): the same sealing,
     routing, clocks and audit. Sealing needs only public keys: the case key goes to each
     routed desk and, for a leader or partner, to him (to read it back and answer questions);
-    the server keeps no key that opens it.
+    the server keeps no key that opens it. own_public_key is the filer's key as his
+    session's private key gives it: his copy is sealed only if the row still holds it
+    (KeyMismatch otherwise). Without a session (the tests, the benchmarks) it is None.
     """
     if not access.can(filer, "case.file"):
         raise NotAllowed("case.file")
     validate_report(filer, data)
+    if (
+        filer.role in access.FILER_ROLES
+        and own_public_key is not None
+        and own_public_key != filer.public_key
+    ):
+        raise KeyMismatch("own_key")
 
     rule = decide_routing(
         case_facts(

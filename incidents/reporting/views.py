@@ -17,20 +17,22 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import ValidationError
 
 from incidents import access
+from incidents.accounts import service as accounts_service
 from incidents.accounts.models import User
+from incidents.accounts.sessions import end_session_of, presented_record_id, record_id_of
 from incidents.audit.service import record
 from incidents.cases import clocks, questions, service
 from incidents.cases.keys import KeyUnavailable
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
-from incidents.extensions import csrf, db, limiter, login_manager
+from incidents.extensions import client_network, csrf, db, limiter, login_manager
 from incidents.forms import EmptyForm
 from incidents.reporting import drafts, submission
 from incidents.reporting.forms import AnswerForm, ReportForm, report_form_for
@@ -40,15 +42,29 @@ from incidents.web import PERSONAL_KEY, get_case_or_404, get_question_or_404, ke
 bp = Blueprint("reporting", __name__)
 
 
-def _address_limit() -> str:
+def _kept_form_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _form_owner_or_address() -> str:
+    """Forms sent after sign-out count per owner (his own form's token), so that junk from
+    the same address (a carrier's shared one) cannot use up his; junk counts per address."""
+    try:
+        return f"kept-form:{submission.owner_of(request.form.get('submission_token')).user_id}"
+    except submission.TokenRefused:
+        return client_network()
 
 
 @bp.route("/report/new", methods=["GET", "POST"])
 # The form checks its own CSRF token: a token that fails (a session replaced meanwhile)
 # must show the answers again, not a bare 400 page that loses them.
 @csrf.exempt
-@limiter.limit(_address_limit, methods=["POST"], exempt_when=lambda: current_user.is_authenticated)
+@limiter.limit(
+    _kept_form_limit,
+    key_func=_form_owner_or_address,
+    methods=["POST"],
+    exempt_when=lambda: current_user.is_authenticated,
+)
 def new_report():
     """The report form: saved as a draft, or sent, which files the case exactly once.
 
@@ -75,7 +91,22 @@ def new_report():
         return _ask_again(form, refusal.reason)
     if form.validate():
         try:
-            case_id, already = submission.file_once(current_user, form.to_report(), key)
+            case_id, already = submission.file_once(
+                current_user, form.to_report(), key, keyring().own_public_key()
+            )
+        except service.KeyMismatch:
+            db.session.rollback()
+            service.record_key_mismatch(current_user, "case.file")
+            db.session.commit()
+            flash(
+                _(
+                    "Your account's key does not match the one you signed in with, so "
+                    "nothing was sent. Your answers are kept below: tell the ward's "
+                    "administrator."
+                ),
+                "error",
+            )
+            return _render_form(form, 409)
         except service.CaseError as error:
             db.session.rollback()
             field = getattr(form, str(error), None)
@@ -125,7 +156,7 @@ def _ask_again(form, reason: str):
 
 
 def _new_token() -> str:
-    return submission.new_token(current_user.id, keyring().own_public_key())
+    return submission.new_token(current_user, keyring().own_public_key(), record_id_of(session))
 
 
 def _render_form(form, status: int = 200):
@@ -178,6 +209,8 @@ def _save_draft(form: ReportForm, autosave: bool):
         flash(_("The draft could not be saved. Send the report, or keep this page open."), "error")
         return _render_form(form, 422)
     db.session.commit()
+    if request.form.get("idle") == "1":
+        return _sign_out_after_idle(draft)
     # Saving is activity: a leader who is typing is not signed out (sessions touch the
     # idle clock at most once a minute otherwise).
     session.modified = True
@@ -202,6 +235,23 @@ def _save_draft(form: ReportForm, autosave: bool):
     return _render_form(form)
 
 
+def _sign_out_after_idle(draft):
+    """The page's idle time ran out while the session lived on a little longer on the
+    server: what was typed is kept, and this session ends now, as it would have (saving
+    the draft must not count as activity, or an open page would never sign out)."""
+    accounts_service.record_logout(current_user, idle=True)
+    end_session_of(current_user.id, record_id_of(session))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You were signed out after a time without activity."), "info")
+    flash(
+        _("What you typed is kept as a draft that only you can open: sign in to go on."),
+        "info",
+    )
+    return redirect(url_for("accounts.login", next=url_for("reporting.new_report", draft=draft.id)))
+
+
 def _draft_lifetime():
     return current_app.config["DRAFT_LIFETIME"]
 
@@ -213,34 +263,45 @@ def _answers_with_token(form: ReportForm, formdata) -> dict:
 def _keep_after_sign_out():
     """A report form sent after its session ended (idle, or signed out elsewhere).
 
-    Its signed token says whose it is and which public key his session held: the answers
-    are kept as his draft, sealed to that key (no secret needed), and he is sent to sign
-    in, then back to the form as he left it, one tap from sending. A token that is not
-    ours, or a key that changed since, keeps nothing.
+    Its signed token says whose it is, which public key his session held, which session
+    that was and his password then: the answers are kept as his draft, sealed to that key
+    (no secret needed), when they come from that session's browser with his password
+    unchanged, and he is sent to sign in, then back to the form as he left it, one tap
+    from sending. A token that is not ours keeps nothing; a public key changed in the
+    database since keeps nothing either, loudly (SECURITY.md property 26).
     """
     try:
         owner = submission.owner_of(request.form.get("submission_token"))
     except submission.TokenRefused:
         return login_manager.unauthorized()
     filer = db.session.get(User, owner.user_id)
-    public = filer.public_key if filer is not None else None
     if (
-        public is None
-        or owner.public_key_digest != submission.key_digest(public)
+        filer is None
         or not access.can(filer, "case.file")
+        or not owner.opened_by(filer, presented_record_id(current_app, request))
     ):
         return login_manager.unauthorized()
+    if not owner.sealed_to(filer.public_key):
+        service.record_key_mismatch(filer, "draft")
+        db.session.commit()
+        flash(
+            _(
+                "Your report could not be kept safely, so nothing was stored: sign in and "
+                "write it again, and tell the ward's administrator."
+            ),
+            "error",
+        )
+        return redirect(url_for("accounts.login"))
     form = report_form_for(filer, formdata=request.form, meta={"csrf": False})
-    posted_draft = (
-        form.draft_id.data if drafts.find(filer, form.draft_id.data, _draft_lifetime()) else None
-    )
     try:
+        # Only the draft this form's token names: an earlier draft is never written from
+        # outside a session, whatever draft id the form carries.
         draft = drafts.save(
             filer,
-            posted_draft,
+            None,
             _answers_with_token(form, request.form),
             _draft_lifetime(),
-            public,
+            filer.public_key,
             new_id=hashlib.sha256(f"kept|{owner.key}".encode()).hexdigest()[:32],
             kept_after_sign_out=True,
         )

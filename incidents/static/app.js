@@ -72,6 +72,8 @@
     var changed = false;
     var touched = draftField.value !== "";
     var sending = false;
+    var saving = null;  // the autosave under way, if any
+    var leaving = false;  // the page is on its way to the sign-in page already
     var edited = function () { changed = touched = true; };
     report.addEventListener("input", edited);
     report.addEventListener("change", edited);
@@ -82,7 +84,7 @@
       changed = false;
       var data = new FormData(report);
       data.set("action", "autosave");
-      fetch(target(report), {
+      saving = fetch(target(report), {
         method: "POST",
         body: data,
         credentials: "same-origin",
@@ -92,7 +94,7 @@
       }).then(function (answer) {
         if (answer && answer.signed_out) {
           // Kept as a draft after the session ended elsewhere: sign in to find it.
-          sending = true;
+          sending = leaving = true;
           window.location.replace(answer.login);
         } else if (answer && answer.saved) {
           draftField.value = answer.draft;
@@ -102,7 +104,7 @@
         } else {
           changed = true;
         }
-      }).catch(function () { changed = true; });
+      }).catch(function () { changed = true; }).then(function () { saving = null; });
     };
     setInterval(autosave, 30000);
     onWarning = autosave;
@@ -112,14 +114,27 @@
         return;
       }
       sending = true;
+      // Once the autosave under way (if any) has said which draft this is, the form is
+      // sent as that draft, ending the session (were it still alive on the server, the
+      // save would otherwise count as activity and keep the page open for good).
+      (saving || Promise.resolve()).then(sendAsDraft, sendAsDraft);
+    };
+    var sendAsDraft = function () {
+      if (leaving) {
+        return;
+      }
+      var hidden = function (name, value) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = name;
+        input.value = value;
+        report.appendChild(input);
+      };
+      hidden("idle", "1");
       if (report.requestSubmit) {
         report.requestSubmit(draftButton);
       } else {
-        var action = document.createElement("input");
-        action.type = "hidden";
-        action.name = "action";
-        action.value = "draft";
-        report.appendChild(action);
+        hidden("action", "draft");
         report.submit();
       }
     };

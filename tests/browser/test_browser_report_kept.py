@@ -110,3 +110,20 @@ def test_when_the_page_clock_ends_the_session_what_he_typed_is_kept(
     assert live_server.drafts_of(leader) == 1 and live_server.cases_of(leader) == 0
     _sign_in_again(page, steps, leader)
     assert page.locator("[name=narrative]").input_value() == TYPED
+
+
+def test_when_the_page_clock_ends_first_the_session_ends_and_the_draft_is_kept(
+    context, page, steps, live_server, leader
+):
+    """The page's clock may run out a little before the server's: the form is kept all
+    the same, and the session ends then (saving it does not keep the page open)."""
+    steps.sign_in(page, leader)
+    page.clock.install()
+    page.goto(steps.url("/report/new"))
+    page.locator("[name=narrative]").fill(TYPED)
+    with page.expect_navigation(url=lambda url: "/login" in url):
+        page.clock.run_for(16 * 60_000)
+    assert live_server.sessions_of(leader) == 0
+    assert live_server.drafts_of(leader) == 1
+    _sign_in_again(page, steps, leader)
+    assert page.locator("[name=narrative]").input_value() == TYPED
