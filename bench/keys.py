@@ -132,7 +132,9 @@ def main(count: int) -> None:
         group_id = group.id
 
     values = {name: f"{name}: Nguyễn Thị Lan, Bản 2" for name in SEALED_FIELDS}
-    values.update(victim_birth_year="1990", victim_phone="0912 345 678")
+    values.update(
+        victim_birth_year="1990", perpetrator_birth_year="1985", victim_phone="0912 345 678"
+    )
     form = report_form(group_id, immediate_danger="yes", **values)
     plain_values["fields"] = values
     plain_values["note"] = "Đã gặp nạn nhân, đã liên hệ trạm y tế."

@@ -45,12 +45,12 @@ from incidents.cases.models import (  # noqa: E402
 from incidents.extensions import db  # noqa: E402
 from incidents.stats import periods, service, views  # noqa: E402
 from incidents.vocab import (  # noqa: E402
+    AGE_BANDS,
     HARM_FORMS,
     KINDS,
     PROTECTION_MEASURES,
     SEXES,
     SUPPORT_SERVICES,
-    VICTIM_AGE_BANDS,
     codes,
 )
 from incidents.wards.service import (  # noqa: E402
@@ -113,10 +113,10 @@ def insert_cases(ward_id, group_ids, reporter_id, count, *, seed=2026, first_seq
                 status=status,
                 close_reason=rng.choice(reasons) if status == "closed" else None,
                 victim_sex=rng.choice(codes(SEXES)),
-                victim_age_band=rng.choice(codes(VICTIM_AGE_BANDS)),
+                victim_age_band=rng.choice(codes(AGE_BANDS)),
                 victim_circumstances=[],
                 trafficking_indicators=[],
-                perpetrator_relationship="spouse",
+                perpetrator_relationship="husband",
                 perpetrator_sex=rng.choice(codes(SEXES)),
                 perpetrator_age_band="26_40",
                 channel="phone",

@@ -162,11 +162,13 @@ def register_blueprints(app: Flask) -> None:
     from incidents.referrals.views import bp as referrals_bp
     from incidents.reporting.views import bp as reporting_bp
     from incidents.stats.views import bp as stats_bp
+    from incidents.triage.verify import bp as verify_bp
     from incidents.triage.views import bp as triage_bp
     from incidents.wards.views import bp as desks_bp
 
     for blueprint in (accounts_bp, reporting_bp, triage_bp, stats_bp, admin_bp, desks_bp, audit_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(verify_bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(referrals_bp)
 
@@ -200,7 +202,11 @@ def register_template_helpers(app: Flask) -> None:
     from incidents.forms import EmptyForm
 
     app.jinja_env.globals.update(
-        can=access.can, vocab=vocab, label=vocab.label, get_locale=get_locale
+        can=access.can,
+        vocab=vocab,
+        label=vocab.label,
+        fact_text=vocab.fact_text,
+        get_locale=get_locale,
     )
 
     @app.context_processor

@@ -75,6 +75,24 @@ CASE_ACTIONS = {
     # Seal the case key again to its reporter, whose copy is sealed to a key he lost (a
     # key reset): the desks, who hold the key and can check with him that it is him.
     "case.reseal_reporter": {"police", "officer", "chairman"},
+    # Verify a report (cases.verification): the desks, each for the regimes VERIFY_ROLES
+    # gives him; correct the verified facts later: any desk that reads the case.
+    "case.verify": {"police", "officer", "chairman"},
+    "case.correct": {"police", "officer", "chairman"},
+    # Link two cases (the same event, perpetrator or victim): a reader of both.
+    "case.link": {"police", "officer", "chairman"},
+    # Record that the case was handed to criminal procedure: the police.
+    "case.criminal_procedure": {"police"},
+}
+
+# Who verifies which regime (a case of several regimes: who may verify every one of them).
+# Trafficking is verified with the police (Law 53/2024 Art. 27); abuse of a child by the
+# police and the culture-social officer, who leads child protection (Decree 56/2017).
+VERIFY_ROLES: dict[str, frozenset[str]] = {
+    "domestic_violence": frozenset({"police", "officer", "chairman"}),
+    "gbv_outside_family": frozenset({"police", "officer", "chairman"}),
+    "child_abuse": frozenset({"police", "officer"}),
+    "trafficking": frozenset({"police"}),
 }
 
 # Actions on a referral: a partner reads and answers the referrals to his own desk only.
@@ -103,12 +121,12 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 # Who may close for which reason: finding a report unfounded is for the police and the
-# chairman; handing a case to criminal procedure is for the police alone.
+# chairman. Handing a case to criminal procedure does not close it (support and protection
+# go on): it is a state the police record ("case.criminal_procedure").
 CLOSE_REASON_ROLES: dict[str, frozenset[str]] = {
     "resolved": DESK_ROLES,
     "unfounded": frozenset({"police", "chairman"}),
     "duplicate": DESK_ROLES,
-    "criminal_procedure": frozenset({"police"}),
 }
 
 # Who may mark a clock as met by hand. The chairman's own clock is also met by his first
@@ -194,6 +212,10 @@ def can(user, action: str, case: Case | None = None) -> bool:
             and user.role in CASE_ACTIONS[action]
             and _reaches(user, case, action)
             and (action != "question.ask" or case.reporter.role in FILER_ROLES)
+            and (
+                action != "case.verify"
+                or all(user.role in VERIFY_ROLES.get(kind, ()) for kind in case.kinds)
+            )
         )
     return False
 

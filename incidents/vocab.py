@@ -28,24 +28,98 @@ HARM_FORMS_IN_PLAIN_WORDS = (
     ("economic", _l("Money or property taken, or kept without means")),
 )
 
-# Law 13/2022 Art. 3.1, points a–q (the law has no points f and j).
+# Law 13/2022 Art. 3.1, points a–q (the law has no points f and j), with every limb of each
+# point: the label is the law's own words, shown as help and in every printed output. The
+# wording of points k to q is to be checked against the Official Gazette text (DOMAIN.md
+# marks l, m and n "(check)").
 ACTS = (
-    ("a", _l("a. Beating, ill-treatment, threats to health or life")),
-    ("b", _l("b. Insults or humiliation")),
-    ("c", _l("c. Forcing to witness violence")),
-    ("d", _l("d. Neglect of dependants (children, pregnant women, elderly, disabled)")),
-    ("đ", _l("đ. Discrimination by body, gender or ability")),
-    ("e", _l("e. Isolating from relatives and social life")),
-    ("g", _l("g. Obstructing family rights between generations, spouses or siblings")),
-    ("h", _l("h. Disclosing private life to humiliate")),
-    ("i", _l("i. Forced sex within marriage")),
-    ("k", _l("k. Forced pornography")),
-    ("l", _l("l. Forced child marriage, forced marriage or divorce")),
-    ("m", _l("m. Forced pregnancy, abortion or sex selection")),
-    ("n", _l("n. Appropriating or destroying property")),
-    ("o", _l("o. Forced over-work or financial control")),
-    ("p", _l("p. Confinement")),
-    ("q", _l("q. Forcing out of the lawful home")),
+    (
+        "a",
+        _l(
+            "a. Torturing, maltreating, beating, threatening or other intentional acts "
+            "harming health or life"
+        ),
+    ),
+    ("b", _l("b. Insulting, scolding or other intentional acts offending honour and dignity")),
+    (
+        "c",
+        _l(
+            "c. Forcing to witness violence against a person or an animal, to put "
+            "constant psychological pressure"
+        ),
+    ),
+    (
+        "d",
+        _l(
+            "d. Abandoning, neglecting; not nurturing or caring for a family member who is "
+            "a child, a pregnant woman, a woman nursing a child under 36 months, an elderly "
+            "or disabled person, or a person unable to take care of himself; not educating "
+            "a family member who is a child"
+        ),
+    ),
+    (
+        "đ",
+        _l(
+            "đ. Stigmatising or discriminating against a family member for body, gender, "
+            "sex or ability"
+        ),
+    ),
+    (
+        "e",
+        _l(
+            "e. Preventing a family member from meeting relatives or from lawful, healthy "
+            "social relations, or other acts isolating him or her, to put constant "
+            "psychological pressure"
+        ),
+    ),
+    (
+        "g",
+        _l(
+            "g. Obstructing rights and obligations in family relations between "
+            "grandparents and grandchildren, parents and children, husband and wife, "
+            "brothers and sisters"
+        ),
+    ),
+    (
+        "h",
+        _l(
+            "h. Disclosing or spreading information on a family member's private life, "
+            "personal or family secrets to offend honour and dignity"
+        ),
+    ),
+    ("i", _l("i. Forcing a wife or husband to have sex against his or her will")),
+    (
+        "k",
+        _l(
+            "k. Forcing to perform pornography; forcing to listen to, watch or read "
+            "pornographic or violence-inciting content"
+        ),
+    ),
+    (
+        "l",
+        _l(
+            "l. Forcing into child marriage, marriage or divorce, or obstructing lawful "
+            "marriage or divorce"
+        ),
+    ),
+    ("m", _l("m. Forcing into pregnancy, abortion or the choice of a foetus's sex")),
+    (
+        "n",
+        _l(
+            "n. Appropriating or destroying common family property or a family member's "
+            "own property"
+        ),
+    ),
+    (
+        "o",
+        _l(
+            "o. Forcing family members to study or work beyond their strength or to "
+            "contribute money beyond their means; controlling their property or income "
+            "to make them dependent"
+        ),
+    ),
+    ("p", _l("p. Isolating or confining a family member")),
+    ("q", _l("q. Forcing a family member out of his or her lawful home against the law")),
 )
 
 # The GBVIMS core types, in GBVIMS order: the first that applies is the incident's type.
@@ -81,41 +155,92 @@ SEXES = (
 CHILD = 16
 MINOR = 18
 
-# Official DV tables use under 16, 16–59 and 60+; 16–17 is kept apart for minors (< 18).
-VICTIM_AGE_BANDS = (
-    ("under_16", _l("Under 16 (a child)")),
+# Age bands that serve both the Vietnamese tables (under 16, 16–59, 60 and over) and GBVIMS
+# (0–11, 12–17, 18–25, 26–40, 41–60, 61+), for victims and perpetrators (DOMAIN.md
+# section 2). A perpetrator of 18 or more may face community criticism (Art. 32).
+AGE_BANDS = (
+    ("under_12", _l("Under 12 (a child)")),
+    ("12_13", _l("12 to 13 (a child)")),
+    ("14_15", _l("14 to 15 (a child)")),
     ("16_17", _l("16 to 17 (a minor)")),
-    ("18_59", _l("18 to 59")),
+    ("18_25", _l("18 to 25")),
+    ("26_40", _l("26 to 40")),
+    ("41_59", _l("41 to 59")),
     ("60_plus", _l("60 and over")),
     ("unknown", _l("Unknown")),
 )
-# The age each band stops at (None: no limit, or not known).
-_VICTIM_AGE_BELOW = {"under_16": 16, "16_17": 18, "18_59": 60, "60_plus": None, "unknown": None}
+# The coarser bands of cases filed before (migration 0017): valid, shown as they are, and
+# replaced by a band above when a desk verifies the case.
+EARLIER_AGE_BANDS = (
+    ("under_16", _l("Under 16 (a child; to be verified)")),
+    ("18_59", _l("18 to 59 (to be verified)")),
+    ("12_17", _l("12 to 17 (to be verified)")),
+    ("41_60", _l("41 to 60 (to be verified)")),
+)
+ALL_AGE_BANDS = (*AGE_BANDS, *EARLIER_AGE_BANDS)
+# The age each band starts at and the age it stops before (None: not known, no limit).
+_AGE_RANGES = {
+    "under_12": (0, 12),
+    "12_13": (12, 14),
+    "14_15": (14, 16),
+    "16_17": (16, 18),
+    "18_25": (18, 26),
+    "26_40": (26, 41),
+    "41_59": (41, 60),
+    "60_plus": (60, None),
+    "unknown": (None, None),
+    "under_16": (0, 16),
+    "18_59": (18, 60),
+    "12_17": (12, 18),
+    "41_60": (41, 61),
+}
 CHILD_AGE_BANDS = frozenset(
-    band for band, below in _VICTIM_AGE_BELOW.items() if below is not None and below <= CHILD
+    band for band, (_, below) in _AGE_RANGES.items() if below is not None and below <= CHILD
 )
 MINOR_AGE_BANDS = frozenset(
-    band for band, below in _VICTIM_AGE_BELOW.items() if below is not None and below <= MINOR
+    band for band, (_, below) in _AGE_RANGES.items() if below is not None and below <= MINOR
+)
+ADULT_AGE_BANDS = frozenset(
+    band for band, (start, _) in _AGE_RANGES.items() if start is not None and start >= MINOR
+)
+# The official tables' groups (Circular 07/2017): under 16; 16 to 59; 60 and over. An
+# earlier band that straddles two (12 to 17) counts as unknown until it is verified.
+_UNDER_16 = CHILD_AGE_BANDS
+_16_TO_59 = frozenset(
+    band
+    for band, (start, below) in _AGE_RANGES.items()
+    if start is not None and start >= CHILD and below is not None and below <= 61
+)
+_60_PLUS = frozenset({"60_plus"})
+OFFICIAL_AGE_GROUPS = (
+    ("under_16", _l("Under 16"), _UNDER_16),
+    ("16_59", _l("16 to 59"), _16_TO_59),
+    ("60_plus", _l("60 and over"), _60_PLUS),
+    ("unknown", _l("Unknown"), frozenset(_AGE_RANGES) - _UNDER_16 - _16_TO_59 - _60_PLUS),
 )
 
-PERPETRATOR_AGE_BANDS = (
-    ("0_11", _l("0 to 11")),
-    ("12_17", _l("12 to 17")),
-    ("18_25", _l("18 to 25")),
-    ("26_40", _l("26 to 40")),
-    ("41_60", _l("41 to 60")),
-    ("61_plus", _l("61 and over")),
-    ("unknown", _l("Unknown")),
-)
-
+# What the person who caused the harm is TO THE VICTIM: the relationship with its direction
+# (DOMAIN.md section 2; Law on Marriage and Family Art. 3.16 counts in-laws and step-
+# relations as family). "Father" is a father who harmed his child.
 RELATIONSHIPS = (
-    ("spouse", _l("Husband or wife")),
-    ("former_spouse", _l("Divorced spouse")),
-    ("cohabiting", _l("Living together as husband and wife")),
-    ("parent_child", _l("Parent and child")),
-    ("grandparent_grandchild", _l("Grandparent and grandchild")),
+    ("husband", _l("Her husband")),
+    ("wife", _l("His wife")),
+    ("former_spouse", _l("Former husband or wife")),
+    ("cohabiting_partner", _l("Partner living with the victim unmarried")),
+    ("father", _l("Father")),
+    ("mother", _l("Mother")),
+    ("stepfather", _l("Stepfather")),
+    ("stepmother", _l("Stepmother")),
+    ("son", _l("Son")),
+    ("daughter", _l("Daughter")),
+    ("child_in_law", _l("Son- or daughter-in-law")),
+    ("parent_in_law", _l("Father- or mother-in-law")),
+    ("grandparent", _l("Grandfather or grandmother")),
+    ("grandchild", _l("Grandchild")),
     ("sibling", _l("Brother or sister")),
-    ("adoptive", _l("Adoptive parent and child")),
+    ("sibling_in_law", _l("Brother- or sister-in-law")),
+    ("adoptive_parent", _l("Adoptive father or mother")),
+    ("adopted_child", _l("Adopted child")),
     ("other_family", _l("Other family member")),
     ("neighbour", _l("Neighbour")),
     ("acquaintance", _l("Acquaintance")),
@@ -123,8 +248,71 @@ RELATIONSHIPS = (
     ("stranger", _l("Stranger")),
     ("unknown", _l("Unknown")),
 )
-FAMILY_RELATIONSHIPS = frozenset(code for code, _ in RELATIONSHIPS[:8])
-INTIMATE_RELATIONSHIPS = frozenset({"spouse", "former_spouse", "cohabiting"})
+# The undirected codes of cases filed before (migration 0017 keeps those it cannot direct).
+EARLIER_RELATIONSHIPS = (
+    ("spouse", _l("Husband or wife (direction to be verified)")),
+    ("parent_child", _l("Parent and child (direction to be verified)")),
+    ("grandparent_grandchild", _l("Grandparent and grandchild (direction to be verified)")),
+    ("adoptive", _l("Adoptive parent and child (direction to be verified)")),
+)
+ALL_RELATIONSHIPS = (*RELATIONSHIPS, *EARLIER_RELATIONSHIPS)
+_OUTSIDE_FAMILY = frozenset({"neighbour", "acquaintance", "employer", "stranger", "unknown"})
+FAMILY_RELATIONSHIPS = frozenset(code for code, _ in ALL_RELATIONSHIPS) - _OUTSIDE_FAMILY
+INTIMATE_RELATIONSHIPS = frozenset(
+    {"husband", "wife", "former_spouse", "cohabiting_partner", "spouse"}
+)
+
+# Trafficking (Law 53/2024): a confirmed victim and a person being identified as one have
+# different support; whether the person has come back; what the trafficking was for.
+TRAFFICKING_STATUSES = (
+    ("confirmed_victim", _l("A victim (confirmed)")),
+    ("being_identified", _l("Being identified as a victim")),
+)
+TRAFFICKING_WHEREABOUTS = (
+    ("returned", _l("Has returned")),
+    ("still_away", _l("Still away")),
+)
+TRAFFICKING_PURPOSES = (
+    ("money_or_benefit", _l("Money, property or other benefit")),
+    ("sexual_exploitation", _l("Sexual exploitation")),
+    ("forced_labour", _l("Forced labour")),
+    ("forced_criminal_activity", _l("Forced criminal activity (scam compounds and the like)")),
+    ("organ_removal", _l("Removal of body parts")),
+    ("sale_of_baby_or_foetus", _l("Sale of a baby or a foetus")),
+    ("other_inhumane", _l("Another inhumane purpose")),
+)
+
+# Abuse of a child (Law on Children 2016 Art. 4.5) and where it happened.
+CHILD_ABUSE_FORMS = (
+    ("violence", _l("Violence")),
+    ("exploitation", _l("Exploitation (child labour, prostitution, pornography)")),
+    ("sexual_abuse", _l("Sexual abuse")),
+    ("trafficking", _l("Trafficking")),
+    ("abandonment", _l("Abandonment")),
+    ("neglect", _l("Neglect")),
+)
+CHILD_ABUSE_ENVIRONMENTS = (
+    ("family", _l("Family")),
+    ("school", _l("School")),
+    ("community", _l("Community")),
+    ("online", _l("Online")),
+)
+
+# What the desks found when they verified a report. Official statistics count verified
+# cases; a report found unfounded is not a case.
+VERIFICATIONS = (
+    ("pending", _l("Not verified yet")),
+    ("verified", _l("Verified")),
+    ("unfounded", _l("Unfounded")),
+)
+
+# Two cases of the ward a desk member linked: the same event (several victims), the same
+# person who caused the harm, the same victim (another incident): counted once per person.
+CASE_LINKS = (
+    ("same_event", _l("The same event, another victim")),
+    ("same_perpetrator", _l("The same person who caused the harm")),
+    ("same_victim", _l("The same victim, another incident")),
+)
 
 VICTIM_CIRCUMSTANCES = (
     ("pregnant", _l("Pregnant")),
@@ -192,6 +380,7 @@ CLOSE_REASONS = (
     ("resolved", _l("Resolved")),
     ("unfounded", _l("Unfounded")),
     ("duplicate", _l("Duplicate, merged into another case")),
+    # Cases closed so before it became a state of an open case (migration 0017).
     ("criminal_procedure", _l("Handed to criminal procedure")),
 )
 
@@ -433,6 +622,10 @@ AUDIT_ACTIONS = (
     ("case.print", _l("Intake record printed")),
     ("case.refer", _l("Referred to a partner")),
     ("case.reseal_reporter", _l("Reporter given access again")),
+    ("case.verify", _l("Report verified")),
+    ("case.correct", _l("Verified facts corrected")),
+    ("case.link", _l("Cases linked")),
+    ("case.criminal_procedure", _l("Handed to criminal procedure")),
     ("question.ask", _l("Question asked")),
     ("question.answer", _l("Question answered")),
     ("question.close", _l("Question closed")),
@@ -446,3 +639,64 @@ AUDIT_ACTIONS = (
     ("audit.export", _l("Audit trail exported")),
     ("audit.checkpoint", _l("Audit checkpoint signed")),
 )
+
+
+# The choices each coded fact of a case is one or some of (models.CODED_FACTS), to show it.
+FACT_CHOICES = {
+    "kinds": KINDS,
+    "harm_forms": HARM_FORMS,
+    "acts": ACTS,
+    "gbv_type": GBV_TYPES,
+    "victim_sex": SEXES,
+    "victim_age_band": ALL_AGE_BANDS,
+    "victim_circumstances": VICTIM_CIRCUMSTANCES,
+    "perpetrator_relationship": ALL_RELATIONSHIPS,
+    "perpetrator_sex": SEXES,
+    "perpetrator_age_band": ALL_AGE_BANDS,
+    "trafficking_indicators": TRAFFICKING_INDICATORS,
+    "trafficking_status": TRAFFICKING_STATUSES,
+    "trafficking_whereabouts": TRAFFICKING_WHEREABOUTS,
+    "trafficking_purposes": TRAFFICKING_PURPOSES,
+    "child_abuse_forms": CHILD_ABUSE_FORMS,
+    "child_abuse_environments": CHILD_ABUSE_ENVIRONMENTS,
+    "child_caregiver": CHILD_CAREGIVERS,
+}
+# Their names, as a history of corrections says which fact changed.
+FACT_NAMES = {
+    "kinds": _l("Kind of case"),
+    "harm_forms": _l("Forms of harm"),
+    "acts": _l("Acts"),
+    "gbv_type": _l("GBVIMS type"),
+    "immediate_danger": _l("Someone in danger now"),
+    "signs_of_crime": _l("Signs of a crime"),
+    "victim_sex": _l("Victim's sex"),
+    "victim_age_band": _l("Victim's age"),
+    "victim_circumstances": _l("The victim is also"),
+    "perpetrator_relationship": _l("What the person who caused the harm is to the victim"),
+    "perpetrator_sex": _l("Sex of the person who caused the harm"),
+    "perpetrator_age_band": _l("Age of the person who caused the harm"),
+    "trafficking_indicators": _l("Signs of trafficking"),
+    "trafficking_status": _l("Trafficking: the person is"),
+    "trafficking_whereabouts": _l("Trafficking: where the person is"),
+    "trafficking_purposes": _l("Trafficking: for what"),
+    "child_abuse_forms": _l("Abuse of the child: its forms"),
+    "child_abuse_environments": _l("Abuse of the child: where"),
+    "child_serious_risk": _l("The child is at serious risk now"),
+    "child_caregiver": _l("Who looks after the child"),
+    "perpetrator_name": _l("Name of the person who caused the harm"),
+    "perpetrator_birth_year": _l("His or her year of birth"),
+}
+
+
+def fact_text(name: str, value) -> str:
+    """A coded fact's value in words: its labels, yes or no, or a dash for none."""
+    if value is None or value == [] or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_l("Yes") if value else _l("No"))
+    choices = FACT_CHOICES.get(name)
+    if choices is None:
+        return str(value)
+    if isinstance(value, list):
+        return "; ".join(label(choices, code) for code in value)
+    return label(choices, value)

@@ -35,6 +35,8 @@ from incidents.web import argon2_params
 from tests.local_services import LocalServices
 
 PASSWORD = "correct horse battery staple"
+# The sealed fields that must hold a year (a canary there is a field error, not a value).
+YEAR_FIELDS = frozenset({"victim_birth_year", "perpetrator_birth_year"})
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -385,7 +387,7 @@ def report_form(group_id: int, **changes) -> dict:
         "incident_date": (date.today() - timedelta(days=2)).isoformat(),
         "narrative": "Người chồng chửi mắng, đe dọa vợ nhiều lần.",
         "victim_sex": "female",
-        "victim_age_band": "18_59",
+        "victim_age_band": "26_40",
         "source": "victim",
         "consent": "agreed",
         "victim_name": "Nguyễn Thị A",
@@ -393,7 +395,7 @@ def report_form(group_id: int, **changes) -> dict:
         "victim_address": "",
         "victim_phone": "",
         "perpetrator_name": "",
-        "perpetrator_relationship": "spouse",
+        "perpetrator_relationship": "husband",
         "perpetrator_sex": "male",
         "perpetrator_age_band": "26_40",
         "perpetrator_details": "",
@@ -415,9 +417,9 @@ def report_data(group_id: int, **changes):
         harm_forms=["psychological"],
         immediate_danger=False,
         victim_sex="female",
-        victim_age_band="18_59",
+        victim_age_band="26_40",
         victim_circumstances=[],
-        perpetrator_relationship="spouse",
+        perpetrator_relationship="husband",
         perpetrator_sex="male",
         perpetrator_age_band="26_40",
         channel="phone",

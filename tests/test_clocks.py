@@ -63,7 +63,7 @@ def test_a_report_starts_the_clocks_its_facts_call_for(db, people):
             db,
             leader,
             kinds=["trafficking", "child_abuse"],
-            victim_age_band="under_16",
+            victim_age_band="12_13",
             child_serious_risk=True,
         )
     assert {kind: view.due_at - START for kind, view in _running(db, adult.id).items()} == {
@@ -141,7 +141,7 @@ def test_the_chairman_s_first_step_meets_his_clock_and_late_is_said(db, people):
 def test_the_police_record_the_child_s_emergency_protection_by_hand(db, client, people, login_as):
     leader, staff = people
     with time_machine.travel(START, tick=False) as traveller:
-        case = _file(db, leader, victim_age_band="under_16", child_serious_risk=True)
+        case = _file(db, leader, victim_age_band="12_13", child_serious_risk=True)
         traveller.shift(timedelta(hours=4))
         login_as(staff["police"])
         page = client.get(f"/cases/{case.id}").get_data(as_text=True)
@@ -218,7 +218,7 @@ def test_a_status_change_through_the_page_bumps_the_version(db, client, people, 
 def test_the_leader_sees_his_reports_clocks(db, client, people, login_as):
     leader, staff = people
     with time_machine.travel(START, tick=False) as traveller:
-        case = _file(db, leader, victim_age_band="under_16", child_serious_risk=True)
+        case = _file(db, leader, victim_age_band="12_13", child_serious_risk=True)
         traveller.shift(timedelta(hours=2))
         login_as(leader)
         listing = client.get("/reports").get_data(as_text=True)

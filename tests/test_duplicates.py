@@ -61,9 +61,12 @@ def _acknowledge(db, user, case_id):
     db.session.commit()
 
 
-def _file(db, leader, name=LAN, year="1990", **changes) -> str:
-    """A report filed through the service (the HTTP path is tested where it matters)."""
+def _file(db, leader, name=LAN, year="1990", perpetrator=None, **changes) -> str:
+    """A report filed through the service (the HTTP path is tested where it matters);
+    perpetrator: the name and birth year of the person who caused the harm, if known."""
     sealed = {"victim_name": name, "victim_birth_year": year}
+    if perpetrator:
+        sealed.update(perpetrator_name=perpetrator[0], perpetrator_birth_year=perpetrator[1])
     case = service.file_report(leader, report_data(leader.groups[0].id, sealed=sealed, **changes))
     db.session.commit()
     return case.id
@@ -631,6 +634,17 @@ COMPARABLE_BY_DESIGN = {
     "version",
     # the reporter's public key, the same for all his cases: no more than reporter_id says
     "reporter_sealed_to",
+    # verification: its state, who and when, the facts as reported, the verified codes
+    "verification",
+    "verified_at",
+    "verified_by_id",
+    "reported",
+    "trafficking_status",
+    "trafficking_whereabouts",
+    "trafficking_purposes",
+    "child_abuse_forms",
+    "child_abuse_environments",
+    "criminal_procedure_at",
 }
 
 
@@ -638,7 +652,8 @@ def test_the_database_holds_no_value_equal_for_two_cases_of_one_victim(
     db, client, make_user, login_as
 ):
     leader, officer = make_user("reporter"), make_user("officer")
-    first, second = _file(db, leader), _file(db, leader)
+    same_man = ("Trần Văn Bình", "1980")
+    first, second = _file(db, leader, perpetrator=same_man), _file(db, leader, perpetrator=same_man)
     for case_id in (first, second):
         _acknowledge(db, officer, case_id)
     login_as(officer)
@@ -653,8 +668,10 @@ def test_the_database_holds_no_value_equal_for_two_cases_of_one_victim(
     assert COMPARABLE_BY_DESIGN <= names  # the list names real columns
     others = names - COMPARABLE_BY_DESIGN
     assert {"victim_index", "victim_name", "victim_birth_year", "narrative"} <= others
+    assert {"perpetrator_index", "perpetrator_name", "perpetrator_birth_year"} <= others
     one, two = rows[first], rows[second]
     assert one["victim_index"] is not None and two["victim_index"] is not None
+    assert one["perpetrator_index"] is not None and two["perpetrator_index"] is not None
     for name in others:
         if one[name] is None and two[name] is None:
             continue  # a field both reports left empty (the victim's phone, say)
@@ -665,7 +682,7 @@ def test_the_database_holds_no_value_equal_for_two_cases_of_one_victim(
         for index in inspect(db.engine).get_indexes("cases")
         for column in index["column_names"]
     }
-    assert "victim_index" not in indexed
+    assert not {"victim_index", "perpetrator_index"} & indexed
 
 
 def test_a_planted_index_key_lets_a_database_writer_test_no_guessed_name(

@@ -18,7 +18,7 @@ def test_leader_files_police_acknowledge_officer_counts(
     case_id = file_report(
         leader,
         kinds=["domestic_violence", "child_abuse"],
-        victim_age_band="under_16",
+        victim_age_band="12_13",
         child_serious_risk="no",  # asked of every child victim
         victim_name="Lò Thị Hoa",
     )

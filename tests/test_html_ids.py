@@ -56,7 +56,7 @@ def test_the_case_page_has_unique_ids_for_each_desk_role(
         other: make_user(other) for other in ("police", "officer", "chairman") if other != role
     }
     case_id = file_report(
-        leader, immediate_danger="yes", victim_age_band="under_16", child_serious_risk="yes"
+        leader, immediate_danger="yes", victim_age_band="12_13", child_serious_risk="yes"
     )
     from incidents.cases.models import Case
 

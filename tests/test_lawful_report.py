@@ -88,7 +88,7 @@ def test_the_12_hour_clock_starts_for_a_child_at_serious_risk_or_with_the_carer_
     db, client, leader, risk, carer, twelve_hours
 ):
     case = _filed(db, post_report(client, report_form(
-        leader.groups[0].id, kinds=["child_abuse"], victim_age_band="under_16",
+        leader.groups[0].id, kinds=["child_abuse"], victim_age_band="12_13",
         child_serious_risk=risk, child_caregiver=carer,
     )))  # fmt: skip
     assert ("child_emergency" in _clocks(db, case)) is twelve_hours
@@ -221,7 +221,7 @@ def test_the_case_page_shows_the_signs_of_trafficking_and_the_childs_risk_and_ca
 ):
     police = make_user("police")
     case = _filed(db, post_report(client, report_form(
-        leader.groups[0].id, kinds=["trafficking", "child_abuse"], victim_age_band="under_16",
+        leader.groups[0].id, kinds=["trafficking", "child_abuse"], victim_age_band="12_13",
         trafficking_indicators=["papers_taken", "debt"], child_serious_risk="yes",
         child_caregiver="relatives", signs_of_crime="y",
     )))  # fmt: skip

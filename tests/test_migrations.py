@@ -5,6 +5,7 @@ database created on TEST_DATABASE_URL's server (and dropped afterwards), so the 
 database is never touched.
 """
 
+import json
 import logging
 import os
 import secrets
@@ -528,4 +529,75 @@ def test_0016_keeps_consent_as_said_and_a_crime_ground_as_signs_of_a_crime(migra
         "agreed": (False, None, "non_gbv", "in_person", False),
         "crime": (False, "crime", "non_gbv", "phone", True),
         "danger": (False, None, "non_gbv", "phone", True),
+    }
+
+
+def test_0017_gives_relationships_their_direction_where_it_can_and_keeps_the_rest(
+    migration_app,
+):
+    """0017: every case pending verification, its reported facts kept; a spouse who is a
+    man becomes the husband, a cohabiting partner the partner; what cannot be directed,
+    nor banded finer, stays (to be verified); and back again on downgrade."""
+    upgrade(revision="0016")
+    day = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    filed = {  # case: (relationship, perpetrator sex, victim band, perpetrator band)
+        "husband": ("spouse", "male", "18_59", "26_40"),
+        "wife": ("spouse", "female", "60_plus", "0_11"),
+        "unclear": ("spouse", "unknown", "under_16", "12_17"),
+        "parent": ("parent_child", "male", "under_16", "61_plus"),
+        "partner": ("cohabiting", "male", "16_17", "41_60"),
+    }
+    with db.engine.begin() as connection:
+        insert = _inserter(connection)
+        _ward_and_users(insert, day, {1: {"role": "reporter"}})
+        for sequence, (name, (relation, sex, victim, perpetrator)) in enumerate(filed.items(), 1):
+            row = _case_row(
+                name,
+                sequence,
+                day,
+                version=1,
+                perpetrator_relationship=relation,
+                perpetrator_sex=sex,
+                victim_age_band=victim,
+                perpetrator_age_band=perpetrator,
+            )
+            row.pop("consent_referral")
+            insert(
+                "cases",
+                **row,
+                consent="agreed",
+                receiving_point="group_leader",
+                signs_of_crime=False,
+            )
+    upgrade(revision="0017")
+    query = (
+        "SELECT id, verification, perpetrator_relationship, victim_age_band, "
+        "perpetrator_age_band, reported FROM cases"
+    )
+    with db.engine.connect() as connection:
+        rows = {row[0].rstrip("0"): tuple(row[1:]) for row in connection.execute(text(query))}
+    assert {name: row[:4] for name, row in rows.items()} == {
+        "husband": ("pending", "husband", "18_59", "26_40"),
+        "wife": ("pending", "wife", "60_plus", "under_12"),
+        "unclear": ("pending", "spouse", "under_16", "12_17"),
+        "parent": ("pending", "parent_child", "under_16", "60_plus"),
+        "partner": ("pending", "cohabiting_partner", "16_17", "41_60"),
+    }
+    reported = rows["husband"][4]
+    reported = reported if isinstance(reported, dict) else json.loads(reported)
+    assert reported["perpetrator_relationship"] == "spouse"  # as the reporter gave it
+    assert reported["trafficking_purposes"] == [] and reported["trafficking_status"] is None
+    downgrade(revision="0016")
+    query = "SELECT id, perpetrator_relationship, victim_age_band, perpetrator_age_band"
+    with db.engine.connect() as connection:
+        rows = {
+            row[0].rstrip("0"): tuple(row[1:])
+            for row in connection.execute(text(query + " FROM cases"))
+        }
+    assert rows == {
+        "husband": ("spouse", "18_59", "26_40"),
+        "wife": ("spouse", "60_plus", "0_11"),
+        "unclear": ("spouse", "under_16", "12_17"),
+        "parent": ("parent_child", "under_16", "61_plus"),
+        "partner": ("cohabiting", "16_17", "41_60"),
     }

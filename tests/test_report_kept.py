@@ -264,14 +264,16 @@ def test_when_the_pages_idle_time_ends_the_draft_is_kept_and_the_session_ends(db
     assert web.get("/report/new").headers["Location"].startswith("/login")
 
 
-def test_forms_sent_after_sign_out_count_per_owner_and_junk_per_address(csrf_app, leader):
+def test_forms_sent_after_sign_out_count_per_owner_and_junk_per_address(app, db, leader):
     """A carrier's shared address flooded with junk does not use up a leader's own count."""
     from incidents.reporting.views import _form_owner_or_address
 
-    with csrf_app.test_request_context():
+    # The test's own app: leader's row loads on its database (another app's engine would
+    # check out a connection for this session and leave it to the garbage collector).
+    with app.test_request_context():
         token = submission.new_token(leader)
     for sent, expected in ((token, f"kept-form:{leader.id}"), ("junk", "127.0.0.1")):
-        with csrf_app.test_request_context(
+        with app.test_request_context(
             "/report/new", method="POST", data={"submission_token": sent}
         ):
             assert _form_owner_or_address() == expected

@@ -281,7 +281,7 @@ def test_an_anonymous_quick_exit_writes_nothing(db, client):
 
 
 def test_a_child_victim_needs_the_risk_answered_and_at_risk_is_most_urgent(db, signed_in, leader):
-    child = {"victim_age_band": "under_16", "kinds": ["child_abuse"], "child_caregiver": "parents"}
+    child = {"victim_age_band": "12_13", "kinds": ["child_abuse"], "child_caregiver": "parents"}
     unanswered = post_report(signed_in, report_form(leader.groups[0].id, **child))
     assert unanswered.status_code == 200 and _cases(db) == 0
     assert "child_serious_risk-error" in _page(unanswered)
@@ -306,7 +306,7 @@ def test_answers_that_do_not_apply_are_not_kept(db, signed_in, leader):
         ),
     )
     case = db.session.get(Case, filed.headers["Location"].rsplit("/", 1)[-1])
-    assert case.victim_age_band == "18_59" and case.child_serious_risk is None
+    assert case.victim_age_band == "26_40" and case.child_serious_risk is None
     assert case.child_caregiver is None and case.trafficking_indicators == []
     assert case.urgency != "immediate"
 
@@ -328,4 +328,6 @@ def test_signs_of_trafficking_are_kept_for_a_trafficking_report(db, signed_in, l
 def test_the_form_marks_the_questions_that_apply_only_sometimes(signed_in):
     page = _page(signed_in.get("/report/new"))
     assert 'data-when-field="kinds" data-when-values="trafficking"' in page
-    assert 'data-when-field="victim_age_band" data-when-values="under_16"' in page
+    assert (
+        'data-when-field="victim_age_band" data-when-values="12_13 14_15 under_12 under_16"' in page
+    )

@@ -8,7 +8,7 @@ from incidents.vocab import CHILD, CHILD_AGE_BANDS, MINOR, MINOR_AGE_BANDS, ROUT
 
 ALL = {"police", "officer", "chairman"}
 CIVIL = {"officer", "chairman"}
-ADULT = "18_59"
+ADULT = "26_40"
 
 
 def _facts(
@@ -42,7 +42,8 @@ ROUTING_TABLE = [
     (_facts(core="rape"), ALL, "sexual_violence"),
     (_facts(kinds=["gbv_outside_family"], core="sexual_assault"), ALL, "sexual_violence"),
     # Any child or minor victim; abuse of a child.
-    (_facts(harms=["psychological"], age="under_16"), ALL, "minor_victim"),
+    (_facts(harms=["psychological"], age="14_15"), ALL, "minor_victim"),
+    (_facts(harms=["psychological"], age="under_16"), ALL, "minor_victim"),  # an earlier band
     (_facts(harms=["psychological"], age="16_17"), ALL, "minor_victim"),
     (_facts(kinds=["child_abuse"], age="unknown"), ALL, "minor_victim"),
     (_facts(kinds=["trafficking"]), ALL, "trafficking"),
@@ -84,18 +85,19 @@ def test_every_route_includes_the_chairman_and_the_officer():
 def test_a_child_is_under_16_and_a_minor_under_18():
     """Two lines, never one (DOMAIN.md section 2)."""
     assert (CHILD, MINOR) == (16, 18)
-    assert CHILD_AGE_BANDS == {"under_16"}
-    assert MINOR_AGE_BANDS == {"under_16", "16_17"}
+    assert CHILD_AGE_BANDS == {"under_12", "12_13", "14_15", "under_16"}
+    assert MINOR_AGE_BANDS == CHILD_AGE_BANDS | {"16_17", "12_17"}
+    assert "16_17" not in CHILD_AGE_BANDS and "18_25" not in MINOR_AGE_BANDS
 
 
 @pytest.mark.parametrize(
     ("core", "kinds", "relationship", "age", "harms", "indicators", "flags"),
     [
-        ("rape", {"domestic_violence"}, "spouse", "16_17", set(), set(),
+        ("rape", {"domestic_violence"}, "husband", "16_17", set(), set(),
          ["intimate_partner_violence", "child_sexual_abuse"]),
-        ("forced_marriage", set(), "parent_child", "under_16", set(), set(), ["early_marriage"]),
-        ("forced_marriage", set(), "parent_child", "16_17", set(), set(), ["early_marriage"]),
-        ("forced_marriage", set(), "parent_child", ADULT, set(), set(), []),
+        ("forced_marriage", set(), "father", "12_13", set(), set(), ["early_marriage"]),
+        ("forced_marriage", set(), "mother", "16_17", set(), set(), ["early_marriage"]),
+        ("forced_marriage", set(), "father", ADULT, set(), set(), []),
         ("non_gbv", {"trafficking"}, "stranger", ADULT, set(), set(), ["trafficking_indicators"]),
         ("rape", set(), "stranger", ADULT, set(), set(), []),
         # Not classified yet (a leader's report): the sexual harm he reported stands for it.

@@ -135,6 +135,17 @@ MATRIX = {
     "reporting.my_report": {
         "GET":  "login 200   404   404   404   404   404   404   404   404   | ownpw enrol 404",
     },
+    # Verification (the regimes' table: a domestic-violence case, every desk) and links.
+    "verify.verify_case": {
+        "GET":  "login 404   200   200   200   404   404   404   404   404   | ownpw enrol 200",
+        "POST": "login 404   400   400   400   404   404   404   404   404   | ownpw enrol 400",
+    },
+    "verify.criminal_procedure": {
+        "POST": "login 404   case  404   404   404   404   404   404   404   | ownpw enrol 404",
+    },
+    "verify.link_cases": {
+        "POST": "login 404   case  case  case  404   404   404   404   404   | ownpw enrol case",
+    },
     "triage.queue": {
         "GET":  "login 404   200   200   200   404   200   404   200   404   | ownpw enrol 200",
     },

@@ -40,6 +40,11 @@ CASE_ACTIONS = (
     "case.refer",
     # The case key sealed again to its reporter after his key reset.
     "case.reseal_reporter",
+    # Verification and its corrections, and links to other cases.
+    "case.verify",
+    "case.correct",
+    "case.link",
+    "case.criminal_procedure",
     "referral.read",
     "referral.respond",
 )
@@ -143,6 +148,7 @@ _DETAIL_CODES = {
     "case.escalate": vocab.CLOCKS,
     "case.contact_ban_request": vocab.CONTACT_BAN_REQUESTERS,
     "case.contact_ban_decision": vocab.CONTACT_BAN_DECISIONS,
+    "case.verify": vocab.VERIFICATIONS,
     "account.create": vocab.ROLES,
     "account.role": vocab.ROLES,
 }

@@ -1,4 +1,5 @@
-"""The possible-duplicate hint: the ward's other cases whose victim has the same index.
+"""The possible-duplicate hint: the ward's other cases whose victim, or whose person who
+caused the harm, has the same index.
 
 Two group leaders may report the same survivor, spelled differently ("Nguyễn Thị Lan",
 "NGUYEN THI LAN"). Each case gets a blind index, HMAC-SHA256 of the victim's normalised
@@ -50,6 +51,7 @@ button was pressed, into a conflict for nothing.
 
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -60,83 +62,112 @@ from incidents.cases import service  # a module import: service imports this mod
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case, CaseRoute
 from incidents.crypto import DecryptionError
-from incidents.crypto.blind_index import victim_index
+from incidents.crypto.blind_index import perpetrator_index, victim_index
 from incidents.crypto.fields import open_text, seal_text
 from incidents.extensions import db
+from incidents.timeutil import as_utc
+from incidents.vocab import ADULT_AGE_BANDS
 
-_INDEXED_FIELDS = ("victim_name", "victim_birth_year")
-# The sealed index's field name in its ciphertext's context.
-INDEX_FIELD = "victim_index"
+# Whose index, from which sealed fields, stored in which sealed column (its field name in
+# the ciphertext's context too), made with which keyed hash.
+PEOPLE = {
+    "victim": (("victim_name", "victim_birth_year"), "victim_index", victim_index),
+    "perpetrator": (
+        ("perpetrator_name", "perpetrator_birth_year"),
+        "perpetrator_index",
+        perpetrator_index,
+    ),
+}
+# How far back another report of the same person who caused the harm counts (Art. 32:
+# domestic violence two or more times in 12 months).
+RECURRENCE_WINDOW = timedelta(days=365)
 
 
 @dataclass(frozen=True)
 class Match:
-    """A case that may be the same victim's: what the page shows of it."""
+    """A case that may be about the same person: what the page shows of it."""
 
     id: str
     reference: str
     status: str
+    received_at: datetime
+    verification: str
+    kinds: tuple[str, ...]
 
 
 @dataclass
 class DuplicateCheck:
     """What one press of the button found; shown in its response, stored nowhere."""
 
-    # Whether the case has the victim's name and birth year to compare at all.
+    # Whether the case has a name and a birth year to compare, for each person.
     indexed: bool
-    # The other cases of the ward the user can read whose sealed index was compared...
+    perpetrator_indexed: bool = False
+    # The other cases of the ward the user can read whose sealed indexes were compared...
     compared: int = 0
     # ...and those not indexed yet (filed, and no desk member has acted on them since).
     not_indexed: int = 0
     matches: list[Match] = field(default_factory=list)
+    # Other reports of the same person who caused the harm, the latest first.
+    perpetrator_matches: list[Match] = field(default_factory=list)
+    # Reports of him within RECURRENCE_WINDOW, this one included; and whether community
+    # criticism (Law 13/2022 Art. 32) may apply: an adult, domestic violence twice or more.
+    recent_reports: int = 0
+    community_criticism: bool = False
 
 
-def _index_of(case: Case, keyring: MemberKeyring, data_key: bytes) -> str | None:
-    """The case's victim index from its sealed name and birth year; None without both."""
+def _index_of(case: Case, person: str, keyring: MemberKeyring, data_key: bytes) -> str | None:
+    """The case's index of the person from its sealed name and birth year; None without both."""
+    names, _column, make = PEOPLE[person]
     name, year = (
         open_text(data_key, getattr(case, name), case.id, name, case.key_version)
         if getattr(case, name) is not None
         else ""
-        for name in _INDEXED_FIELDS
+        for name in names
     )
     if not name or not year:
         return None
-    return victim_index(keyring.index_key(case.ward), name, year)
+    return make(keyring.index_key(case.ward), name, year)
 
 
-def _stored_index(case: Case, data_key: bytes) -> str | None:
+def _stored_index(case: Case, column: str, data_key: bytes) -> str | None:
     """The case's index as stored, opened; None if none is, or if it does not open."""
-    if case.victim_index is None:
+    if getattr(case, column) is None:
         return None
     try:
-        return open_text(data_key, case.victim_index, case.id, INDEX_FIELD, case.key_version)
+        return open_text(data_key, getattr(case, column), case.id, column, case.key_version)
     except DecryptionError:
         return None  # damaged, or not ours: written again below, from the case itself
 
 
-def index_case(user, case: Case, keyring: MemberKeyring) -> str | None:
-    """Compute the case's victim index with the user's keys and store it sealed; idempotent.
+def index_case(user, case: Case, keyring: MemberKeyring) -> dict[str, str | None]:
+    """Compute the case's indexes (victim, perpetrator) with the user's keys and store them
+    sealed; idempotent.
 
-    Returns the index (in memory only). None, and nothing stored, when the case has no
-    victim name or no birth year. The row's version is left as it is (see the module's
-    docstring); the stored ciphertext changes only when the index does.
+    Returns the indexes (in memory only); a person without both name and birth year has
+    None, and nothing stored. The row's version is left as it is (see the module's
+    docstring); a stored ciphertext changes only when its index does.
     """
     if not access.can(user, "case.index", case):
         raise service.NotAllowed("case.index")
     data_key = keyring.case_key(case)
-    value = _index_of(case, keyring, data_key)
-    if value != _stored_index(case, data_key) or (value is None and case.victim_index):
-        sealed = (
-            seal_text(data_key, value, case.id, INDEX_FIELD, case.key_version)
-            if value is not None
-            else None
-        )
-        table = Case.__table__
-        db.session.connection().execute(
-            update(table).where(table.c.id == case.id).values(victim_index=sealed)
-        )
-        set_committed_value(case, "victim_index", sealed)
-    return value
+    values = {}
+    for person, (_names, column, _make) in PEOPLE.items():
+        value = _index_of(case, person, keyring, data_key)
+        values[person] = value
+        if value != _stored_index(case, column, data_key) or (
+            value is None and getattr(case, column)
+        ):
+            sealed = (
+                seal_text(data_key, value, case.id, column, case.key_version)
+                if value is not None
+                else None
+            )
+            table = Case.__table__
+            db.session.connection().execute(
+                update(table).where(table.c.id == case.id).values({column: sealed})
+            )
+            set_committed_value(case, column, sealed)
+    return values
 
 
 def _candidates(user, case: Case):
@@ -147,8 +178,12 @@ def _candidates(user, case: Case):
             Case.id,
             Case.reference,
             Case.status,
+            Case.received_at,
+            Case.verification,
+            Case.kinds,
             Case.key_version,
             Case.victim_index,
+            Case.perpetrator_index,
             CaseRoute.desk_id,
             CaseRoute.sealed_key,
         )
@@ -163,30 +198,77 @@ def _candidates(user, case: Case):
     ).all()
 
 
+def _same(row, column: str, value: str | None, data_key: bytes) -> bool:
+    stored = getattr(row, column)
+    if value is None or stored is None:
+        return False
+    other = open_text(data_key, bytes(stored), row.id, column, row.key_version)
+    return hmac.compare_digest(other, value)
+
+
 def look_for_duplicates(user, case: Case, keyring: MemberKeyring) -> DuplicateCheck:
     """The case page's button: index the case, then compare it with the ward's other cases
-    the user can read, in this call only. Audited with counts; the result is not stored."""
-    value = index_case(user, case, keyring)
-    check = DuplicateCheck(indexed=value is not None)
-    if value is not None:
+    the user can read, in this call only: the same victim (a duplicate, or another
+    incident), the same person who caused the harm (reported again). Audited with counts;
+    the result is not stored."""
+    values = index_case(user, case, keyring)
+    check = DuplicateCheck(
+        indexed=values["victim"] is not None,
+        perpetrator_indexed=values["perpetrator"] is not None,
+    )
+    if any(values.values()):
         seen: set[str] = set()
         for row in _candidates(user, case):
             if row.id in seen:  # routed to two of his desks: one key is enough
                 continue
             seen.add(row.id)
-            if row.victim_index is None:
+            if row.victim_index is None and row.perpetrator_index is None:
                 check.not_indexed += 1
                 continue
             data_key = keyring.route_key(row.id, row.key_version, row.desk_id, row.sealed_key)
-            other = open_text(
-                data_key, bytes(row.victim_index), row.id, INDEX_FIELD, row.key_version
-            )
             check.compared += 1
-            if hmac.compare_digest(other, value):
-                check.matches.append(Match(id=row.id, reference=row.reference, status=row.status))
+            match = Match(
+                id=row.id,
+                reference=row.reference,
+                status=row.status,
+                received_at=as_utc(row.received_at),
+                verification=row.verification,
+                kinds=tuple(row.kinds),
+            )
+            if _same(row, "victim_index", values["victim"], data_key):
+                check.matches.append(match)
+            if _same(row, "perpetrator_index", values["perpetrator"], data_key):
+                check.perpetrator_matches.append(match)
+    check.perpetrator_matches.sort(key=lambda match: match.received_at, reverse=True)
+    _recurrence(case, check)
     # Counts of what was compared only: how many matched would tell a reader of the log
     # whether the name of a report (a guess filed on purpose, say) is another case's too.
-    detail = f"compared:{check.compared},not_indexed:{check.not_indexed}" if value else "no_index"
+    detail = (
+        f"compared:{check.compared},not_indexed:{check.not_indexed}"
+        if any(values.values())
+        else "no_index"
+    )
     record("case.index", actor=user, target=case.id, detail=detail)
     db.session.flush()
     return check
+
+
+def _recurrence(case: Case, check: DuplicateCheck) -> None:
+    """How often the person who caused the harm was reported in the last 12 months, and
+    whether community criticism may apply (Art. 32: 18 or older, domestic violence two
+    or more times in 12 months; whether he was sanctioned is for the chairman to check)."""
+    if not check.perpetrator_indexed:
+        return
+    since = as_utc(case.received_at) - RECURRENCE_WINDOW
+    recent = [
+        match
+        for match in check.perpetrator_matches
+        if match.received_at >= since and match.verification != "unfounded"
+    ]
+    check.recent_reports = 1 + len(recent)
+    domestic = [m for m in recent if "domestic_violence" in m.kinds]
+    check.community_criticism = (
+        case.perpetrator_age_band in ADULT_AGE_BANDS
+        and "domestic_violence" in case.kinds
+        and len(domestic) >= 1
+    )

@@ -35,9 +35,35 @@ SEALED_FIELDS = (
     "victim_phone",
     "narrative",
     "perpetrator_name",
+    "perpetrator_birth_year",
     "perpetrator_details",
     "reporter_contact",
     "witnesses",
+)
+
+# The coded facts of a case: what the reporter said at filing (kept as he said it, in
+# Case.reported) and what the desks verify and correct later (the columns themselves).
+CODED_FACTS = (
+    "kinds",
+    "harm_forms",
+    "acts",
+    "gbv_type",
+    "immediate_danger",
+    "signs_of_crime",
+    "victim_sex",
+    "victim_age_band",
+    "victim_circumstances",
+    "perpetrator_relationship",
+    "perpetrator_sex",
+    "perpetrator_age_band",
+    "trafficking_indicators",
+    "trafficking_status",
+    "trafficking_whereabouts",
+    "trafficking_purposes",
+    "child_abuse_forms",
+    "child_abuse_environments",
+    "child_serious_risk",
+    "child_caregiver",
 )
 
 
@@ -71,6 +97,21 @@ class Case(db.Model):
     immediate_danger: Mapped[bool] = mapped_column(Boolean)
     # The report shows signs of a crime: it goes to the police (criminal procedure).
     signs_of_crime: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the desks found (vocab.VERIFICATIONS): the statutory figures count verified cases.
+    verification: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The coded facts as the reporter gave them at filing (CODED_FACTS), never changed:
+    # the columns hold the ward's verified and corrected facts, the history their changes.
+    reported: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Trafficking (Law 53/2024) and abuse of a child (Law on Children Art. 4.5), verified.
+    trafficking_status: Mapped[str | None] = mapped_column(String(24))
+    trafficking_whereabouts: Mapped[str | None] = mapped_column(String(16))
+    trafficking_purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    child_abuse_forms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    child_abuse_environments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Handed to criminal procedure: a state the case stays open in (support, protection).
+    criminal_procedure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     urgency: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     close_reason: Mapped[str | None] = mapped_column(String(32))
@@ -118,6 +159,9 @@ class Case(db.Model):
     # (field "victim_index"), so that no two rows hold a value that compares equal. The
     # comparison happens only in a desk member's session, over the cases he can read.
     victim_index: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The same for the person who caused the harm (name and birth year), sealed likewise:
+    # the desks see who was reported again, and nothing compares equal at rest.
+    perpetrator_index: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     # Sealed columns (see SEALED_FIELDS).
     victim_name: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -126,6 +170,7 @@ class Case(db.Model):
     victim_phone: Mapped[bytes | None] = mapped_column(LargeBinary)
     narrative: Mapped[bytes | None] = mapped_column(LargeBinary)
     perpetrator_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    perpetrator_birth_year: Mapped[bytes | None] = mapped_column(LargeBinary)
     perpetrator_details: Mapped[bytes | None] = mapped_column(LargeBinary)
     reporter_contact: Mapped[bytes | None] = mapped_column(LargeBinary)
     witnesses: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -136,6 +181,7 @@ class Case(db.Model):
     group: Mapped[ResidentialGroup] = relationship()
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     merged_into: Mapped["Case | None"] = relationship(remote_side=[id])
     routes: Mapped[list["CaseRoute"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseRoute.desk_id"
@@ -154,6 +200,26 @@ class Case(db.Model):
     def desks(self) -> set[str]:
         """The kinds of the desks this case is routed to."""
         return {route.desk.kind for route in self.routes}
+
+
+class CaseLink(db.Model):
+    """Two cases of a ward a desk member linked (vocab.CASE_LINKS): another victim of the
+    same event, the same person who caused the harm, the same victim. A link is a fact
+    someone decided on, in the clear; which cases may be linked is found in a desk
+    member's session only (cases.duplicates), never from a value stored to compare.
+    The pair is kept once, the lower id first."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "other_case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    other_case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CaseRoute(db.Model):

@@ -18,10 +18,12 @@ from incidents.cases import clocks, duplicates
 from incidents.cases.classify import context_flags, urgency
 from incidents.cases.keys import MemberKeyring, seal_for_reporter, sealed_route
 from incidents.cases.models import (
+    CODED_FACTS,
     SEALED_FIELDS,
     Case,
     CaseDeadline,
     CaseEvent,
+    CaseLink,
     CaseNote,
     CaseQuestion,
     CaseRoute,
@@ -35,6 +37,7 @@ from incidents.notices import service as notices
 from incidents.timeutil import as_utc, utcnow, ward_today
 from incidents.vocab import (
     ACTS,
+    AGE_BANDS,
     CHANNELS,
     CHILD_AGE_BANDS,
     CHILD_CAREGIVERS,
@@ -42,13 +45,11 @@ from incidents.vocab import (
     GBV_TYPES,
     HARM_FORMS,
     KINDS,
-    PERPETRATOR_AGE_BANDS,
     RECORDED_RECEIVING_POINTS,
     RELATIONSHIPS,
     SEXES,
     SOURCES,
     TRAFFICKING_INDICATORS,
-    VICTIM_AGE_BANDS,
     VICTIM_CIRCUMSTANCES,
     codes,
 )
@@ -110,15 +111,17 @@ class ReportData:
     # The desks' own coding, when the one recording it can already give it.
     acts: list[str] = field(default_factory=list)
     gbv_type: str | None = None
+    # Another victim of the event of this case (its id): the two cases are linked.
+    same_event_as: str | None = None
 
 
 # Fields whose values must come from a vocabulary list.
 _SINGLE_CHOICES = {
     "victim_sex": SEXES,
-    "victim_age_band": VICTIM_AGE_BANDS,
+    "victim_age_band": AGE_BANDS,
     "perpetrator_relationship": RELATIONSHIPS,
     "perpetrator_sex": SEXES,
-    "perpetrator_age_band": PERPETRATOR_AGE_BANDS,
+    "perpetrator_age_band": AGE_BANDS,
     "source": SOURCES,
     "consent": CONSENTS,
 }
@@ -177,9 +180,50 @@ def validate_report(filer, data: ReportData) -> None:
         raise CaseError("channel")
     if data.incident_date > ward_today():
         raise CaseError("incident_date")
+    if data.same_event_as is not None and _event_case(filer, data.same_event_as) is None:
+        raise CaseError("same_event")
     for name, value in data.sealed.items():
         if name not in SEALED_FIELDS or len(value) > SEALED_MAX_LENGTH:
             raise CaseError(name)
+
+
+def _event_case(filer, case_id: str) -> Case | None:
+    """The case a report of another victim of the same event names, if the filer may see
+    it: his own report (a leader, a partner), or a case his desk reads."""
+    case = (
+        db.session.get(Case, case_id) if isinstance(case_id, str) and len(case_id) == 32 else None
+    )
+    action = "case.track" if filer.role in access.FILER_ROLES else "case.read"
+    if case is None or case.ward_id != filer.ward_id or not access.can(filer, action, case):
+        return None
+    return case
+
+
+def add_link(user, case: Case, other: Case, kind: str) -> CaseLink:
+    """Link two cases (vocab.CASE_LINKS), once, each timeline saying so; the caller has
+    checked the policy. Idempotent."""
+    first, second = sorted((case.id, other.id))
+    existing = db.session.scalar(
+        select(CaseLink).where(
+            CaseLink.case_id == first, CaseLink.other_case_id == second, CaseLink.kind == kind
+        )
+    )
+    if existing is not None:
+        return existing
+    made = CaseLink(case_id=first, other_case_id=second, kind=kind, linked_by_id=user.id)
+    db.session.add(made)
+    for one, two in ((case, other), (other, case)):
+        db.session.add(
+            CaseEvent(
+                case_id=one.id,
+                actor_id=user.id,
+                kind="linked",
+                detail={"kind": kind, "case": two.id},
+            )
+        )
+    record("case.link", actor=user, target=case.id, detail=f"{kind}:{other.reference}")
+    db.session.flush()
+    return made
 
 
 def _next_sequence(ward_id: int, year: int) -> int:
@@ -291,7 +335,13 @@ def file_report(
         routing_reason=rule.reason,
         key_version=1,
         submission_key=submission_key,
+        verification="pending",
+        trafficking_purposes=[],
+        child_abuse_forms=[],
+        child_abuse_environments=[],
     )
+    # What the reporter said, kept as he said it: the desks verify and correct the columns.
+    case.reported = {name: getattr(case, name) for name in CODED_FACTS}
     data_key = new_data_key()
     for name, value in data.sealed.items():
         if value:
@@ -332,6 +382,8 @@ def file_report(
     # One entry: the case filed and the desks it went to (a later routing gets its own).
     record("case.file", actor=filer, target=case.id, detail=",".join(desks))
     notices.notify_desks(case, desks, "new_case")
+    if data.same_event_as is not None:
+        add_link(filer, case, _event_case(filer, data.same_event_as), "same_event")
     return case
 
 

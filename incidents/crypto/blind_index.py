@@ -1,8 +1,9 @@
-"""A blind index of a victim: a keyed hash of her normalised name and birth year.
+"""A blind index of a person: a keyed hash of the normalised name and birth year.
 
 Two reports of the same person, spelled a little differently by two group leaders, give
 the same index within a ward, so a desk member can be told "this may be a case you already
-have". The index is HMAC-SHA256 under a per-ward random key (the index key) that is sealed
+have"; two reports of the same person who caused the harm, "this person was reported
+before". The index is HMAC-SHA256 under a per-ward random key (the index key) that is sealed
 to the ward's desks only, never held by the server: see incidents.cases.duplicates.
 
 The index is never stored as it is: each case keeps its own sealed under its case key, and
@@ -55,10 +56,20 @@ def normalise_year(year: str) -> str:
 
 def victim_index(index_key: bytes, name: str, birth_year: str) -> str | None:
     """HMAC-SHA256(index key, normalised name | birth year) in hex; None without both."""
+    return _index(index_key, "", name, birth_year)
+
+
+def perpetrator_index(index_key: bytes, name: str, birth_year: str) -> str | None:
+    """The same for a person who caused the harm, in a domain of its own: a victim's and a
+    perpetrator's index never compare equal, even for one person."""
+    return _index(index_key, "perpetrator|", name, birth_year)
+
+
+def _index(index_key: bytes, domain: str, name: str, birth_year: str) -> str | None:
     if len(index_key) != INDEX_KEY_BYTES:
         raise ValueError("an index key is 32 bytes")
     name, year = normalise_name(name), normalise_year(birth_year)
     if not name or not year:
         return None
-    message = f"{name}|{year}".encode()
+    message = f"{domain}{name}|{year}".encode()
     return hmac.new(index_key, message, hashlib.sha256).hexdigest()

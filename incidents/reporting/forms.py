@@ -25,6 +25,7 @@ from incidents.forms import DATE_FORMATS, YES_NO, Form, as_choices, yes_no_field
 from incidents.timeutil import ward_today
 from incidents.vocab import (
     ACTS,
+    AGE_BANDS,
     CHANNELS,
     CHILD_AGE_BANDS,
     CHILD_CAREGIVERS,
@@ -33,13 +34,11 @@ from incidents.vocab import (
     HARM_FORMS_IN_PLAIN_WORDS,
     KINDS,
     LEADER_SOURCES,
-    PERPETRATOR_AGE_BANDS,
     RECEIVING_POINTS,
     RELATIONSHIPS,
     SEXES,
     SOURCES,
     TRAFFICKING_INDICATORS,
-    VICTIM_AGE_BANDS,
     VICTIM_CIRCUMSTANCES,
 )
 from incidents.vocab import RECORDED_RECEIVING_POINTS as RECORDED
@@ -144,7 +143,7 @@ class ReportForm(Form):
     )
     victim_age_band = SelectField(
         _l("Victim's age"),
-        choices=as_choices((CHOOSE, *VICTIM_AGE_BANDS)),
+        choices=as_choices((CHOOSE, *AGE_BANDS)),
         validators=[InputRequired(_l("Choose an age group."))],
     )
     # Asked only when they apply (the page shows them only then, with JavaScript).
@@ -195,10 +194,16 @@ class ReportForm(Form):
         _l("The victim is also"), choices=as_choices(VICTIM_CIRCUMSTANCES)
     )
     perpetrator_name = _text(_l("Name of the person who caused the harm"))
+    perpetrator_birth_year = StringField(
+        _l("His or her year of birth"),
+        validators=[Optional(), _birth_year],
+        render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 4},
+    )
     perpetrator_relationship = SelectField(
         _l("What is that person to the victim?"),
         choices=as_choices(RELATIONSHIPS),
         default="unknown",
+        description=_l("From the victim: her husband, her father, his son…"),
     )
     perpetrator_sex = RadioField(
         _l("Sex of the person who caused the harm"),
@@ -207,7 +212,7 @@ class ReportForm(Form):
     )
     perpetrator_age_band = SelectField(
         _l("Age of the person who caused the harm"),
-        choices=as_choices(PERPETRATOR_AGE_BANDS),
+        choices=as_choices(AGE_BANDS),
         default="unknown",
     )
     perpetrator_details = _long_text(
@@ -228,8 +233,10 @@ class ReportForm(Form):
     # Not answers: the form's one-time token, and the draft it continues (if any).
     submission_token = HiddenField()
     draft_id = HiddenField()
+    # Another victim of the event of this case (its id), to be linked to it.
+    same_event = HiddenField()
 
-    NOT_ANSWERS = frozenset({"csrf_token", "submission_token", "draft_id"})
+    NOT_ANSWERS = frozenset({"csrf_token", "submission_token", "draft_id", "same_event"})
     # What a desk member's form opens with (RecordForm); a leader's has none of it.
     RECEIPT: tuple[str, ...] = ()
     # The optional details, folded away on the page; open when one of them has an answer
@@ -241,6 +248,7 @@ class ReportForm(Form):
         "victim_phone",
         "victim_circumstances",
         "perpetrator_name",
+        "perpetrator_birth_year",
         "perpetrator_relationship",
         "perpetrator_sex",
         "perpetrator_age_band",
@@ -340,6 +348,7 @@ class ReportForm(Form):
                 for name in SEALED_FIELDS
                 if (getattr(self, name).data or "").strip()
             },
+            same_event_as=self.same_event.data or None,
             **self.recorded_facts(),
         )
 
@@ -423,3 +432,11 @@ class AnswerForm(Form):
         ],
         render_kw={"rows": 4, "autocomplete": "off", "maxlength": TEXT_MAX_LENGTH},
     )
+
+
+# What a report of another victim of the same event takes from the first one's report:
+# the event, not the victim (nor what the person who caused the harm is to her).
+SAME_EVENT_FACTS = ("group_id", "incident_date", "kinds", "harm_forms", "immediate_danger",
+                    "source", "channel", "receiving_point")  # fmt: skip
+SAME_EVENT_DETAILS = ("narrative", "witnesses", "perpetrator_name", "perpetrator_birth_year",
+                      "perpetrator_details", "reporter_contact")  # fmt: skip

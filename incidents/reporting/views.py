@@ -28,14 +28,20 @@ from incidents.accounts import service as accounts_service
 from incidents.accounts.models import User
 from incidents.accounts.sessions import end_session_of, presented_record_id, record_id_of
 from incidents.audit.service import record
-from incidents.cases import clocks, questions, service
+from incidents.cases import clocks, questions, service, verification
 from incidents.cases.keys import KeyUnavailable
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
 from incidents.extensions import client_network, csrf, db, limiter, login_manager
 from incidents.forms import EmptyForm
 from incidents.reporting import drafts, submission
-from incidents.reporting.forms import AnswerForm, ReportForm, report_form_for
+from incidents.reporting.forms import (
+    SAME_EVENT_DETAILS,
+    SAME_EVENT_FACTS,
+    AnswerForm,
+    ReportForm,
+    report_form_for,
+)
 from incidents.timeutil import format_datetime, utcnow
 from incidents.web import PERSONAL_KEY, get_case_or_404, get_question_or_404, keyring
 
@@ -170,6 +176,8 @@ def _render_form(form, status: int = 200):
 
 def _blank_or_draft_form():
     form = report_form_for(current_user, formdata=None)
+    if request.args.get("same_event"):
+        form = _another_victim_of(request.args["same_event"])
     draft_id = request.args.get("draft")
     if draft_id:
         draft = drafts.find(current_user, draft_id, _draft_lifetime())
@@ -190,6 +198,27 @@ def _blank_or_draft_form():
     except submission.TokenRefused:
         form.submission_token.data = _new_token()
     return _render_form(form)
+
+
+def _another_victim_of(case_id: str) -> ReportForm:
+    """A report of another victim of the same event: the event as that case has it (its
+    details too, when the filer may read them), the victim's questions empty."""
+    action = "case.track" if current_user.role in access.FILER_ROLES else "case.read"
+    case = get_case_or_404(current_user, case_id, action)
+    data = {name: getattr(case, name) for name in SAME_EVENT_FACTS if hasattr(case, name)}
+    data["immediate_danger"] = "yes" if case.immediate_danger else "no"
+    if access.can(current_user, "case.read", case):
+        fields = service.read_case(current_user, case, keyring()).fields
+        db.session.commit()
+        data.update({name: fields[name] for name in SAME_EVENT_DETAILS if name in fields})
+    form = report_form_for(current_user, formdata=None, data=data)
+    form.same_event.data = case.id
+    flash(
+        _("Another victim of the event of %(reference)s: check what is filled in, and answer "
+          "about this victim.", reference=case.reference),
+        "info",
+    )  # fmt: skip
+    return form
 
 
 def _save_draft(form: ReportForm, autosave: bool):
@@ -257,7 +286,13 @@ def _draft_lifetime():
 
 
 def _answers_with_token(form: ReportForm, formdata) -> dict:
-    return {**form.answers_as_typed(formdata), "submission_token": form.submission_token.data}
+    """What a draft keeps: the answers as typed, the form's token and the case whose event
+    it reports another victim of."""
+    return {
+        **form.answers_as_typed(formdata),
+        "submission_token": form.submission_token.data,
+        "same_event": form.same_event.data or "",
+    }
 
 
 def _keep_after_sign_out():
@@ -401,6 +436,9 @@ def _render_my_report(case: Case, answer_forms: dict | None = None, status: int 
     page = render_template(
         "reporting/my_report.html",
         case=case,
+        # What he reported, never the desks' verified facts (their assessment, not his).
+        facts=verification.Facts(**case.reported) if case.reported else case,
+        desk_view=False,
         content=content,
         clocks=clocks.running(case),
         sealed_to_old_key=sealed_to_old_key,

@@ -59,11 +59,11 @@ from incidents.vocab import (
     CLOSE_REASONS,
     HARM_FORMS,
     KINDS,
+    OFFICIAL_AGE_GROUPS,
     PROTECTION_MEASURES,
     SEXES,
     STATUSES,
     SUPPORT_SERVICES,
-    VICTIM_AGE_BANDS,
     codes,
 )
 from incidents.wards.models import ResidentialGroup
@@ -280,16 +280,21 @@ def _ack_bands(clauses) -> dict:
 
 
 def _sex_age(clauses, threshold) -> Table:
+    """Victims by sex and by the official tables' age groups (under 16, 16-59, 60+)."""
     counts = _count_by(clauses, Case.victim_sex, Case.victim_age_band)
     matrix = [
-        [counts.get((sex, band), 0) for band in codes(VICTIM_AGE_BANDS)] for sex in codes(SEXES)
+        [
+            sum(counts.get((sex, band), 0) for band in bands)
+            for _code, _text, bands in OFFICIAL_AGE_GROUPS
+        ]
+        for sex in codes(SEXES)
     ]
     hidden = suppress_matrix(matrix, threshold)
-    column_sums = [sum(row[j] for row in matrix) for j in range(len(VICTIM_AGE_BANDS))]
+    column_sums = [sum(row[j] for row in matrix) for j in range(len(OFFICIAL_AGE_GROUPS))]
     return Table(
         "sex_age",
         _l("Victims by sex and age"),
-        [text for _, text in VICTIM_AGE_BANDS],
+        [text for _code, text, _bands in OFFICIAL_AGE_GROUPS],
         [
             (label, [Cell(v, h) for v, h in zip(row, flags, strict=True)])
             for (_, label), row, flags in zip(SEXES, matrix, hidden.cells, strict=True)

@@ -22,6 +22,8 @@ from incidents.cases.models import Case
 from incidents.timeutil import format_date, format_datetime
 from incidents.vocab import (
     ACTS,
+    ALL_AGE_BANDS,
+    ALL_RELATIONSHIPS,
     CHANNELS,
     CHILD_AGE_BANDS,
     CHILD_CAREGIVERS,
@@ -29,14 +31,11 @@ from incidents.vocab import (
     DESKS,
     HARM_FORMS,
     KINDS,
-    PERPETRATOR_AGE_BANDS,
     RECEIVING_POINTS,
-    RELATIONSHIPS,
     SEXES,
     SOURCES,
     TRAFFICKING_INDICATORS,
     URGENCIES,
-    VICTIM_AGE_BANDS,
     VICTIM_CIRCUMSTANCES,
     label,
 )
@@ -133,7 +132,7 @@ def _victim(case: Case, fields: dict[str, str], title: str) -> Section:
         Line(_("Full name"), fields.get("victim_name")),
         Line(_("Sex"), label(SEXES, case.victim_sex)),
         Line(_("Year of birth"), fields.get("victim_birth_year")),
-        Line(_("Age"), label(VICTIM_AGE_BANDS, case.victim_age_band)),
+        Line(_("Age"), label(ALL_AGE_BANDS, case.victim_age_band)),
         Line(_("Place of residence"), fields.get("victim_address")),
         Line(_("Phone"), fields.get("victim_phone")),
         Line(_("Circumstances"), _labels(VICTIM_CIRCUMSTANCES, case.victim_circumstances)),
@@ -174,11 +173,13 @@ def _perpetrator(case: Case, fields: dict[str, str]) -> Section:
         _("The person who caused the harm"),
         [
             Line(_("Full name"), fields.get("perpetrator_name")),
+            Line(_("Year of birth"), fields.get("perpetrator_birth_year")),
             Line(
-                _("Relationship to the victim"), label(RELATIONSHIPS, case.perpetrator_relationship)
+                _("What the person is to the victim"),
+                label(ALL_RELATIONSHIPS, case.perpetrator_relationship),
             ),
             Line(_("Sex"), label(SEXES, case.perpetrator_sex)),
-            Line(_("Age"), label(PERPETRATOR_AGE_BANDS, case.perpetrator_age_band)),
+            Line(_("Age"), label(ALL_AGE_BANDS, case.perpetrator_age_band)),
             Line(
                 _("More about the person who caused the harm"),
                 fields.get("perpetrator_details"),

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from incidents import access
 from incidents.accounts.models import User
 from incidents.audit.viewer import access_log
-from incidents.cases import actions, clocks, duplicates, intake, questions, service
+from incidents.cases import actions, clocks, duplicates, intake, questions, service, verification
 from incidents.cases.models import Case, ContactBan
 from incidents.crypto.keys import key_fingerprint
 from incidents.extensions import db
@@ -37,6 +37,7 @@ from incidents.triage.forms import (
 )
 from incidents.triage.intake import DECREE, paper_forms
 from incidents.triage.queue import QueueFilters, queue_page
+from incidents.triage.verify import CriminalProcedureForm, LinkForm
 from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, ROLES, STATUSES, label
 from incidents.wards.models import DESK_KINDS, Desk
 from incidents.web import confirm_first, get_case_or_404, get_question_or_404, keyring
@@ -152,6 +153,8 @@ def render_case(
     page = render_template(
         "triage/case.html",
         case=case,
+        facts=case,
+        desk_view=True,
         content=content,
         clocks=clocks.running(case),
         status_form=_status_form(case, status_form),
@@ -165,6 +168,10 @@ def render_case(
         duplicates_form=EmptyForm(formdata=None),
         actions=_actions_section(case, content, actions or {}),
         referrals=referral_panel(case, refer_form),
+        history=verification.history(case),
+        links=verification.links_of(current_user, case),
+        link_form=LinkForm(formdata=None),
+        criminal_procedure_form=CriminalProcedureForm(formdata=None),
     )
     return page, status
 

@@ -22,16 +22,19 @@ import pytest
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.serving import make_server
 
-from incidents.accounts.service import create_user
+from incidents.accounts import factors
+from incidents.accounts.models import User
+from incidents.accounts.service import create_user, unlock_personal_key
 from incidents.accounts.sessions import end_sessions_of, sessions_of
 from incidents.cases.models import Case
+from incidents.crypto.totp import code_at, new_secret, step_at
 from incidents.extensions import db
 from incidents.reporting.models import Draft
 from incidents.wards.models import ResidentialGroup
-from incidents.wards.service import add_group, create_ward
+from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
 from incidents.web import argon2_params
 from tests.conftest import PASSWORD, make_test_app, report_form
 
@@ -77,7 +80,7 @@ class LiveServer:
         )
         with self.app.app_context():
             upgrade()  # a fresh file: the migrations build the schema
-            ward, _recovery_seed = create_ward(None, code="BR", name="Phường Thử Nghiệm")
+            ward, self.recovery_seed = create_ward(None, code="BR", name="Phường Thử Nghiệm")
             self.group_id = add_group(None, ward, name="Tổ dân phố số 1").id
             db.session.commit()
         self.requests: list[tuple[str, str]] = []  # (method, path) as the server got them
@@ -131,6 +134,36 @@ class LiveServer:
             )
             db.session.commit()
             return Leader(user.id, user.username, self.group_id)
+
+    def new_desk_member(self, role: str):
+        """A member of the ward's desk of this role, seated, with an authenticator app."""
+        with self.app.app_context():
+            group = db.session.get(ResidentialGroup, self.group_id)
+            user = create_user(
+                None,
+                ward=group.ward,
+                username=f"{role}{next(_usernames)}",
+                display_name=f"Cán bộ {role}",
+                role=role,
+                password=PASSWORD,
+                params=argon2_params(),
+                chosen_by_owner=True,
+            )
+            desk = group.ward.desk(role)
+            grant_seat(None, desk, user, desk_seed_by_recovery(desk, self.recovery_seed))
+            secret, now = new_secret(), time.time()
+            seed = unlock_personal_key(user, PASSWORD)
+            assert factors.enrol(user, seed, secret, code_at(secret, step_at(now)), now)
+            db.session.commit()
+            member = Leader(user.id, user.username, self.group_id)
+            member.totp_secret = secret
+            return member
+
+    def forget_last_code(self, member) -> None:
+        """One code signs in once: a test signing in twice within 30 s needs another."""
+        with self.app.app_context():
+            db.session.execute(update(User).where(User.id == member.id).values(totp_last_step=None))
+            db.session.commit()
 
     def cases_of(self, leader) -> int:
         """How many cases this leader has filed, read from the server's database."""
@@ -294,6 +327,17 @@ class Steps:
         with page.expect_navigation():
             page.click("main form button[type=submit]")
         assert page.url == self.url("/reports"), "sign-in failed"
+
+    def sign_in_staff(self, page, member) -> None:
+        """A desk member signs in with his password and his authenticator's code."""
+        self.server.forget_last_code(member)
+        page.goto(self.url("/login"))
+        page.fill("input[name=username]", member.username)
+        page.fill("input[name=password]", member.password)
+        page.fill("input[name=code]", code_at(member.totp_secret, step_at(time.time())))
+        with page.expect_navigation():
+            page.click("main form button[type=submit]")
+        assert page.url == self.url("/cases/"), "sign-in failed"
 
     def sign_out(self, page) -> None:
         with page.expect_navigation():

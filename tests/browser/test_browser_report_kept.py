@@ -15,7 +15,7 @@ def _answer_the_minimum(page) -> None:
     form.locator("[name=immediate_danger][value=no]").check()
     form.locator("[name=narrative]").fill(TYPED)
     form.locator("[name=victim_sex][value=female]").check()
-    form.locator("[name=victim_age_band]").select_option("18_59")
+    form.locator("[name=victim_age_band]").select_option("26_40")
     form.locator("[name=source][value=other]").check()
     form.locator("[name=consent][value=not_asked]").check()
 
