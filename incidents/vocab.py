@@ -115,7 +115,7 @@ ACTS = (
         _l(
             "o. Forcing family members to study or work beyond their strength or to "
             "contribute money beyond their means; controlling their property or income "
-            "to make them dependent"
+            "to make them materially, emotionally or otherwise dependent"
         ),
     ),
     ("p", _l("p. Isolating or confining a family member")),
@@ -170,12 +170,15 @@ AGE_BANDS = (
     ("unknown", _l("Unknown")),
 )
 # The coarser bands of cases filed before (migration 0017): valid, shown as they are, and
-# replaced by a band above when a desk verifies the case.
+# replaced by a band above when a desk verifies the case. "0_11" and "61_plus" remain only
+# in what a reporter gave (Case.reported): the migration moved the cases' own columns.
 EARLIER_AGE_BANDS = (
     ("under_16", _l("Under 16 (a child; to be verified)")),
     ("18_59", _l("18 to 59 (to be verified)")),
     ("12_17", _l("12 to 17 (to be verified)")),
     ("41_60", _l("41 to 60 (to be verified)")),
+    ("0_11", _l("0 to 11 (a child)")),
+    ("61_plus", _l("61 and over")),
 )
 ALL_AGE_BANDS = (*AGE_BANDS, *EARLIER_AGE_BANDS)
 # The age each band starts at and the age it stops before (None: not known, no limit).
@@ -193,6 +196,8 @@ _AGE_RANGES = {
     "18_59": (18, 60),
     "12_17": (12, 18),
     "41_60": (41, 61),
+    "0_11": (0, 12),
+    "61_plus": (61, None),
 }
 CHILD_AGE_BANDS = frozenset(
     band for band, (_, below) in _AGE_RANGES.items() if below is not None and below <= CHILD
@@ -211,7 +216,9 @@ _16_TO_59 = frozenset(
     for band, (start, below) in _AGE_RANGES.items()
     if start is not None and start >= CHILD and below is not None and below <= 61
 )
-_60_PLUS = frozenset({"60_plus"})
+_60_PLUS = frozenset(
+    band for band, (start, _) in _AGE_RANGES.items() if start is not None and start >= 60
+)
 OFFICIAL_AGE_GROUPS = (
     ("under_16", _l("Under 16"), _UNDER_16),
     ("16_59", _l("16 to 59"), _16_TO_59),
@@ -248,18 +255,20 @@ RELATIONSHIPS = (
     ("stranger", _l("Stranger")),
     ("unknown", _l("Unknown")),
 )
-# The undirected codes of cases filed before (migration 0017 keeps those it cannot direct).
+# The undirected codes of cases filed before (migration 0017 keeps those it cannot direct;
+# "cohabiting", which it directs, remains in what a reporter gave, Case.reported).
 EARLIER_RELATIONSHIPS = (
     ("spouse", _l("Husband or wife (direction to be verified)")),
     ("parent_child", _l("Parent and child (direction to be verified)")),
     ("grandparent_grandchild", _l("Grandparent and grandchild (direction to be verified)")),
     ("adoptive", _l("Adoptive parent and child (direction to be verified)")),
+    ("cohabiting", _l("Living together as husband and wife")),
 )
 ALL_RELATIONSHIPS = (*RELATIONSHIPS, *EARLIER_RELATIONSHIPS)
 _OUTSIDE_FAMILY = frozenset({"neighbour", "acquaintance", "employer", "stranger", "unknown"})
 FAMILY_RELATIONSHIPS = frozenset(code for code, _ in ALL_RELATIONSHIPS) - _OUTSIDE_FAMILY
 INTIMATE_RELATIONSHIPS = frozenset(
-    {"husband", "wife", "former_spouse", "cohabiting_partner", "spouse"}
+    {"husband", "wife", "former_spouse", "cohabiting_partner", "spouse", "cohabiting"}
 )
 
 # Trafficking (Law 53/2024): a confirmed victim and a person being identified as one have
@@ -287,7 +296,7 @@ CHILD_ABUSE_FORMS = (
     ("violence", _l("Violence")),
     ("exploitation", _l("Exploitation (child labour, prostitution, pornography)")),
     ("sexual_abuse", _l("Sexual abuse")),
-    ("trafficking", _l("Trafficking")),
+    ("trafficking", _l("Trafficking in children")),
     ("abandonment", _l("Abandonment")),
     ("neglect", _l("Neglect")),
 )

@@ -94,7 +94,7 @@ def test_a_child_victim_gets_forms_01_to_03_filled_from_the_case(
         "2014",
         "Cháu bị người dượng đánh nhiều lần.",
         "Vàng A Dượng",
-        "Từ 12 đến 13 tuổi (trẻ em)",
+        "Từ đủ 12 đến dưới 14 tuổi (trẻ em)",
         "Người gây hại",  # who looks after the child now
         'Trẻ đang gặp nguy cơ nghiêm trọng</dt>\n      <dd class="text">Có',
     ):

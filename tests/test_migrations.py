@@ -30,6 +30,7 @@ import incidents.audit.models
 import incidents.cases.models
 import incidents.notices.models
 import incidents.wards.models  # noqa: F401  (every model registers its table)
+from incidents import vocab
 from incidents.extensions import db
 from incidents.wards.models import Ward
 from incidents.wards.service import create_ward
@@ -546,6 +547,7 @@ def test_0017_gives_relationships_their_direction_where_it_can_and_keeps_the_res
         "unclear": ("spouse", "unknown", "under_16", "12_17"),
         "parent": ("parent_child", "male", "under_16", "61_plus"),
         "partner": ("cohabiting", "male", "16_17", "41_60"),
+        "false": ("spouse", "male", "18_59", "26_40"),  # closed as unfounded
     }
     with db.engine.begin() as connection:
         insert = _inserter(connection)
@@ -560,7 +562,10 @@ def test_0017_gives_relationships_their_direction_where_it_can_and_keeps_the_res
                 perpetrator_sex=sex,
                 victim_age_band=victim,
                 perpetrator_age_band=perpetrator,
+                immediate_danger=name == "wife",
             )
+            if name == "false":
+                row.update(status="closed", close_reason="unfounded")
             row.pop("consent_referral")
             insert(
                 "cases",
@@ -582,11 +587,23 @@ def test_0017_gives_relationships_their_direction_where_it_can_and_keeps_the_res
         "unclear": ("pending", "spouse", "under_16", "12_17"),
         "parent": ("pending", "parent_child", "under_16", "60_plus"),
         "partner": ("pending", "cohabiting_partner", "16_17", "41_60"),
+        "false": ("unfounded", "husband", "18_59", "26_40"),  # the police's or chairman's
     }
-    reported = rows["husband"][4]
-    reported = reported if isinstance(reported, dict) else json.loads(reported)
-    assert reported["perpetrator_relationship"] == "spouse"  # as the reporter gave it
-    assert reported["trafficking_purposes"] == [] and reported["trafficking_status"] is None
+    reported = {
+        name: row[4] if isinstance(row[4], dict) else json.loads(row[4])
+        for name, row in rows.items()
+    }
+    assert reported["husband"]["perpetrator_relationship"] == "spouse"  # as he gave it
+    assert reported["husband"]["trafficking_purposes"] == []
+    assert reported["husband"]["trafficking_status"] is None
+    # Booleans stay booleans (SQLite hands back 0 and 1), so the facts compare and show.
+    assert reported["wife"]["immediate_danger"] is True
+    assert reported["husband"]["immediate_danger"] is False
+    # Every code a reporter gave before still has its label to be read back with.
+    for facts in reported.values():
+        assert facts["perpetrator_relationship"] in dict(vocab.ALL_RELATIONSHIPS)
+        assert facts["victim_age_band"] in dict(vocab.ALL_AGE_BANDS)
+        assert facts["perpetrator_age_band"] in dict(vocab.ALL_AGE_BANDS)
     downgrade(revision="0016")
     query = "SELECT id, perpetrator_relationship, victim_age_band, perpetrator_age_band"
     with db.engine.connect() as connection:
@@ -600,4 +617,5 @@ def test_0017_gives_relationships_their_direction_where_it_can_and_keeps_the_res
         "unclear": ("spouse", "under_16", "12_17"),
         "parent": ("parent_child", "under_16", "61_plus"),
         "partner": ("cohabiting", "16_17", "41_60"),
+        "false": ("spouse", "18_59", "26_40"),
     }

@@ -328,6 +328,8 @@ def test_signs_of_trafficking_are_kept_for_a_trafficking_report(db, signed_in, l
 def test_the_form_marks_the_questions_that_apply_only_sometimes(signed_in):
     page = _page(signed_in.get("/report/new"))
     assert 'data-when-field="kinds" data-when-values="trafficking"' in page
+    # Every band of a child under 16, the earlier coarse ones of a kept draft included.
     assert (
-        'data-when-field="victim_age_band" data-when-values="12_13 14_15 under_12 under_16"' in page
+        'data-when-field="victim_age_band" '
+        'data-when-values="0_11 12_13 14_15 under_12 under_16"' in page
     )

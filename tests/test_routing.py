@@ -85,7 +85,7 @@ def test_every_route_includes_the_chairman_and_the_officer():
 def test_a_child_is_under_16_and_a_minor_under_18():
     """Two lines, never one (DOMAIN.md section 2)."""
     assert (CHILD, MINOR) == (16, 18)
-    assert CHILD_AGE_BANDS == {"under_12", "12_13", "14_15", "under_16"}
+    assert CHILD_AGE_BANDS == {"under_12", "12_13", "14_15", "under_16", "0_11"}
     assert MINOR_AGE_BANDS == CHILD_AGE_BANDS | {"16_17", "12_17"}
     assert "16_17" not in CHILD_AGE_BANDS and "18_25" not in MINOR_AGE_BANDS
 

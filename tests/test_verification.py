@@ -2,6 +2,10 @@
 the perpetrator linked across cases; several victims of one event; criminal procedure as a
 state of an open case."""
 
+import re
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from conftest import PASSWORD, post_report, report_data, report_form
 from sqlalchemy import func, select
@@ -129,8 +133,13 @@ def test_the_desk_verifies_and_corrects_with_a_history_and_the_report_stays_as_f
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     history = page.split('id="verification"')[1].split('id="links"')[0]
     assert "Không rõ → Chồng" in history and "Không rõ → Từ 41 đến 59 tuổi" in history
-    assert "đã thay đổi (được mã hóa)" in history  # the name and year: never in the clear
-    assert "Trần" not in history
+    # The name and year: shown from and to to a reader of the case, never in the clear at rest.
+    assert "— → 1980" in history and "Trần" in history
+    [sealed] = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "details_corrected")
+    ).all()
+    assert sealed.detail == {"fields": ["perpetrator_birth_year", "perpetrator_name"]}
+    assert b"1980" not in sealed.body and "Trần".encode() not in sealed.body
 
     # A correction, later, by another desk: it needs a reason, which is kept sealed.
     login_as(police)
@@ -174,6 +183,8 @@ def test_unfounded_is_the_police_or_the_chairmans_with_a_reason(
     login_as(desks["officer"])
     page = client.get(f"/cases/{case.id}/verify").get_data(as_text=True)
     assert 'value="unfounded"' not in page
+    # His one outcome is chosen for him: the form is sent as it comes.
+    assert re.search(r'<input checked[^>]*name="outcome"[^>]*value="verified"', page)
     refused = client.post(
         f"/cases/{case.id}/verify", data=_form(case, outcome="unfounded", why="x")
     )
@@ -268,6 +279,14 @@ def test_two_reports_of_one_perpetrator_are_linked_for_a_desk_that_reads_both_on
     found = duplicates.look_for_duplicates(officer, _case(db, cases[0].id), _keyring(officer))
     db.session.commit()
     assert {match.id for match in found.perpetrator_matches} == {cases[1].id, cases[2].id}
+    # Shown to read, but not yet times he was reported: the desks have verified neither.
+    assert found.recent_reports == 1 and not found.community_criticism
+    for case in cases[1:]:
+        case = _case(db, case.id)
+        verification.verify(officer, case, verification.Facts.of(case), _keyring(officer),
+                            outcome="verified")  # fmt: skip
+    db.session.commit()
+    found = duplicates.look_for_duplicates(officer, _case(db, cases[0].id), _keyring(officer))
     assert found.recent_reports == 3 and found.community_criticism  # Art. 32 may apply
     assert found.matches == []  # the victims are not the same person
     # The police read none of these cases: nothing to compare, nothing shown.
@@ -303,6 +322,8 @@ def test_an_adult_reported_once_is_not_for_community_criticism(db, make_user, de
         db, leader, perpetrator_age_band="16_17",
         sealed={"perpetrator_name": "Lò Văn A", "perpetrator_birth_year": "2009"},
     )  # fmt: skip
+    verification.verify(officer, again, verification.Facts.of(again), _keyring(officer),
+                        outcome="verified")  # fmt: skip
     duplicates.index_case(officer, again, _keyring(officer))
     found = duplicates.look_for_duplicates(officer, young, _keyring(officer))
     assert found.recent_reports == 2 and not found.community_criticism  # under 18
@@ -321,8 +342,21 @@ def test_a_leader_reports_another_victim_of_the_same_event_and_the_two_are_linke
     first_id = first.headers["Location"].rsplit("/", 1)[-1]
     filed = client.get(first.headers["Location"]).get_data(as_text=True)
     assert f"/report/new?same_event={first_id}" in filed
+    # A desk corrects the event's forms of harm; the leader's form starts from his own report.
+    verification.verify(
+        desks["officer"],
+        _case(db, first_id),
+        replace(verification.Facts.of(_case(db, first_id)), harm_forms=["physical"]),
+        _keyring(desks["officer"]),
+        outcome="verified",
+    )
+    db.session.commit()
     page = client.get(f"/report/new?same_event={first_id}").get_data(as_text=True)
-    assert "bắt các con đứng xem" in page and f'value="{first_id}"' in page
+    assert f'value="{first_id}"' in page
+    checked = re.findall(r'<input checked[^>]*name="harm_forms"[^>]*value="(\w+)"', page)
+    assert checked == ["psychological"]  # as he reported it, not the desk's "physical"
+    # Nothing sealed is copied into the other victim's case: her words stay in hers.
+    assert "bắt các con đứng xem" not in page
     second = post_report(
         client,
         report_form(
@@ -375,17 +409,156 @@ def test_the_leader_reads_back_what_he_reported_not_the_desks_verified_facts(
     db, client, make_user, login_as, desks
 ):
     leader, officer = make_user("reporter"), desks["officer"]
-    case = _file(db, leader, perpetrator_relationship="unknown")
+    case = _file(
+        db, leader, perpetrator_relationship="unknown", sealed={"perpetrator_name": "Lò Văn A"}
+    )
     facts = verification.Facts.of(case)
     facts.perpetrator_relationship = "father"
     facts.gbv_type = "psychological_abuse"
-    verification.verify(officer, case, facts, _keyring(officer), outcome="verified")
+    verification.verify(
+        officer, case, facts, _keyring(officer), outcome="verified",
+        details={"perpetrator_name": "Lò Văn Ánh", "perpetrator_birth_year": "1975"},
+    )  # fmt: skip
     db.session.commit()
     login_as(leader)
     page = client.get(f"/reports/{case.id}").get_data(as_text=True)
     facts_shown = page.split('<dl class="facts">')[1].split("</dl>")[0]
     assert "Không rõ" in facts_shown and ">Cha," not in facts_shown
     assert "GBVIMS" not in facts_shown  # the desks' classification is theirs
+    assert "Lò Văn A<" in page and "Lò Văn Ánh" not in page and "1975" not in page
     login_as(officer)
     desk_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "<dd>Cha," in desk_page.split('<dl class="facts">')[1]
+    assert "Lò Văn Ánh" in desk_page
+
+
+# --- the review's findings: what each one must keep from happening ------------------------
+
+
+def test_a_desk_cannot_add_or_remove_a_kind_another_desk_verifies(
+    db, client, make_user, login_as, desks
+):
+    leader = make_user("reporter")
+    case = _file(db, leader, immediate_danger=True)  # domestic violence: any desk verifies
+    chairman = desks["chairman"]
+    facts = replace(
+        verification.Facts.of(case), kinds=["domestic_violence", "trafficking"]
+    )  # the police's regime
+    with pytest.raises(service.NotAllowed):
+        verification.verify(chairman, case, facts, _keyring(chairman), outcome="verified")
+    db.session.rollback()
+    login_as(chairman)
+    form = _form(case, kinds=["domestic_violence", "trafficking"])
+    response = client.post(f"/cases/{case.id}/verify", data=form)
+    assert response.status_code == 400
+    assert "mua bán người, công an" in response.get_data(as_text=True).lower()
+    assert _case(db, case.id).kinds == ["domestic_violence"]
+    # The police add it; then the chairman may not take it away either.
+    verification.verify(desks["police"], case, facts, _keyring(desks["police"]),
+                        outcome="verified")  # fmt: skip
+    db.session.commit()
+    case = _case(db, case.id)
+    back = replace(verification.Facts.of(case), kinds=["domestic_violence"])
+    with pytest.raises(service.NotAllowed):
+        verification.correct(chairman, case, back, _keyring(chairman), why=REASON)
+    db.session.rollback()
+    assert "trafficking" in _case(db, case.id).kinds
+
+
+def test_unfounded_closes_the_report_routes_nothing_and_a_correction_reopens_it(
+    db, make_user, desks
+):
+    leader = make_user("reporter")
+    case = _file(db, leader, kinds=["domestic_violence"], harm_forms=["psychological"])
+    assert "police" not in case.desks
+    chairman = desks["chairman"]
+    # Unfounded, with physical harm written in: nothing is routed on a report found false.
+    facts = replace(verification.Facts.of(case), harm_forms=["physical"])
+    verification.verify(chairman, case, facts, _keyring(chairman), outcome="unfounded",
+                        why=REASON)  # fmt: skip
+    db.session.commit()
+    case = _case(db, case.id)
+    assert (case.verification, case.status, case.close_reason) == (
+        "unfounded", "closed", "unfounded"
+    )  # fmt: skip
+    assert "police" not in case.desks
+    # The police read it otherwise later? Not theirs: the chairman corrects the outcome.
+    officer = desks["officer"]
+    with pytest.raises(service.CaseError):  # the officer does not decide unfounded
+        verification.correct(officer, case, facts, _keyring(officer), why=REASON,
+                             outcome="verified")  # fmt: skip
+    db.session.rollback()
+    case = _case(db, case.id)
+    verification.correct(chairman, case, facts, _keyring(chairman), why=REASON,
+                         outcome="verified")  # fmt: skip
+    db.session.commit()
+    case = _case(db, case.id)
+    assert (case.verification, case.status) == ("verified", "reopened")
+    assert "police" in case.desks  # physical harm, verified: now the police have it
+    [corrected] = [event for event in case.events if event.kind == "corrected"]
+    assert corrected.detail["outcome"] == {"from": "unfounded", "to": "verified"}
+
+
+def test_the_polices_verification_of_a_trafficking_report_meets_its_clock(db, make_user, desks):
+    leader = make_user("reporter")
+    case = _file(db, leader, kinds=["trafficking"], harm_forms=["psychological"])
+    kinds = {deadline.kind for deadline in case.deadlines if deadline.met_at is None}
+    assert "trafficking_verification" in kinds
+    police = desks["police"]
+    verification.verify(police, case, verification.Facts.of(case), _keyring(police),
+                         outcome="verified")  # fmt: skip
+    db.session.commit()
+    [clock] = [d for d in _case(db, case.id).deadlines if d.kind == "trafficking_verification"]
+    assert clock.met_at is not None and clock.met_by_id == police.id
+
+
+def test_a_link_to_a_case_the_reader_may_not_read_is_not_on_his_timeline(
+    db, client, make_user, login_as, desks
+):
+    leader = make_user("reporter")
+    adult = _file(db, leader)  # the officer and the chairman, not the police
+    child = _file(db, leader, kinds=["child_abuse"], victim_age_band="under_12")
+    police = desks["police"]
+    assert access.can(police, "case.read", child) and not access.can(police, "case.read", adult)
+    officer = desks["officer"]
+    verification.link(officer, adult, child, "same_event", _keyring(officer))
+    db.session.commit()
+    login_as(officer)
+    page = client.get(f"/cases/{child.id}").get_data(as_text=True)
+    assert "Đã liên kết: " in page and adult.reference in page.split('id="links"')[1]
+    login_as(police)
+    page = client.get(f"/cases/{child.id}").get_data(as_text=True)
+    assert "Đã liên kết: " not in page and adult.reference not in page
+
+
+def test_recurrence_counts_verified_events_once_within_a_year_either_way(db, make_user, desks):
+    leader, officer = make_user("reporter"), desks["officer"]
+    him = {"perpetrator_name": "Đinh Văn Hùng", "perpetrator_birth_year": "1978"}
+    first = _file(db, leader, perpetrator_age_band="41_59", sealed=him)
+    # Two victims of one later event, both verified; one report unverified; one too late.
+    same_a = _file(db, leader, perpetrator_age_band="41_59", sealed=him)
+    same_b = _file(db, leader, perpetrator_age_band="41_59", sealed=him)
+    pending = _file(db, leader, perpetrator_age_band="41_59", sealed=him)
+    late = _file(db, leader, perpetrator_age_band="41_59", sealed=him)
+    keys = _keyring(officer)
+    for case in (same_a, same_b, late):
+        verification.verify(officer, case, verification.Facts.of(case), keys,
+                            outcome="verified")  # fmt: skip
+    verification.link(officer, same_a, same_b, "same_event", keys)
+    first.received_at = first.received_at - timedelta(days=30)
+    late.received_at = first.received_at + timedelta(days=400)
+    for case in (same_a, same_b, pending, late):
+        duplicates.index_case(officer, case, keys)
+    db.session.commit()
+    found = duplicates.look_for_duplicates(officer, _case(db, first.id), keys)
+    assert len(found.perpetrator_matches) == 4  # all shown, to read
+    assert found.recent_reports == 2  # this one, and the one event of two victims
+    assert found.community_criticism
+    # Read from the later event's side, the first report, 30 days before, counts too.
+    found = duplicates.look_for_duplicates(officer, _case(db, same_a.id), keys)
+    assert found.recent_reports == 1  # the first report is pending: not yet a time
+    first = _case(db, first.id)
+    verification.verify(officer, first, verification.Facts.of(first), keys, outcome="verified")
+    db.session.commit()
+    found = duplicates.look_for_duplicates(officer, _case(db, same_a.id), keys)
+    assert found.recent_reports == 2 and found.community_criticism

@@ -60,7 +60,7 @@ from incidents import access
 from incidents.audit.service import record
 from incidents.cases import service  # a module import: service imports this module too
 from incidents.cases.keys import MemberKeyring
-from incidents.cases.models import Case, CaseRoute
+from incidents.cases.models import Case, CaseLink, CaseRoute
 from incidents.crypto import DecryptionError
 from incidents.crypto.blind_index import perpetrator_index, victim_index
 from incidents.crypto.fields import open_text, seal_text
@@ -93,6 +93,7 @@ class Match:
     received_at: datetime
     verification: str
     kinds: tuple[str, ...]
+    merged: bool = False  # merged into another case: that case's report counts
 
 
 @dataclass
@@ -109,8 +110,9 @@ class DuplicateCheck:
     matches: list[Match] = field(default_factory=list)
     # Other reports of the same person who caused the harm, the latest first.
     perpetrator_matches: list[Match] = field(default_factory=list)
-    # Reports of him within RECURRENCE_WINDOW, this one included; and whether community
-    # criticism (Law 13/2022 Art. 32) may apply: an adult, domestic violence twice or more.
+    # The events he was reported for within RECURRENCE_WINDOW of this report, this one
+    # included (see _recurrence); and whether community criticism (Law 13/2022 Art. 32)
+    # may apply: an adult, domestic violence twice or more.
     recent_reports: int = 0
     community_criticism: bool = False
 
@@ -181,6 +183,7 @@ def _candidates(user, case: Case):
             Case.received_at,
             Case.verification,
             Case.kinds,
+            Case.merged_into_id,
             Case.key_version,
             Case.victim_index,
             Case.perpetrator_index,
@@ -234,6 +237,7 @@ def look_for_duplicates(user, case: Case, keyring: MemberKeyring) -> DuplicateCh
                 received_at=as_utc(row.received_at),
                 verification=row.verification,
                 kinds=tuple(row.kinds),
+                merged=row.merged_into_id is not None,
             )
             if _same(row, "victim_index", values["victim"], data_key):
                 check.matches.append(match)
@@ -254,21 +258,52 @@ def look_for_duplicates(user, case: Case, keyring: MemberKeyring) -> DuplicateCh
 
 
 def _recurrence(case: Case, check: DuplicateCheck) -> None:
-    """How often the person who caused the harm was reported in the last 12 months, and
-    whether community criticism may apply (Art. 32: 18 or older, domestic violence two
-    or more times in 12 months; whether he was sanctioned is for the chairman to check)."""
+    """How many times the person who caused the harm was reported within 12 months of this
+    report, and whether community criticism may apply (Art. 32: 18 or older, domestic
+    violence two or more times in 12 months; whether he was sanctioned is for the chairman
+    to check).
+
+    A time is an event the desks verified: a pending or unfounded report is not yet one, a
+    duplicate merged into another counts as that one, and the victims of one event (cases
+    linked "same_event") are one time. The window reaches both ways, so that an older case
+    read today counts the reports that came after it too."""
     if not check.perpetrator_indexed:
         return
-    since = as_utc(case.received_at) - RECURRENCE_WINDOW
+    received = as_utc(case.received_at)
     recent = [
         match
         for match in check.perpetrator_matches
-        if match.received_at >= since and match.verification != "unfounded"
+        if abs(match.received_at - received) <= RECURRENCE_WINDOW
+        and match.verification == "verified"
+        and not match.merged
     ]
-    check.recent_reports = 1 + len(recent)
-    domestic = [m for m in recent if "domestic_violence" in m.kinds]
+    events = _events({case.id} | {match.id for match in recent})
+    check.recent_reports = len(set(events.values()))
+    domestic = {events[m.id] for m in recent if "domestic_violence" in m.kinds} - {events[case.id]}
     check.community_criticism = (
         case.perpetrator_age_band in ADULT_AGE_BANDS
         and "domestic_violence" in case.kinds
         and len(domestic) >= 1
     )
+
+
+def _events(case_ids: set[str]) -> dict[str, str]:
+    """Each case's event, named by one of its cases: cases linked "same_event" (directly or
+    through one another) are one event."""
+    event = {case_id: case_id for case_id in case_ids}
+
+    def root(case_id: str) -> str:
+        while event[case_id] != case_id:
+            case_id = event[case_id]
+        return case_id
+
+    pairs = db.session.execute(
+        select(CaseLink.case_id, CaseLink.other_case_id).where(
+            CaseLink.kind == "same_event",
+            CaseLink.case_id.in_(case_ids),
+            CaseLink.other_case_id.in_(case_ids),
+        )
+    ).all()
+    for one, two in pairs:
+        event[root(one)] = root(two)
+    return {case_id: root(case_id) for case_id in case_ids}

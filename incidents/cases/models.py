@@ -104,6 +104,9 @@ class Case(db.Model):
     # The coded facts as the reporter gave them at filing (CODED_FACTS), never changed:
     # the columns hold the ward's verified and corrected facts, the history their changes.
     reported: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The reporter's own values of the sealed details a desk corrected since (JSON, sealed
+    # under the case key, field "reported_details"): he reads back what he wrote.
+    reported_details: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Trafficking (Law 53/2024) and abuse of a child (Law on Children Art. 4.5), verified.
     trafficking_status: Mapped[str | None] = mapped_column(String(24))
     trafficking_whereabouts: Mapped[str | None] = mapped_column(String(16))

@@ -5,6 +5,7 @@ request or command commits once.
 """
 
 import hmac
+import json
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -57,6 +58,8 @@ from incidents.wards.models import DESK_KINDS, ResidentialGroup, Ward
 
 SEALED_MAX_LENGTH = 4000
 NOTE_MAX_LENGTH = 4000
+# The reporter's own sealed details a desk corrected since: their field name in the context.
+REPORTED_DETAILS = "reported_details"
 
 
 class CaseError(ValueError):
@@ -397,8 +400,21 @@ class CaseContent:
     reasons: dict[int, str] = field(default_factory=dict)
 
 
+def _reported_details(case: Case, data_key) -> dict[str, str]:
+    """The reporter's own values of the sealed details a desk corrected since, if any
+    (verification keeps them before the first correction)."""
+    if case.reported_details is None:
+        return {}
+    return json.loads(
+        open_text(data_key, case.reported_details, case.id, REPORTED_DETAILS, case.key_version)
+    )
+
+
 def read_case(user, case: Case, keyring: MemberKeyring) -> CaseContent:
-    """Decrypt a case for a reader and audit the read; all or nothing (DecryptionError)."""
+    """Decrypt a case for a reader and audit the read; all or nothing (DecryptionError).
+
+    A filer reads back what he wrote: the reporter's own values of the details a desk has
+    corrected since, not the ward's verified record."""
     if not access.can(user, "case.read", case):
         raise NotAllowed("case.read")
     data_key = keyring.case_key(case)
@@ -409,6 +425,12 @@ def read_case(user, case: Case, keyring: MemberKeyring) -> CaseContent:
     }
     # Notes are the desks' working record (a shelter's address, say): never the leader's.
     desk_reader = user.role not in access.FILER_ROLES
+    if not desk_reader:
+        for name, value in _reported_details(case, data_key).items():
+            if value:
+                fields[name] = value
+            else:
+                fields.pop(name, None)
     notes = [
         (note, open_text(data_key, note.body, case.id, f"note:{note.id}", case.key_version))
         for note in case.notes

@@ -8,12 +8,16 @@ for the police and the chairman and needs a reason — and any desk member who r
 case may correct them later, saying why. Each step is one timeline event whose detail
 lists the facts changed, from and to (codes only), with the typed reason sealed under the
 case key, and one audit entry. The perpetrator's name and birth year (sealed) may be
-given or corrected too: the event says that they changed, never what they say.
+given or corrected too: their own event names the fields only, its body (sealed under the
+case key) holds them from and to, and the reporter's own values are kept sealed
+(Case.reported_details) so that he reads back what he wrote. A kind is given or taken away
+only by a desk that verifies it (access.VERIFY_ROLES); unfounded closes the report.
 
 When the verified facts call for the police (cases.routing) and the case has not reached
 them, it is routed to them; clocks the facts now start (a child's) start from now.
 """
 
+import json
 from dataclasses import dataclass, field, fields
 
 from sqlalchemy import select
@@ -26,6 +30,7 @@ from incidents.cases.keys import MemberKeyring, sealed_route
 from incidents.cases.models import CODED_FACTS, Case, CaseEvent, CaseLink, CaseRoute
 from incidents.cases.routing import case_facts, decide_routing
 from incidents.cases.service import (
+    REPORTED_DETAILS,
     WHY_MAX_LENGTH,
     CaseError,
     NotAllowed,
@@ -61,6 +66,8 @@ from incidents.vocab import (
 # The sealed details a desk may give or correct here: they make the perpetrator's index.
 SEALED_DETAILS = ("perpetrator_name", "perpetrator_birth_year")
 OUTCOMES = ("verified", "unfounded")
+CLOSED = "closed"
+UNFOUNDED = "unfounded"
 
 
 @dataclass
@@ -157,22 +164,51 @@ def _why(why: str | None, required: bool) -> str:
     return why
 
 
-def _apply(user, case: Case, facts: Facts, details: dict[str, str], data_key) -> list[dict]:
-    """Write the facts and the sealed details that changed; the changes, codes only."""
+@dataclass
+class Applied:
+    """What a verification or correction changed: the coded facts (from and to, codes) and
+    the sealed details (from and to, to be sealed in their own event)."""
+
+    changes: list[dict]
+    details: dict[str, tuple[str, str]]
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.details)
+
+
+def _apply(case: Case, facts: Facts, details: dict[str, str] | None, data_key) -> Applied:
+    """Write the facts and the sealed details that changed. The reporter's own values of a
+    sealed detail are kept (sealed, case.reported_details) before the first is changed."""
     changes = []
     for name in CODED_FACTS:
         before, after = getattr(case, name), getattr(facts, name)
         if before != after:
             changes.append({"field": name, "from": before, "to": after})
             setattr(case, name, after)
-    for name in SEALED_DETAILS:
-        value = (details.get(name) or "").strip()
-        current = getattr(case, name)
-        old = open_text(data_key, current, case.id, name, case.key_version) if current else ""
-        if value != old:
-            changes.append({"field": name, "changed": True})  # what it says stays sealed
-            sealed = seal_text(data_key, value, case.id, name, case.key_version) if value else None
-            setattr(case, name, sealed)
+    current = {
+        name: open_text(data_key, getattr(case, name), case.id, name, case.key_version)
+        if getattr(case, name)
+        else ""
+        for name in SEALED_DETAILS
+    }
+    sealed_changes = {
+        name: (current[name], (details[name] or "").strip())
+        for name in SEALED_DETAILS
+        if details is not None
+        and name in details
+        and (details[name] or "").strip() != current[name]
+    }
+    if sealed_changes and case.reported_details is None:
+        case.reported_details = seal_text(
+            data_key, json.dumps(current, ensure_ascii=False), case.id, REPORTED_DETAILS,
+            case.key_version,
+        )  # fmt: skip
+    for name, (_old, value) in sealed_changes.items():
+        setattr(
+            case,
+            name,
+            seal_text(data_key, value, case.id, name, case.key_version) if value else None,
+        )
     case.context_flags = context_flags(
         case.gbv_type,
         set(case.kinds),
@@ -181,7 +217,34 @@ def _apply(user, case: Case, facts: Facts, details: dict[str, str], data_key) ->
         set(case.harm_forms),
         set(case.trafficking_indicators),
     )
-    return changes
+    return Applied(changes, sealed_changes)
+
+
+def _record_details(user, case: Case, applied: Applied, data_key) -> None:
+    """The sealed details changed, from and to, in an event of their own whose body is
+    sealed under the case key (its detail names the fields only)."""
+    if not applied.details:
+        return
+    event = CaseEvent(
+        case_id=case.id,
+        actor_id=user.id,
+        kind="details_corrected",
+        detail={"fields": sorted(applied.details)},
+    )
+    db.session.add(event)
+    db.session.flush()  # the event's id is part of its ciphertext's context
+    body = json.dumps({name: list(pair) for name, pair in applied.details.items()})
+    event.body = seal_text(data_key, body, case.id, f"event:{event.id}", case.key_version)
+
+
+def detail_history(case: Case, reasons: dict[int, str]) -> dict[int, dict[str, list[str]]]:
+    """The sealed details' changes, from and to, by event id, from the reasons a desk reader
+    opened (service.read_case): shown in the history, never on the timeline."""
+    return {
+        event.id: json.loads(reasons[event.id])
+        for event in case.events
+        if event.kind == "details_corrected" and event.id in reasons
+    }
 
 
 def _follow_the_facts(user, case: Case, keyring: MemberKeyring, data_key) -> None:
@@ -225,6 +288,48 @@ def _follow_the_facts(user, case: Case, keyring: MemberKeyring, data_key) -> Non
     )
 
 
+def _check_kinds(user, case: Case, facts: Facts) -> None:
+    """A kind is given or taken away only by whom VERIFY_ROLES names for it (the police
+    verify trafficking: no other desk may add it, nor remove it)."""
+    if not access.may_verify_kinds(user, set(case.kinds) ^ set(facts.kinds)):
+        raise NotAllowed("case.verify")
+
+
+def _outcome(user, case: Case, outcome: str, why: str) -> None:
+    """Record the outcome. Unfounded is the police's or the chairman's, with a reason; it
+    closes the case (a report found unfounded is not a case); verified after unfounded
+    reopens it."""
+    if outcome not in OUTCOMES:
+        raise CaseError("outcome")
+    deciding = UNFOUNDED in (outcome, case.verification)
+    if deciding and user.role not in access.CLOSE_REASON_ROLES[UNFOUNDED]:
+        raise CaseError("outcome")
+    if deciding and not why:
+        raise CaseError("why")
+    before = case.status
+    if outcome == UNFOUNDED and before != CLOSED:
+        case.status, case.close_reason = CLOSED, UNFOUNDED
+    elif outcome != UNFOUNDED and case.verification == UNFOUNDED and before == CLOSED:
+        case.status, case.close_reason = "reopened", None
+    if case.status != before:
+        detail = {"from": before, "to": case.status}
+        if case.close_reason:
+            detail["reason"] = case.close_reason
+        db.session.add(CaseEvent(case_id=case.id, actor_id=user.id, kind="status", detail=detail))
+        record("case.status", actor=user, target=case.id, detail=f"{before}>{case.status}")
+    case.verification = outcome
+
+
+def _meet_clocks(user, case: Case) -> None:
+    """What a verification does for the law's clocks: the police's verification of a
+    trafficking report is its initial verification (Law 53/2024 Art. 27); the chairman's
+    step on a case is his handling of it (Law 13/2022 Art. 20)."""
+    if user.role == "police" and "trafficking" in case.kinds:
+        clocks.meet(user, case, "trafficking_verification")
+    if user.role == "chairman":
+        clocks.meet(user, case, "chairman_informed")
+
+
 def verify(
     user,
     case: Case,
@@ -236,7 +341,7 @@ def verify(
     details: dict[str, str] | None = None,
     seen_version: int | None = None,
 ) -> list[dict]:
-    """Record the ward's verified facts and the outcome; returns the changes made.
+    """Record the ward's verified facts and the outcome; returns the coded changes made.
 
     Unfounded is for the police and the chairman, with a reason (a report found unfounded
     is not a case of the statistics). The reporter's own facts stay in case.reported.
@@ -245,21 +350,24 @@ def verify(
         raise NotAllowed("case.verify")
     data_key = keyring.case_key(case)
     _check_version(case, seen_version)
-    if outcome not in OUTCOMES:
-        raise CaseError("outcome")
-    if outcome == "unfounded" and user.role not in access.CLOSE_REASON_ROLES["unfounded"]:
-        raise CaseError("outcome")
-    why = _why(why, required=outcome == "unfounded")
-    changes = _apply(user, case, _checked(facts), details or {}, data_key)
-    case.verification = outcome
+    facts = _checked(facts)
+    _check_kinds(user, case, facts)
+    why = _why(why, required=False)
+    applied = _apply(case, facts, details, data_key)
+    _outcome(user, case, outcome, why)
     case.verified_at = utcnow()
     case.verified_by_id = user.id
-    _sealed_event(user, case, "verified", {"outcome": outcome, "changes": changes}, why, data_key)
+    _sealed_event(
+        user, case, "verified", {"outcome": outcome, "changes": applied.changes}, why, data_key
+    )
+    _record_details(user, case, applied, data_key)
     record("case.verify", actor=user, target=case.id, detail=outcome)
-    _follow_the_facts(user, case, keyring, data_key)
+    _meet_clocks(user, case)
+    if outcome != UNFOUNDED:
+        _follow_the_facts(user, case, keyring, data_key)
     duplicates.index_case(user, case, keyring)
     db.session.flush()
-    return changes
+    return applied.changes
 
 
 def correct(
@@ -270,30 +378,44 @@ def correct(
     *,
     why: str,
     details: dict[str, str] | None = None,
+    outcome: str | None = None,
     seen_version: int | None = None,
 ) -> list[dict]:
-    """Correct the facts of a case the user reads, saying why; returns the changes made
-    (CaseError "unchanged" when there are none)."""
+    """Correct the facts (and, for the police and the chairman, the outcome) of a case the
+    user reads, saying why; returns the coded changes made (CaseError "unchanged" when
+    nothing changes)."""
     if not access.can(user, "case.correct", case):
         raise NotAllowed("case.correct")
     data_key = keyring.case_key(case)
     _check_version(case, seen_version)
+    facts = _checked(facts)
+    _check_kinds(user, case, facts)
     why = _why(why, required=True)
-    changes = _apply(user, case, _checked(facts), details or {}, data_key)
-    if not changes:
+    applied = _apply(case, facts, details, data_key)
+    outcome = outcome or case.verification
+    changed_outcome = outcome != case.verification
+    if not applied and not changed_outcome:
         raise CaseError("unchanged")
-    _sealed_event(user, case, "corrected", {"changes": changes}, why, data_key)
-    record("case.correct", actor=user, target=case.id, detail=",".join(c["field"] for c in changes))
-    _follow_the_facts(user, case, keyring, data_key)
+    detail = {"changes": applied.changes}
+    if changed_outcome:
+        detail["outcome"] = {"from": case.verification, "to": outcome}
+        _outcome(user, case, outcome, why)
+    _sealed_event(user, case, "corrected", detail, why, data_key)
+    _record_details(user, case, applied, data_key)
+    fields = [change["field"] for change in applied.changes] + sorted(applied.details)
+    record("case.correct", actor=user, target=case.id, detail=",".join(fields) or "outcome")
+    if case.verification != UNFOUNDED:
+        _follow_the_facts(user, case, keyring, data_key)
     duplicates.index_case(user, case, keyring)
     db.session.flush()
-    return changes
+    return applied.changes
 
 
 def history(case: Case) -> list[CaseEvent]:
     """The case's verification and corrections, oldest first (their reasons are read with
     the case's other typed reasons, service.read_case)."""
-    return [event for event in case.events if event.kind in ("verified", "corrected")]
+    kinds = ("verified", "corrected", "details_corrected")
+    return [event for event in case.events if event.kind in kinds]
 
 
 # --- Links between cases -------------------------------------------------------------------
@@ -326,6 +448,17 @@ def links_of(user, case: Case) -> list[tuple[str, Case]]:
         .order_by(CaseLink.id)
     ).all()
     return [(kind, other) for kind, other in rows if access.can(user, "case.read", other)]
+
+
+def timeline(case: Case, links: list[tuple[str, Case]]) -> list[CaseEvent]:
+    """The case's events for a reader, without the links to cases he may not read (links,
+    from links_of): that another victim's case exists is not his to know."""
+    readable = {other.id for _, other in links}
+    return [
+        event
+        for event in case.events
+        if event.kind != "linked" or event.detail.get("case") in readable
+    ]
 
 
 # --- Criminal procedure: a state, not a closing ----------------------------------------------

@@ -438,5 +438,3 @@ class AnswerForm(Form):
 # the event, not the victim (nor what the person who caused the harm is to her).
 SAME_EVENT_FACTS = ("group_id", "incident_date", "kinds", "harm_forms", "immediate_danger",
                     "source", "channel", "receiving_point")  # fmt: skip
-SAME_EVENT_DETAILS = ("narrative", "witnesses", "perpetrator_name", "perpetrator_birth_year",
-                      "perpetrator_details", "reporter_contact")  # fmt: skip

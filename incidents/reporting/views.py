@@ -36,7 +36,6 @@ from incidents.extensions import client_network, csrf, db, limiter, login_manage
 from incidents.forms import EmptyForm
 from incidents.reporting import drafts, submission
 from incidents.reporting.forms import (
-    SAME_EVENT_DETAILS,
     SAME_EVENT_FACTS,
     AnswerForm,
     ReportForm,
@@ -201,16 +200,20 @@ def _blank_or_draft_form():
 
 
 def _another_victim_of(case_id: str) -> ReportForm:
-    """A report of another victim of the same event: the event as that case has it (its
-    details too, when the filer may read them), the victim's questions empty."""
+    """A report of another victim of the same event: the event's coded facts as that case
+    has them (as its filer reported them, for a filer), the victim's questions empty.
+
+    Nothing sealed is copied: the first victim's words belong to her case, under its key,
+    and the new case may reach other desks than hers."""
     action = "case.track" if current_user.role in access.FILER_ROLES else "case.read"
     case = get_case_or_404(current_user, case_id, action)
-    data = {name: getattr(case, name) for name in SAME_EVENT_FACTS if hasattr(case, name)}
-    data["immediate_danger"] = "yes" if case.immediate_danger else "no"
-    if access.can(current_user, "case.read", case):
-        fields = service.read_case(current_user, case, keyring()).fields
-        db.session.commit()
-        data.update({name: fields[name] for name in SAME_EVENT_DETAILS if name in fields})
+    own = case.reported if current_user.role in access.FILER_ROLES and case.reported else {}
+    data = {
+        name: own[name] if name in own else getattr(case, name)
+        for name in SAME_EVENT_FACTS
+        if hasattr(case, name)
+    }
+    data["immediate_danger"] = "yes" if data.get("immediate_danger") else "no"
     form = report_form_for(current_user, formdata=None, data=data)
     form.same_event.data = case.id
     flash(

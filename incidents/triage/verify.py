@@ -11,6 +11,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from incidents import access
+from incidents.audit.service import record
 from incidents.cases import service, verification
 from incidents.cases.models import Case
 from incidents.crypto.fields import open_text
@@ -194,6 +195,9 @@ def _form_of(case: Case) -> VerifyForm:
         value = getattr(case, name)
         data[name] = open_text(data_key, value, case.id, name, case.key_version) if value else ""
     data["version"] = str(case.version)
+    # Opening the details is reading the case: audited like the case page (property 19).
+    record("case.read", actor=current_user, target=case.id, detail="verify")
+    db.session.commit()
     return VerifyForm(formdata=None, data=data)
 
 
@@ -202,6 +206,10 @@ _REFUSALS = {
     "outcome": _l("Choose what the verification found; unfounded is the police's or the "
                   "chairman's to find."),
     "unchanged": _l("Nothing was changed."),
+    # _check_kinds: a kind another desk verifies was given or taken away.
+    "case.verify": _l("Only the desk that verifies that kind of case may add it or take it "
+                      "away: trafficking, the police; abuse of a child, the police or the "
+                      "culture-social officer."),
     "victim_age_band": _l("Abuse of a child is of a child under 16."),
 }  # fmt: skip
 
@@ -216,10 +224,11 @@ def verify_case(case_id: str):
     if request.method == "GET":
         return _page(case, _form_of(case), first)
     form = VerifyForm()
+    _outcome_choices(form, case, first)
     if form.validate():
         try:
             step = verification.verify if first else verification.correct
-            extra = {"outcome": form.outcome.data or ""} if first else {}
+            extra = {"outcome": form.outcome.data or ("" if first else None)}
             step(
                 current_user,
                 case,
@@ -239,7 +248,8 @@ def verify_case(case_id: str):
         except service.CaseError as error:
             db.session.rollback()
             code = str(error)
-            target = getattr(form, code, None) if code in form else form.why
+            name = "kinds" if code == "case.verify" else code
+            target = getattr(form, name) if name in form else form.why
             target.errors = [*target.errors, str(_REFUSALS.get(code, _l("Not accepted.")))]
         else:
             flash(_("The verification was saved.") if first else _("The correction was saved."),
@@ -248,12 +258,25 @@ def verify_case(case_id: str):
     return _page(case, form, first, status=400)
 
 
-def _page(case: Case, form: VerifyForm, first: bool, status: int = 200):
-    if not first:
-        form.outcome.data = None
-    may_find_unfounded = current_user.role in access.CLOSE_REASON_ROLES["unfounded"]
-    if not may_find_unfounded:
+def _decides_unfounded() -> bool:
+    return current_user.role in access.CLOSE_REASON_ROLES[verification.UNFOUNDED]
+
+
+def _outcome_choices(form: VerifyForm, case: Case, first: bool) -> None:
+    """The outcome: given at the first verification (unfounded only by the police and the
+    chairman), and changed later by them alone; others correct the facts only."""
+    if not _decides_unfounded():
         form.outcome.choices = [c for c in form.outcome.choices if c.value != "unfounded"]
+        if not first:
+            form.outcome.choices = []
+
+
+def _page(case: Case, form: VerifyForm, first: bool, status: int = 200):
+    _outcome_choices(form, case, first)
+    if not first and form.outcome.data is None:
+        form.outcome.data = case.verification
+    if first and form.outcome.data is None and len(form.outcome.choices) == 1:
+        form.outcome.data = form.outcome.choices[0].value  # his only outcome: verified
     return (
         render_template(
             "triage/verify.html",

@@ -149,6 +149,7 @@ def render_case(
     """
     content = service.read_case(current_user, case, keyring())
     asked = _questions_context(case, question_form)
+    links = verification.links_of(current_user, case)
     db.session.commit()
     page = render_template(
         "triage/case.html",
@@ -169,7 +170,9 @@ def render_case(
         actions=_actions_section(case, content, actions or {}),
         referrals=referral_panel(case, refer_form),
         history=verification.history(case),
-        links=verification.links_of(current_user, case),
+        detail_changes=verification.detail_history(case, content.reasons),
+        links=links,
+        timeline=verification.timeline(case, links),
         link_form=LinkForm(formdata=None),
         criminal_procedure_form=CriminalProcedureForm(formdata=None),
     )

@@ -11,8 +11,9 @@ and purposes; the forms and environments of abuse of a child; the perpetrator's 
 year (sealed) and his blind index (sealed, like the victim's); the time a case was handed
 to criminal procedure. case_links holds the links desk members make between cases.
 
-Existing rows: every case is "pending" (none was verified); cases.reported is its coded
-facts as they are now (the codes the reporter gave). Relationships get their direction
+Existing rows: every case is "pending" (none was verified), but a case closed as unfounded
+(the police's or the chairman's finding) is "unfounded"; cases.reported is its coded facts
+as they are now (the codes the reporter gave). Relationships get their direction
 where the row tells it (a spouse who is a man is the victim's husband, a woman her wife;
 "cohabiting" is the partner); the rest keep their undirected code, shown as "to be
 verified" until a desk verifies the case. Age bands likewise: a perpetrator of 0-11 is
@@ -116,6 +117,7 @@ cases = sa.table(
     sa.column("close_reason", sa.String),
     sa.column("received_at", sa.DateTime(timezone=True)),
     sa.column("reported", sa.JSON),
+    sa.column("verification", sa.String),
     sa.column("criminal_procedure_at", sa.DateTime(timezone=True)),
     *(sa.column(name, sa.JSON) if name in _LISTS else sa.column(name) for name in CODED_FACTS),
 )
@@ -136,6 +138,7 @@ def upgrade():
         batch.add_column(sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("verified_by_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("reported", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("reported_details", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("trafficking_status", sa.String(24), nullable=True))
         batch.add_column(sa.Column("trafficking_whereabouts", sa.String(16), nullable=True))
         for name in ("trafficking_purposes", "child_abuse_forms", "child_abuse_environments"):
@@ -157,9 +160,13 @@ def upgrade():
     ):
         if (detail or {}).get("reason") == "criminal_procedure":
             closings[case_id] = max(at, closings.get(case_id, at))
-    existing = [column for column in cases.c if column.name not in NEW_FACTS]
+    skipped = {*NEW_FACTS, "verification"}  # new columns: nothing to read yet
+    existing = [column for column in cases.c if column.name not in skipped]
     for row in connection.execute(sa.select(*existing)).mappings().all():
         reported = {name: row[name] for name in CODED_FACTS if name not in NEW_FACTS}
+        for name in ("immediate_danger", "signs_of_crime", "child_serious_risk"):
+            if reported[name] is not None:  # SQLite gives 0 and 1
+                reported[name] = bool(reported[name])
         reported.update(NEW_FACTS)
         values = {"reported": reported}
         values.update({name: value for name, value in NEW_FACTS.items() if value is not None})
@@ -173,6 +180,8 @@ def upgrade():
         band = row["perpetrator_age_band"]
         if band in PERPETRATOR_BANDS_UP:
             values["perpetrator_age_band"] = PERPETRATOR_BANDS_UP[band]
+        if row["status"] == "closed" and row["close_reason"] == "unfounded":
+            values["verification"] = "unfounded"  # the police or the chairman found so
         if row["status"] == "closed" and row["close_reason"] == "criminal_procedure":
             values["criminal_procedure_at"] = closings.get(row["id"], row["received_at"])
         connection.execute(sa.update(cases).where(cases.c.id == row["id"]).values(**values))
@@ -250,6 +259,7 @@ def downgrade():
             "trafficking_purposes",
             "trafficking_whereabouts",
             "trafficking_status",
+            "reported_details",
             "reported",
             "verified_by_id",
             "verified_at",
