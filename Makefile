@@ -29,16 +29,21 @@ test: $(STAMP) translations browser-deps
 	$(BIN)/pytest
 
 # tests/browser drives Debian's Chromium through Playwright (its Python package comes
-# with the dev extras; Playwright's own browser download is never used). Installed when
-# missing and running as root (CI); otherwise this says what to install, and the browser
-# tests are skipped (with CI=true they fail).
+# with the dev extras; Playwright's own browser download is never used), and the report's
+# tests lay the .docx out with LibreOffice and read the PDF with poppler's pdftotext
+# (fonts-liberation: Times New Roman's metrics). Installed when missing and running as
+# root (CI); otherwise this says what to install, and those tests are skipped (with
+# CI=true they fail).
 CHROMIUM := /usr/bin/chromium
+SOFFICE := /usr/bin/soffice
+PDFTOTEXT := /usr/bin/pdftotext
+DEBIAN_PACKAGES := chromium libreoffice-writer-nogui poppler-utils fonts-liberation
 browser-deps:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(SOFFICE) ] || [ ! -x $(PDFTOTEXT) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEBIAN_PACKAGES); \
 	  else \
-	    echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium" >&2; \
+	    echo "The browser and report tests need: sudo apt-get install $(DEBIAN_PACKAGES)" >&2; \
 	  fi; \
 	fi
 

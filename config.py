@@ -47,10 +47,8 @@ class Config:
     CLOCK_TRAFFICKING_VERIFICATION = timedelta(days=3)
     PUBLIC_HOLIDAYS: tuple = ()
 
-    # Counts from 1 to this minus one are shown as "<k" on the statistics page; anything
-    # exported (spreadsheet, CSV, the official report) uses the export threshold.
-    STATS_SUPPRESSION_THRESHOLD = 5
-    # ... and in anything exported (spreadsheet, CSV, the official report).
+    # Counts from 1 to this minus one are shown as "<k" in what is published or shared
+    # (the publication export): the statutory report and the desks' own page are exact.
     STATS_EXPORT_THRESHOLD = 10
     # The official report (.docx, Decree 30/2020): to whom it goes (Kính gửi), the copies
     # (Nơi nhận; "Lưu: REPORT_FILED_AS" ends the list), the signature block (for the

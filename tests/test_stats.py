@@ -271,19 +271,20 @@ def test_small_counts_are_hidden_and_cannot_be_worked_out(db, counted, make_user
             assert indicator.share is None
 
 
-def test_the_page_shows_no_count_from_1_to_4_and_an_honest_total(
+def test_the_desks_page_shows_exact_counts_small_ones_included(
     db, client, counted, make_user, login_as
 ):
+    """The desks' working view is exact (DOMAIN.md section 4): 9, 6 and 3 per group, the 3
+    shown as 3; nothing is written as "<k"."""
     login_as(make_user("officer"))
     response = client.get("/stats/?first=2026-03-01&last=2026-03-31")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    shown = re.findall(r'<td class="count">([^<]*)</td>', page)
-    assert shown, "the page shows tables"
-    assert not any(value in {"1", "2", "3", "4"} for value in shown)
-    assert "&lt;5" in shown
+    groups = re.search(r'id="table-groups">(.*?)</table>', page, re.S).group(1)
+    assert re.findall(r'<td class="count">([^<]*)</td>', groups) == ["9", "6", "3", "18"]
+    assert "&lt;" not in "".join(re.findall(r'<td class="count">([^<]*)</td>', page))
     assert re.search(r'class="total">18<', page)
-    assert 'class="help rule"' in page  # the counting rule that applied is stated
+    assert 'class="help rule"' in page  # what is counted, and that it is exact, is stated
 
 
 def test_statistics_read_no_sealed_column(db, counted, make_user):
@@ -307,9 +308,12 @@ def test_only_the_officer_and_the_chairman_may_count(db, make_user):
             compute(make_user(role), date(2026, 1, 1), date(2026, 1, 2), 5)
 
 
-def test_threshold_below_two_is_refused(db, make_user):
+def test_a_threshold_below_one_or_an_export_below_its_setting_is_refused(db, make_user):
+    officer = make_user("officer")
     with pytest.raises(ValueError):
-        compute(make_user("officer"), date(2026, 1, 1), date(2026, 1, 2), 1)
+        compute(officer, date(2026, 1, 1), date(2026, 1, 2), 0)
+    with pytest.raises(ValueError):
+        compute(officer, date(2026, 1, 1), date(2026, 1, 2), 1, purpose="export")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Exports of the statistics (XLSX, CSV, the Decree 30 .docx) and the dashboard's charts."""
+"""The figures to publish or share (XLSX, CSV: consent-gated, suppressed), the downloads' access
+and audit, and the dashboard's charts. The statutory report's files: test_report_document.py."""
 
 import csv
 import io
@@ -6,7 +7,6 @@ import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 
-import docx
 import openpyxl
 import pytest
 from conftest import report_data
@@ -17,20 +17,12 @@ from incidents.audit.models import AuditEntry
 from incidents.cases.service import file_report
 from incidents.spreadsheets import is_formula
 from incidents.stats import charts, exports
-from incidents.stats.exports import ReportSettings, official_date, place_of
+from incidents.stats.statutory import Block, StatutoryReport
 from incidents.stats.tables import Cell, Indicator, Statistics, Table
 from incidents.web import AUTHENTICATED_AT
 
 WARD = "Phường Quyết Thắng"
 TRIGGERS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", " =1"]
-SETTINGS = ReportSettings(
-    recipients=("Ủy ban nhân dân tỉnh Lai Châu",),
-    copies=("Như trên", "TT. HĐND phường"),
-    filed_as="VT, VHXH",
-    signature=("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"),
-    signer_name="Nguyễn Văn Ký",
-    place="",
-)
 
 
 def _statistics(hidden=(3, 4), threshold=10, group_names=("Bản 1", *TRIGGERS)) -> Statistics:
@@ -145,31 +137,24 @@ def test_csv_has_a_section_per_table_with_title_period_and_rule(app):
     assert ["Victims who reached a support service", "12", "20", "60.0%", "80.0%", "90.0%"] in rows
 
 
-def _docx_text(body: bytes) -> str:
-    with zipfile.ZipFile(io.BytesIO(body)) as archive:
-        return archive.read("word/document.xml").decode()
-
-
 def _xlsx_sheets(body: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         names = sorted(name for name in archive.namelist() if name.startswith("xl/"))
         return [archive.read(name).decode() for name in names]
 
 
-@pytest.mark.parametrize("kind", ["xlsx", "csv", "docx"])
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
 def test_a_hidden_count_is_written_as_less_than_k_and_its_value_nowhere(app, kind):
     """The export is the same whatever a hidden cell's true value is: it cannot tell it."""
     write = {
         "xlsx": lambda s: _xlsx_sheets(exports.xlsx_bytes(s, WARD)),
         "csv": lambda s: exports.csv_bytes(s, WARD),
-        "docx": lambda s: _docx_text(exports.report_docx(s, WARD, SETTINGS, date(2026, 5, 5))),
     }[kind]
     with app.test_request_context():
         made = [write(_statistics(hidden=values)) for values in [(1, 2), (3, 4), (9, 8)]]
     assert made[0] == made[1] == made[2]
-    text = "".join(made[0]) if kind == "xlsx" else made[0]
-    text = text.decode() if isinstance(text, bytes) else text
-    assert "&lt;10" in text if kind != "csv" else '"<10"' in text
+    text = "".join(made[0]) if kind == "xlsx" else made[0].decode()
+    assert "&lt;10" in text if kind == "xlsx" else '"<10"' in text
 
 
 def test_csv_and_xlsx_show_hidden_cells_as_less_than_k(app):
@@ -189,170 +174,15 @@ def test_a_sheet_name_is_valid_and_unique():
     assert all(len(name) <= 31 and not set(name) & set("[]:*?/\\") for name in names)
 
 
-# The official report.
-
-
-def _report(app, statistics=None, settings=SETTINGS, issued_on=date(2026, 5, 5)):
-    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
-        body = exports.report_docx(statistics or _statistics(), WARD, settings, issued_on)
-    return docx.Document(io.BytesIO(body))
-
-
-def _paragraphs(document):
-    """Every paragraph, those inside tables (the header, the signature block) included."""
-    found = list(document.paragraphs)
-    for table in document.tables:
-        for row in table.rows:
-            for cell in row.cells:
-                found += cell.paragraphs
-    return found
-
-
-def _paragraph(document, text):
-    matches = [p for p in _paragraphs(document) if p.text == text]
-    assert matches, f"no paragraph {text!r}"
-    return matches[0]
-
-
-# Decree 30/2020: A4; margins top and bottom 20-25 mm, left 30-35 mm, right 15-20 mm.
-SIZES = {
-    "page_width": (210, 210),
-    "page_height": (297, 297),
-    "top_margin": (20, 25),
-    "bottom_margin": (20, 25),
-    "left_margin": (30, 35),
-    "right_margin": (15, 20),
-}
-
-
-def test_the_report_is_a4_with_the_decree_margins_in_times_new_roman(app):
-    document = _report(app)
-    section = document.sections[0]
-    mm = {name: round(getattr(section, name).mm, 1) for name in SIZES}
-    assert (mm["page_width"], mm["page_height"]) == (210, 297)  # A4, stored in twips
-    for name, (least, most) in SIZES.items():
-        assert least <= mm[name] <= most, name
-    assert document.styles["Normal"].font.name == "Times New Roman"
-    runs = [run for paragraph in _paragraphs(document) for run in paragraph.runs]
-    assert runs and {run.font.name for run in runs} == {"Times New Roman"}
-
-
-def test_the_report_has_the_decree_30_header_title_and_closing(app):
-    document = _report(app)
-    for text, size, bold in [
-        ("ỦY BAN NHÂN DÂN", 13, True),
-        ("PHƯỜNG QUYẾT THẮNG", 13, True),
-        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, True),
-        ("BÁO CÁO", 14, True),
-        ("Nơi nhận:", 12, True),
-        ("TM. ỦY BAN NHÂN DÂN", 14, True),
-        ("KT. CHỦ TỊCH", 14, True),
-        ("PHÓ CHỦ TỊCH", 14, True),
-        ("Nguyễn Văn Ký", 14, True),
-    ]:
-        run = _paragraph(document, text).runs[0]
-        assert (run.font.size.pt, run.bold) == (size, bold), text
-    motto = _paragraph(document, "Độc lập - Tự do - Hạnh phúc").runs[0]
-    assert (motto.bold, motto.underline, motto.font.size.pt) == (True, True, 13)
-    assert re.fullmatch(r"Số: +/BC-UBND", _paragraph_starting(document, "Số:").text)
-    dated = _paragraph(document, "Quyết Thắng, ngày 05 tháng 5 năm 2026").runs[0]
-    assert dated.italic
-    assert _paragraph(document, "Kính gửi: Ủy ban nhân dân tỉnh Lai Châu.")
-    lines = [p.text for p in _paragraphs(document)]
-    where = lines.index("Nơi nhận:")
-    assert lines[where + 1 : where + 4] == ["- Như trên;", "- TT. HĐND phường;", "- Lưu: VT, VHXH."]
-    assert _paragraph(document, "- Lưu: VT, VHXH.").runs[0].font.size.pt == 11
-    title = lines.index("BÁO CÁO")
-    summary = "Tình hình bạo lực gia đình, bạo lực trên cơ sở giới và mua bán người"
-    assert lines[title + 1].startswith(summary)  # in Vietnamese, whatever the reader's language
-
-
-def _paragraph_starting(document, start):
-    return next(p for p in _paragraphs(document) if p.text.startswith(start))
-
-
-def test_the_report_body_is_justified_14_pt_with_a_first_line_indent(app):
-    document = _report(app)
-    body = _paragraph_starting(document, "Ủy ban nhân dân Phường Quyết Thắng báo cáo")
-    assert body.alignment == docx.enum.text.WD_ALIGN_PARAGRAPH.JUSTIFY
-    assert 1.0 <= body.paragraph_format.first_line_indent.cm <= 1.27
-    assert body.runs[0].font.size.pt == 14
-    assert body.text.endswith("như sau:")
-    assert _paragraph(document, "Tổng số vụ việc tiếp nhận trong kỳ: 48.")
-    closing = _paragraph_starting(document, "Trên đây là báo cáo")
-    assert closing.text.endswith("./.")
-
-
-def test_the_report_has_every_table_and_the_indicators_against_their_targets(app):
-    document = _report(app)
-    grids = [
-        [[cell.text for cell in row.cells] for row in table.rows]
-        for table in document.tables
-        if table.style is not None and table.style.name == "Table Grid"
-    ]
-    assert len(grids) == 5 + 1  # the five tables and the indicators
-    assert ["Female", "11", "<10"] in grids[1]
-    assert ["Contact ban", "13"] in grids[4]  # a table part A adds, unchanged here
-    indicators = grids[5]
-    assert indicators[1] == ["Victims who reached a support service", "12/20", "60%", "80%", "90%"]
-    assert indicators[2][1:] == ["<10/15", "chưa công bố", "50%", "70%"]
-    texts = [p.text for p in document.paragraphs]
-    assert "Bảng 3. Cases by residential group" in texts
-
-
-def test_the_report_without_indicators_says_so(app):
-    statistics = _statistics()
-    statistics.indicators = []
-    texts = [p.text for p in _report(app, statistics).paragraphs]
-    assert "Chưa tính được chỉ tiêu nào cho kỳ này." in texts
-
-
-def test_several_recipients_are_a_list_and_the_place_may_be_set(app):
-    settings = ReportSettings(**{
-        **vars(SETTINGS),
-        "recipients": ("Sở Văn hóa, Thể thao và Du lịch tỉnh Lai Châu", "Sở Nội vụ tỉnh Lai Châu"),
-        "place": "Lai Châu",
-        "signature": ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"),
-    })  # fmt: skip
-    document = _report(app, settings=settings, issued_on=date(2026, 11, 9))
-    lines = [p.text for p in _paragraphs(document)]
-    where = lines.index("Kính gửi:")
-    assert lines[where + 1 : where + 3] == [
-        "- Sở Văn hóa, Thể thao và Du lịch tỉnh Lai Châu;",
-        "- Sở Nội vụ tỉnh Lai Châu.",
-    ]
-    assert "Lai Châu, ngày 09 tháng 11 năm 2026" in lines
-    assert "CHỦ TỊCH" in lines and "KT. CHỦ TỊCH" not in lines
-
-
-@pytest.mark.parametrize(
-    ("day", "written"),
-    [
-        (date(2026, 5, 5), "ngày 05 tháng 5 năm 2026"),
-        (date(2026, 11, 20), "ngày 20 tháng 11 năm 2026"),
-        (date(2026, 1, 15), "ngày 15 tháng 01 năm 2026"),
-        (date(2026, 2, 9), "ngày 09 tháng 02 năm 2026"),
-        (date(2026, 3, 1), "ngày 01 tháng 3 năm 2026"),
-        (date(2026, 12, 31), "ngày 31 tháng 12 năm 2026"),
-    ],
-)
-def test_the_date_line_pads_days_below_10_and_months_1_and_2(day, written):
-    assert official_date(day) == written
-
-
-def test_the_place_is_the_ward_name_without_its_unit():
-    assert place_of("Phường Quyết Thắng") == "Quyết Thắng"
-    assert place_of("Xã Bản Giang") == "Bản Giang"
-    assert place_of("Quyết Thắng") == "Quyết Thắng"
-
-
 # The endpoints: who may export, re-authentication, the audit.
 
 URLS = {
     "xlsx": "/stats/export.xlsx?first=2026-03-01&last=2026-03-31",
     "csv": "/stats/export.csv?first=2026-03-01&last=2026-03-31",
-    "docx": "/stats/report.docx?first=2026-03-01&last=2026-03-31",
+    "report.docx": "/stats/report.docx?first=2026-03-01&last=2026-03-31",
+    "report.xlsx": "/stats/report.xlsx?first=2026-03-01&last=2026-03-31",
 }
+MEDIA_TYPES = {**exports.EXPORTS, "report.docx": exports.DOCX, "report.xlsx": exports.XLSX}
 
 
 @pytest.fixture()
@@ -382,9 +212,10 @@ def test_an_export_is_an_attachment_never_cached_and_audited_once(
     login_as(officer)
     response = client.get(URLS[kind])
     assert response.status_code == 200
-    assert response.mimetype == exports.EXPORTS[kind]
+    assert response.mimetype == MEDIA_TYPES[kind]
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment;") and disposition.endswith(f'.{kind}"')
+    assert disposition.startswith("attachment;") and disposition.endswith(f'.{kind[-4:]}"')
+    assert disposition.endswith(f'_2026-03-01_2026-03-31.{kind[-4:]}"')
     assert "no-store" in response.headers["Cache-Control"]
     entries = _exports_audited(db)
     assert [(entry.actor_id, entry.detail) for entry in entries] == [
@@ -441,11 +272,34 @@ def test_a_bad_period_is_refused_with_a_message_and_nothing_exported(
 
 def test_the_service_refuses_a_role_that_may_not_export(db, make_user):
     with pytest.raises(PermissionError):
-        exports.export(
-            make_user("police"), "csv", date(2026, 1, 1), date(2026, 1, 2), 10, SETTINGS,
-            date(2026, 1, 3),
-        )  # fmt: skip
+        exports.export(make_user("police"), "csv", date(2026, 1, 1), date(2026, 1, 2), 10)
     assert _exports_audited(db) == []
+
+
+def test_a_publication_overlapping_one_already_published_is_refused(
+    db, client, counted, make_user, login_as
+):
+    """Two overlapping periods could be subtracted to give away a hidden count (DOMAIN.md
+    section 4): the same period again, or one apart, is published; an overlap is refused."""
+    login_as(make_user("officer"))
+    assert client.get(URLS["csv"]).status_code == 200
+    assert client.get(URLS["xlsx"]).status_code == 200  # the same period, another format
+    apart = client.get("/stats/export.csv?first=2026-04-01&last=2026-04-30")
+    assert apart.status_code == 200
+    # The statutory report of any period is not a publication: never refused for this.
+    assert client.get("/stats/report.xlsx?first=2026-03-15&last=2026-04-15").status_code == 200
+    for query in ("first=2026-03-15&last=2026-04-15", "first=2026-03-01&last=2026-03-30"):
+        refused = client.get(f"/stats/export.xlsx?{query}")
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 409
+        assert "đã được công bố" in page and 'class="error"' in page
+    details = [entry.detail for entry in _exports_audited(db)]
+    assert details == [
+        "csv 2026-03-01..2026-03-31",
+        "xlsx 2026-03-01..2026-03-31",
+        "csv 2026-04-01..2026-04-30",
+        "report.xlsx 2026-03-15..2026-04-15",
+    ]
 
 
 # The charts.
@@ -453,21 +307,39 @@ def test_the_service_refuses_a_role_that_may_not_export(db, make_user):
 CHART = '{% for chart in charts %}{% include "stats/_chart.html" %}{% endfor %}'
 
 
+# The hand-built tables drawn as the page draws its charts.
+DRAWN = (("per_month", False), ("harm_forms", False), ("sex_age", True))
+
+
 def _svg(app, statistics) -> str:
+    drawn = [
+        charts.chart(statistics.table(key), statistics.threshold, by_column)
+        for key, by_column in DRAWN
+    ]
     with app.test_request_context("/", headers={"Cookie": "lang=en"}):
-        page = render_template_string(CHART, charts=charts.dashboard_charts(statistics))
+        page = render_template_string(CHART, charts=drawn)
     return page
 
 
-def test_charts_of_month_harm_forms_and_age_bands_in_order():
-    keys = [chart.key for chart in charts.dashboard_charts(_statistics())]
-    assert keys == ["per_month", "harm_forms", "sex_age"]
-    without_months = _statistics()
-    without_months.tables = [t for t in without_months.tables if t.key != "per_month"]
-    assert [chart.key for chart in charts.dashboard_charts(without_months)] == [
-        "harm_forms",
-        "sex_age",
-    ]
+def test_the_page_charts_months_and_the_statutory_victims_and_forms_in_order():
+    statistics = _statistics()
+    report = StatutoryReport(
+        statistics.first,
+        statistics.last,
+        48,
+        [Block("domestic_violence", "DV", [
+            Table("dv_victims", "Victims", ["Under 16"], [("Female", [Cell(2, False)])]),
+            Table("dv_acts", "Acts", ["Cases"], [("a.", [Cell(1, False)])]),
+            Table("dv_harm_forms", "Forms", ["Cases"], [("Physical", [Cell(1, False)])]),
+        ])],
+    )  # fmt: skip
+    keys = [chart.key for chart in charts.dashboard_charts(report, statistics)]
+    assert keys == ["per_month", "dv_victims", "dv_harm_forms"]
+    statistics.tables = [t for t in statistics.tables if t.key != "per_month"]
+    keys = [chart.key for chart in charts.dashboard_charts(report, statistics)]
+    assert keys == ["dv_victims", "dv_harm_forms"]
+    victims = charts.dashboard_charts(report, statistics)[0]
+    assert [bar.text for group in victims.groups for bar in group.bars] == ["2"]  # exact
 
 
 def test_a_hidden_count_never_shapes_the_chart(app):
@@ -497,10 +369,11 @@ def test_the_dashboard_shows_the_charts_and_the_export_links(
 ):
     login_as(make_user("officer"))
     page = client.get("/stats/?first=2026-03-01&last=2026-03-31").get_data(as_text=True)
-    assert page.count('<figure class="chart">') == 3  # cases per month, harm forms, age bands
-    assert 'href="/stats/export.xlsx?first=2026-03-01&amp;last=2026-03-31"' in page
-    assert 'href="/stats/report.docx?first=2026-03-01&amp;last=2026-03-31"' in page
+    assert page.count('<figure class="chart">') == 3  # per month, DV victims, DV forms
+    for url in ("export.xlsx", "export.csv", "report.docx", "report.xlsx"):
+        assert f'href="/stats/{url}?first=2026-03-01&amp;last=2026-03-31"' in page
     assert "style=" not in page
     # Each table once: a charted table is shown in its figure, not again below.
-    assert page.count("Vụ việc theo hình thức bạo lực</caption>") == 1
+    assert 'id="table-dv_harm_forms"' not in page and 'id="table-per_month"' not in page
+    assert page.count('id="table-groups"') == 1 and page.count('id="table-gbv_harm_forms"') == 1
     assert page.count("<caption>Vụ việc theo tổ dân phố, bản</caption>") == 1

@@ -207,4 +207,4 @@ def test_inconsistent_or_negative_counts_are_refused():
     with pytest.raises(ValueError):
         suppress([-1, 1, 0], [Relation(2, (0, 1))], 5)
     with pytest.raises(ValueError):
-        suppress([1], [], 1)
+        suppress([1], [], 0)

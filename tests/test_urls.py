@@ -216,6 +216,9 @@ MATRIX = {
     "stats.report_docx": {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
     },
+    "stats.report_xlsx": {
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
+    },
     "desks.overview": {
         "GET":  "login 404   200   200   200   404   200   404   200   200   | ownpw enrol 200",
     },

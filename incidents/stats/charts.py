@@ -17,9 +17,11 @@ GROUP_GAP = 8
 SERIES_WIDTH = 84  # the column of series names ("Female", ...) in a chart of several
 VALUE_WIDTH = 44  # room for the number after the longest bar
 
-# The charted tables, by key, and whether each group of bars is a column of the table
-# (victims by age band, one bar per sex) rather than a row.
-CHARTED = (("per_month", False), ("harm_forms", False), ("sex_age", True))
+# The charted tables, by key: of the desks' working tables and of the statutory report,
+# and whether each group of bars is a column of the table (victims by age band, one bar
+# per sex) rather than a row.
+WORKING_CHARTS = (("per_month", False),)
+REPORT_CHARTS = (("dv_victims", True), ("dv_harm_forms", False))
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,17 @@ def chart(table: Table, threshold: int, by_column: bool = False) -> Chart:
     return Chart(table.key, table.title, table, threshold, y, laid)
 
 
-def dashboard_charts(statistics: Statistics) -> list[Chart]:
-    """The charts of the period's tables that have one: per month, harm forms, age bands."""
-    return [
+def dashboard_charts(report, statistics: Statistics) -> list[Chart]:
+    """The charts of the page: reports per month (working tables, as counted for the page),
+    victims of domestic violence by age and sex, and its forms (the statutory report,
+    exact)."""
+    found = [
         chart(table, statistics.threshold, by_column)
-        for key, by_column in CHARTED
+        for key, by_column in WORKING_CHARTS
         if (table := statistics.table(key)) is not None
+    ]
+    return found + [
+        chart(table, 1, by_column)  # the statutory report hides nothing
+        for key, by_column in REPORT_CHARTS
+        if (table := report.table(key)) is not None
     ]

@@ -98,16 +98,21 @@ class StatsError(ValueError):
     """A period or group the statistics cannot count."""
 
 
-def _counted(user, first: date, last: date, purpose: str, group_id: int | None):
-    """The WHERE clauses of the cases counted (see the module's rules), and the rule."""
+def received_clauses(ward_id: int, first: date, last: date) -> list:
+    """The WHERE clauses of the reports a ward received from first to last (ward dates),
+    each once: a merged duplicate is counted as the case it joined."""
     start, end = local_day_bounds(first, last)
-    clauses = [
-        Case.ward_id == user.ward_id,
+    return [
+        Case.ward_id == ward_id,
         Case.received_at >= start,
         Case.received_at < end,
-        # A merged duplicate is counted once, as the case it joined.
         not_(and_(Case.close_reason == "duplicate", Case.merged_into_id.is_not(None))),
     ]
+
+
+def _counted(user, first: date, last: date, purpose: str, group_id: int | None):
+    """The WHERE clauses of the cases counted (see the module's rules), and the rule."""
+    clauses = received_clauses(user.ward_id, first, last)
     if group_id is not None:
         clauses.append(Case.group_id == group_id)
     rule = "all"
@@ -404,11 +409,17 @@ def _indicators(clauses, last, threshold, total: int) -> list[Indicator]:
     return found
 
 
+# The desks' working view inside the ward is exact: it is shown to the people who read the
+# cases (DOMAIN.md section 4). A threshold of 1 hides no count.
+EXACT = 1
+
+
 def threshold_for(purpose: str) -> int:
-    """The suppression threshold the settings give a purpose."""
+    """The suppression threshold of a purpose: the export setting for anything published
+    or shared, none (EXACT) for the desks' working view."""
     if purpose == "export":
         return current_app.config["STATS_EXPORT_THRESHOLD"]
-    return current_app.config["STATS_SUPPRESSION_THRESHOLD"]
+    return EXACT
 
 
 def compute(
@@ -419,12 +430,14 @@ def compute(
     *,
     purpose: str = "dashboard",
     group_id: int | None = None,
+    audited: bool = True,
 ) -> Statistics:
     """Count the user's ward's cases received from first to last (ward dates), audited.
 
-    threshold: None takes the purpose's setting (STATS_SUPPRESSION_THRESHOLD for the
-    dashboard, STATS_EXPORT_THRESHOLD for an export); an export never goes below its
-    setting. group_id narrows the count to one residential group of the user's ward.
+    threshold: None takes the purpose's (none for the desks' dashboard, which is exact;
+    STATS_EXPORT_THRESHOLD for an export); an export never goes below its setting.
+    group_id narrows the count to one residential group of the user's ward. audited=False
+    for a page whose statutory report records the view of the same period.
     Raises PermissionError without "stats.view", StatsError on a period or group it
     cannot count, ValueError on a bad threshold or purpose.
     """
@@ -434,8 +447,8 @@ def compute(
         raise ValueError(f"purpose must be one of {PURPOSES}")
     if threshold is None:
         threshold = threshold_for(purpose)
-    if threshold < 2:
-        raise ValueError("the suppression threshold must be at least 2")
+    if threshold < EXACT:
+        raise ValueError("the suppression threshold must be at least 1 (1: nothing hidden)")
     if purpose == "export" and threshold < threshold_for("export"):
         raise ValueError("an export is never suppressed below STATS_EXPORT_THRESHOLD")
     if last < first:
@@ -502,8 +515,9 @@ def compute(
     detail = f"{first.isoformat()}..{last.isoformat()}"
     if purpose == "export" or group_id is not None:
         detail += f":{purpose}:{group_id or ''}"
-    record("stats.view", actor=user, detail=detail)
-    db.session.flush()
+    if audited:
+        record("stats.view", actor=user, detail=detail)
+        db.session.flush()
     return Statistics(
         first=first,
         last=last,

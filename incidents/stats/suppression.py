@@ -49,8 +49,8 @@ def suppress(
     keep names counts that must not be hidden unless they are small themselves (a total
     other tables publish too): the secondary suppression goes round them.
     """
-    if threshold < 2:
-        raise ValueError("the suppression threshold must be at least 2")
+    if threshold < 1:
+        raise ValueError("the suppression threshold must be at least 1 (1: nothing hidden)")
     if any(value < 0 for value in values):
         raise ValueError("counts are never negative")
     for relation in relations:

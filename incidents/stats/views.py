@@ -10,9 +10,9 @@ from incidents import access
 from incidents.audit.service import latest_checkpoint
 from incidents.extensions import db
 from incidents.forms import as_choices
-from incidents.stats import charts, exports, periods, service
+from incidents.stats import charts, exports, periods, report_document, service, statutory
 from incidents.stats.forms import PeriodForm
-from incidents.timeutil import ward_today
+from incidents.timeutil import format_date, ward_today
 from incidents.web import confirm_first
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
@@ -44,24 +44,36 @@ def _period_form() -> PeriodForm:
     return form
 
 
+# The desks' working tables the page shows beside the statutory report (which has every
+# other table): the work on the cases, and the reports per residential group.
+WORKING_TABLES = ("per_month", "groups", "status", "handled", "ack_time")
+
+
 @bp.route("/")
 def dashboard():
-    """Counts for the chosen period (default: this year so far), suppressed."""
+    """The statutory report of the chosen period (default: this year so far) and the desks'
+    working tables: exact, for the people who read the cases (DOMAIN.md section 4)."""
     if not access.can(current_user, "stats.view"):
         abort(404)
     today = ward_today()
     form = _period_form()
     if not request.args:
         form.first.data, form.last.data = date(today.year, 1, 1), today
-    statistics, status = None, 200
+    report = working = None
+    status = 200
     if not request.args or form.validate():
         # A period that has begun but not ended is counted up to today.
-        statistics = service.compute(
+        first, last = form.first.data, min(form.last.data, today)
+        report = statutory.compute(current_user, first, last)
+        # One entry in the audit trail per page: the statutory report's, and the working
+        # tables' own when they are narrowed to a group (which group was looked at).
+        working = service.compute(
             current_user,
-            form.first.data,
-            min(form.last.data, today),
+            first,
+            last,
             purpose="dashboard",
             group_id=form.group_id,
+            audited=form.group_id is not None,
         )
         db.session.commit()
     else:
@@ -69,7 +81,11 @@ def dashboard():
     return render_template(
         "stats/dashboard.html",
         form=form,
-        statistics=statistics,
+        report=report,
+        statistics=working,
+        working_tables=[
+            table for key in WORKING_TABLES if working and (table := working.table(key))
+        ],
         today=today,
         presets=periods.presets(current_app.config["STATS_REPORTS"], today),
         checkpoint=latest_checkpoint(),
@@ -77,34 +93,23 @@ def dashboard():
 
 
 @bp.app_template_global()
-def dashboard_charts(statistics):
+def dashboard_charts(report, statistics):
     """The charts of the statistics page (stats.charts), for templates/stats/_chart.html."""
-    return charts.dashboard_charts(statistics)
+    return charts.dashboard_charts(report, statistics)
 
 
-def _export(kind: str):
-    """A download of the chosen period (default: this year so far): re-authenticated first."""
-    if not access.can(current_user, "stats.export"):
-        abort(404)
-    if refusal := confirm_first():
-        return refusal
+def _period_to_export():
+    """The period of a download (default: this year so far; a period not ended yet is
+    counted up to today), or the page refusing a bad one."""
     form, today = _period_form(), ward_today()
     if not request.args:
         form.first.data, form.last.data = date(today.year, 1, 1), today
     elif not form.validate():
-        page = render_template("stats/export_period.html", form=form)
-        return page, 400
-    config = current_app.config
-    made = exports.export(
-        current_user,
-        kind,
-        form.first.data,
-        min(form.last.data, today),  # a period not ended yet: counted up to today
-        config["STATS_EXPORT_THRESHOLD"],
-        exports.ReportSettings.from_config(config),
-        today,
-    )
-    db.session.commit()
+        return None, (render_template("stats/export_period.html", form=form), 400)
+    return (form.first.data, min(form.last.data, today)), None
+
+
+def _download(made: exports.ExportFile) -> Response:
     return Response(
         made.body,
         mimetype=made.mimetype,
@@ -112,19 +117,74 @@ def _export(kind: str):
     )
 
 
-@bp.route("/export.xlsx")
-def export_xlsx():
-    """The statistics as a spreadsheet, one sheet per table."""
-    return _export("xlsx")
+def _statutory(kind: str):
+    """The statutory report of the chosen period: re-authenticated first."""
+    if not access.can(current_user, "stats.export"):
+        abort(404)
+    if refusal := confirm_first():
+        return refusal
+    period, refusal = _period_to_export()
+    if refusal:
+        return refusal
+    made = exports.statutory_export(
+        current_user,
+        kind,
+        *period,
+        report_document.ReportSettings.from_config(current_app.config),
+        ward_today(),
+    )
+    db.session.commit()
+    return _download(made)
 
 
-@bp.route("/export.csv")
-def export_csv():
-    """The statistics as CSV, one section per table."""
-    return _export("csv")
+def _publication(kind: str):
+    """The figures to publish or share: re-authenticated first; a period overlapping one
+    already published is refused."""
+    if not access.can(current_user, "stats.export"):
+        abort(404)
+    if refusal := confirm_first():
+        return refusal
+    period, refusal = _period_to_export()
+    if refusal:
+        return refusal
+    try:
+        made = exports.export(
+            current_user, kind, *period, current_app.config["STATS_EXPORT_THRESHOLD"]
+        )
+    except exports.OverlappingPeriod as overlap:
+        form = _period_form()
+        form.first.data, form.last.data = period
+        message = _(
+            "Figures of %(first)s to %(last)s have already been published: a period that "
+            "overlaps it could be subtracted from it to give away a hidden count. Publish "
+            "exactly that period, or one that does not overlap it.",
+            first=format_date(overlap.first),
+            last=format_date(overlap.last),
+        )
+        return render_template("stats/export_period.html", form=form, refusal=message), 409
+    db.session.commit()
+    return _download(made)
 
 
 @bp.route("/report.docx")
 def report_docx():
-    """The official periodic report (Decree 30/2020) as an editable Word document."""
-    return _export("docx")
+    """The statutory report (Decree 30/2020) as an editable Word document."""
+    return _statutory("docx")
+
+
+@bp.route("/report.xlsx")
+def report_xlsx():
+    """The statutory report's tables as a spreadsheet, one sheet per table."""
+    return _statutory("xlsx")
+
+
+@bp.route("/export.xlsx")
+def export_xlsx():
+    """The figures to publish or share as a spreadsheet, one sheet per table."""
+    return _publication("xlsx")
+
+
+@bp.route("/export.csv")
+def export_csv():
+    """The figures to publish or share as CSV, one section per table."""
+    return _publication("csv")
