@@ -23,7 +23,7 @@ TINY = {
     "bench/duplicates.py": (["20", "--runs", "1"], "compared"),
     "bench/file_report.py": (["15"], "ratio full / bare insert, HTTP + ORM"),
     "bench/keys.py": (["5"], "ratio case page / clear page"),
-    "bench/stats.py": (["300"], "dashboard statements"),
+    "bench/stats.py": (["300"], "statistics page statements"),
     "bench/concurrent_filing.py": (["5"], "OK"),
     "bench/page_weight.py": ([], "report form height at 360 px"),
 }

@@ -201,6 +201,11 @@ def test_the_narrative_has_its_five_parts_and_every_figure_filled_in(app, report
     assert "4 vụ bạo lực gia đình, 2 vụ xâm hại trẻ em, 2 vụ mua bán người, 1 vụ" in situation
     # Victims of DV counted on persons: 3 women (dv1 and dv2 are one).
     assert "nạn nhân 3 người (nữ 3;" in _starting(document, "- Bạo lực gia đình:").text
+    # II.5: the support of every regime's victims (the girl of "both" had counselling).
+    for whom in ("nạn nhân bạo lực gia đình", "trẻ em bị xâm hại", "nạn nhân bị mua bán"):
+        assert _starting(document, f"- Hỗ trợ {whom} (số vụ việc): ")
+    child = _starting(document, "- Hỗ trợ trẻ em bị xâm hại").text
+    assert child.endswith(": hỗ trợ tâm lý 1.")
     indicator = _starting(document, f"- {report.indicators[0].title}").text
     assert "3/4 người (75%; chỉ tiêu đến năm 2030: 90%)" in indicator
     assert sum(text.startswith("[…]") for text in texts) >= 10  # for the officer to write

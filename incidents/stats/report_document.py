@@ -332,7 +332,7 @@ def _listed(table: Table) -> str:
     shown = [
         f"{str(label).lower()} {cells[0].value}" for label, cells in table.rows if cells[0].value
     ]
-    return ", ".join(shown) if shown else "không có"
+    return "; ".join(shown) if shown else "không có"
 
 
 def _by_sex(table: Table) -> str:
@@ -357,7 +357,7 @@ def _situation(document, report: StatutoryReport) -> None:
     dv, child, trafficking, gbv = (_count(report, summary, row) for row in range(4, 8))
     _body(
         document,
-        f"Trong kỳ, Ủy ban nhân dân tiếp nhận {received} tin báo, tố giác; qua xác minh có "
+        f"Trong kỳ, Ủy ban nhân dân phường tiếp nhận {received} tin báo, tố giác; qua xác minh có "
         f"{verified} vụ việc, {unfounded} tin báo không có căn cứ, {pending} tin báo đang "
         f"xác minh. Trong các vụ việc đã xác minh: {dv} vụ bạo lực gia đình, {child} vụ xâm "
         f"hại trẻ em, {trafficking} vụ mua bán người, {gbv} vụ bạo lực trên cơ sở giới ngoài "
@@ -392,12 +392,13 @@ def _situation(document, report: StatutoryReport) -> None:
 def _support(document, report: StatutoryReport) -> None:
     """II.5: support to the victims, and the Resolution 28 indicators against the target of
     the current phase (2026-2030)."""
-    _body(
-        document,
-        "- Hỗ trợ nạn nhân bạo lực gia đình: "
-        f"{_listed(report.table('dv_victim_support'))}; nạn nhân mua bán người: "
-        f"{_listed(report.table('trafficking_support'))}.",
-    )
+    for key, whom in (
+        ("dv_victim_support", "nạn nhân bạo lực gia đình"),
+        ("child_support", "trẻ em bị xâm hại"),
+        ("trafficking_support", "nạn nhân bị mua bán"),
+        ("gbv_support", "nạn nhân bạo lực trên cơ sở giới ngoài gia đình"),
+    ):
+        _body(document, f"- Hỗ trợ {whom} (số vụ việc): {_listed(report.table(key))}.")
     for indicator in report.indicators:
         share = "chưa có trường hợp" if indicator.share is None else _percent(indicator.share)
         _body(

@@ -289,7 +289,7 @@ def _summary(received, clauses_of) -> Table:
     ]
     return Table(
         "summary",
-        _l("Reports and verified cases"),
+        _l("Reports and verified cases (a case may be of several kinds)"),
         [_l("Number")],
         [(label, [_exact(value)]) for label, value in zip(labels, row, strict=True)],
     )
@@ -298,6 +298,17 @@ def _summary(received, clauses_of) -> Table:
 def _sex_age(key, title, clauses, links, kind, sex, band, groups=OFFICIAL_AGE_GROUPS) -> Table:
     counts = _persons_by(clauses, links, kind, sex, band)
     return _matrix(key, title, SEXES, groups, counts)
+
+
+def _victims(key, title, clauses, links, groups=OFFICIAL_AGE_GROUPS) -> Table:
+    """Victims (persons) by sex and age group."""
+    sex, band = Case.victim_sex, Case.victim_age_band
+    return _sex_age(key, title, clauses, links, "same_victim", sex, band, groups)
+
+
+def _each(key, title, choices, clauses, column) -> Table:
+    """Cases by each element of a list column (a case may have several: no total)."""
+    return _column(key, title, choices, _count_elements(clauses, column), with_total=False)
 
 
 def _measures(clauses, last: date, choices) -> dict:
@@ -339,7 +350,7 @@ def _perpetrator_measures(clauses, last: date, end) -> Table:
     ]
     return _column(
         "dv_perpetrator_measures",
-        _l("Persons who caused the harm, by measure applied to them"),
+        _l("Cases by measure applied to the person who caused the harm"),
         choices,
         counts,
         with_total=False,
@@ -393,28 +404,22 @@ def _dv_block(clauses, links, last, end) -> Block:
         "domestic_violence",
         _l("Domestic violence (Law 13/2022)"),
         [
-            _sex_age(
-                "dv_victims",
-                _l("Victims of domestic violence by sex and age"),
-                clauses,
-                links,
-                "same_victim",
-                Case.victim_sex,
-                Case.victim_age_band,
+            _victims(
+                "dv_victims", _l("Victims of domestic violence by sex and age"), clauses, links
             ),
-            _column(
+            _each(
                 "dv_harm_forms",
                 _l("Domestic violence cases by form of violence"),
                 HARM_FORMS,
-                _count_elements(clauses, Case.harm_forms),
-                with_total=False,
+                clauses,
+                Case.harm_forms,
             ),
-            _column(
+            _each(
                 "dv_acts",
                 _l("Cases by act of domestic violence (Law 13/2022 Art. 3)"),
                 ACTS,
-                _count_elements(clauses, Case.acts),
-                with_total=False,
+                clauses,
+                Case.acts,
             ),
             _relationships(clauses),
             _sex_age(
@@ -429,7 +434,7 @@ def _dv_block(clauses, links, last, end) -> Block:
             _perpetrator_measures(clauses, last, end),
             _victim_support(
                 "dv_victim_support",
-                _l("Victims of domestic violence, by protection and support received"),
+                _l("Domestic violence cases by protection and support the victim received"),
                 clauses,
                 last,
             ),
@@ -442,33 +447,26 @@ def _child_block(clauses, links, last) -> Block:
         "child_abuse",
         _l("Abuse of a child (Law on Children)"),
         [
-            _sex_age(
-                "child_victims",
-                _l("Children by sex and age"),
-                clauses,
-                links,
-                "same_victim",
-                Case.victim_sex,
-                Case.victim_age_band,
-                CHILD_AGE_GROUPS,
+            _victims(
+                "child_victims", _l("Children by sex and age"), clauses, links, CHILD_AGE_GROUPS
             ),
-            _column(
+            _each(
                 "child_forms",
                 _l("Cases by form of abuse"),
                 CHILD_ABUSE_FORMS,
-                _count_elements(clauses, Case.child_abuse_forms),
-                with_total=False,
+                clauses,
+                Case.child_abuse_forms,
             ),
-            _column(
+            _each(
                 "child_environments",
                 _l("Cases by where the abuse happened"),
                 CHILD_ABUSE_ENVIRONMENTS,
-                _count_elements(clauses, Case.child_abuse_environments),
-                with_total=False,
+                clauses,
+                Case.child_abuse_environments,
             ),
             _victim_support(
                 "child_support",
-                _l("Children, by protection and support received"),
+                _l("Child abuse cases by protection and support the child received"),
                 clauses,
                 last,
             ),
@@ -484,14 +482,8 @@ def _trafficking_block(clauses, links, last) -> Block:
         "trafficking",
         _l("Human trafficking (Law 53/2024)"),
         [
-            _sex_age(
-                "trafficking_victims",
-                _l("Trafficking victims by sex and age"),
-                clauses,
-                links,
-                "same_victim",
-                Case.victim_sex,
-                Case.victim_age_band,
+            _victims(
+                "trafficking_victims", _l("Trafficking victims by sex and age"), clauses, links
             ),
             _column(
                 "trafficking_status",
@@ -509,16 +501,16 @@ def _trafficking_block(clauses, links, last) -> Block:
                 with_total=True,
                 unit=victims,
             ),
-            _column(
+            _each(
                 "trafficking_purposes",
                 _l("Cases by purpose of the trafficking"),
                 TRAFFICKING_PURPOSES,
-                _count_elements(clauses, Case.trafficking_purposes),
-                with_total=False,
+                clauses,
+                Case.trafficking_purposes,
             ),
             _victim_support(
                 "trafficking_support",
-                _l("Trafficking victims, by protection and support received"),
+                _l("Trafficking cases by protection and support the victim received"),
                 clauses,
                 last,
             ),
@@ -531,25 +523,22 @@ def _gbv_block(clauses, links, last) -> Block:
         "gbv_outside_family",
         _l("Gender-based violence outside the family"),
         [
-            _sex_age(
+            _victims(
                 "gbv_victims",
                 _l("Victims of violence outside the family by sex and age"),
                 clauses,
                 links,
-                "same_victim",
-                Case.victim_sex,
-                Case.victim_age_band,
             ),
-            _column(
+            _each(
                 "gbv_harm_forms",
                 _l("Cases of violence outside the family by form of violence"),
                 HARM_FORMS,
-                _count_elements(clauses, Case.harm_forms),
-                with_total=False,
+                clauses,
+                Case.harm_forms,
             ),
             _victim_support(
                 "gbv_support",
-                _l("Victims of violence outside the family, by protection and support received"),
+                _l("Cases outside the family by protection and support the victim received"),
                 clauses,
                 last,
             ),
@@ -570,19 +559,19 @@ def _classification_block(clauses) -> Block:
                 _count_by(clauses, Case.gbv_type),
                 with_total=True,
             ),
-            _column(
+            _each(
                 "context_flags",
                 _l("Cases by GBVIMS context"),
                 CONTEXT_FLAGS,
-                _count_elements(clauses, Case.context_flags),
-                with_total=False,
+                clauses,
+                Case.context_flags,
             ),
-            _column(
+            _each(
                 "victim_circumstances",
-                _l("Victims in particular circumstances"),
+                _l("Cases by the victim's circumstances"),
                 VICTIM_CIRCUMSTANCES,
-                _count_elements(clauses, Case.victim_circumstances),
-                with_total=False,
+                clauses,
+                Case.victim_circumstances,
             ),
         ],
     )
