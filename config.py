@@ -56,16 +56,21 @@ class Config:
     # the place of the date line (empty: the ward's name without "Phường"/"Xã"). Which
     # provincial body receives the report is the ward's to set (check): "…" marks the gap.
     REPORT_RECIPIENTS: tuple = ("Ủy ban nhân dân tỉnh …",)
-    REPORT_COPIES: tuple = ("Như trên", "TT. Đảng ủy phường", "TT. HĐND phường")
+    REPORT_COPIES: tuple = (
+        "Như trên",
+        "TT. Đảng ủy phường",
+        "TT. HĐND phường",
+        "CT, các PCT UBND phường",
+    )
     REPORT_FILED_AS = "VT, VHXH"
     REPORT_SIGNATURE: tuple = ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")
     REPORT_SIGNER_NAME = ""
     REPORT_PLACE = ""
-    # Which cases an export counts (GBVIMS: only with the survivor's consent to
-    # non-identifying reporting): "consent", or "consent_or_statute" to count also the
-    # cases the law passes on without it (signs of a crime, a danger to life now, a child
-    # victim). The dashboard counts all.
-    STATS_EXPORT_BASIS = "consent_or_statute"
+    # Which verified cases the publication export counts (GBVIMS: only with the survivor's
+    # consent to non-identifying reporting, DOMAIN.md section 4): "consent", or
+    # "consent_or_statute" to count also the cases the law passes on without it (signs of
+    # a crime, a danger to life now, a child victim). The statutory report counts all.
+    STATS_EXPORT_BASIS = "consent"
     # The official reports (stats.periods): the reporting year runs 01/11 to 31/10; the
     # six-month report counts 01/11-30/4 and is due 05/5, the annual report counts
     # 01/11-31/10 and is due 20/11. (month, day) pairs. The officer's and the chairman's

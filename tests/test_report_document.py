@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date, timedelta
 
 import docx
@@ -16,9 +17,10 @@ from docx.oxml.ns import qn
 # The mix of cases filed and verified, and its fixture (used by name).
 from test_statutory import MIX, mix  # noqa: F401
 
-from incidents.stats import exports, statutory
+from incidents.stats import exports, periods, statutory
 from incidents.stats.report_document import (
     ReportSettings,
+    estimate_for,
     in_running_text,
     numbered_tables,
     official_date,
@@ -197,10 +199,13 @@ def test_the_narrative_has_its_five_parts_and_every_figure_filled_in(app, report
     # trafficking 2, outside the family 1.
     situation = _starting(document, "Trong kỳ,").text
     assert f"tiếp nhận {len(MIX)} tin báo" in situation
-    assert "có 8 vụ việc, 1 tin báo không có căn cứ, 1 tin báo đang xác minh" in situation
+    assert "xác định 8 vụ việc; 1 tin báo không có căn cứ; 1 tin báo đang xác minh" in situation
     assert "4 vụ bạo lực gia đình, 2 vụ xâm hại trẻ em, 2 vụ mua bán người, 1 vụ" in situation
     # Victims of DV counted on persons: 3 women (dv1 and dv2 are one).
-    assert "nạn nhân 3 người (nữ 3;" in _starting(document, "- Bạo lực gia đình:").text
+    violence = _starting(document, "- Bạo lực gia đình:").text
+    assert "nạn nhân 3 người (nữ 3;" in violence
+    assert "đã được tư vấn 1; bị truy cứu trách nhiệm hình sự 1." in violence
+    assert _starting(document, "- Trẻ em bị xâm hại: 2 em (nữ 1, nam 1;")
     # II.5: the support of every regime's victims (the girl of "both" had counselling).
     for whom in ("nạn nhân bạo lực gia đình", "trẻ em bị xâm hại", "nạn nhân bị mua bán"):
         assert _starting(document, f"- Hỗ trợ {whom} (số vụ việc): ")
@@ -226,7 +231,8 @@ def test_the_annex_holds_every_table_as_the_report_counted_it(app, report):
     for grid, (header, rows) in zip(grids, expected, strict=False):
         assert grid == [header, *[[str(value) for value in row] for row in rows]]
     assert all(title in texts for title in titles)
-    assert grids[-1][1][1:3] == ["3", "4"]  # victims supported, on persons
+    assert grids[-1][0][-1] == "Chỉ tiêu đến năm 2030"  # the current phase's target only
+    assert grids[-1][1][1:] == ["3", "4", "75%", "90%"]  # victims supported, on persons
 
 
 def docx_locale():
@@ -338,7 +344,7 @@ def test_the_page_the_workbook_and_the_document_show_the_same_figures(
 
 def test_the_workbook_holds_every_table_and_the_indicators(app, report):
     with app.test_request_context("/"):
-        sheets = workbook_sections(report, WARD)
+        sheets = workbook_sections(report, WARD, REPORTS)
     assert len(sheets) == len(report.tables) + 1
     _name, rows = sheets[0]
     assert rows[0] == ["Ủy ban nhân dân phường Quyết Thắng"]
@@ -394,3 +400,44 @@ def test_libreoffice_lays_it_out_without_wrapping_the_header_and_numbers_pages_f
         assert top == str(number), f"page {number} starts {top!r}"
     annex = "\n".join(pages)
     assert "Phụ lục" in annex and "Biểu 2.1." in annex and "Biểu 6.1." in annex
+
+
+# A report due before its period ends: actual figures to the cut-off, an estimate to the end.
+BY_CUTOFF = {
+    **REPORTS,
+    "half_year": {"first": (1, 1), "cutoff": (5, 31), "last": (6, 30), "due": (6, 20)},
+}
+
+
+def test_a_report_due_before_its_end_estimates_to_the_end(app, report):
+    counted = replace(report, first=date(2026, 1, 1), last=date(2026, 5, 31))
+    settings = replace(SETTINGS, reports=BY_CUTOFF)
+    assert report_title(counted, BY_CUTOFF) == "6 tháng đầu năm 2026"
+    estimate = estimate_for(counted, BY_CUTOFF)
+    assert (estimate.to, round(estimate.factor, 4)) == (date(2026, 6, 30), round(181 / 151, 4))
+    with app.test_request_context("/"):
+        body = report_docx(counted, WARD, settings, date(2026, 6, 18))
+    document = docx.Document(io.BytesIO(body))
+    intro = _starting(document, "Ủy ban nhân dân phường Quyết Thắng báo cáo").text
+    assert "số liệu thực tế từ ngày 01/01/2026 đến ngày 31/05/2026" in intro
+    assert "ước thực hiện đến ngày 30/06/2026" in intro
+    summary = _grids(document)[0]
+    assert summary[0][-1] == "Ước thực hiện đến 30/06/2026"
+    assert summary[1][1:] == [str(len(MIX)), str(round(len(MIX) * 181 / 151))]  # 10, 12
+    victims = _grids(document)[1]  # a matrix: the estimate of each row's total
+    assert victims[1][-2:] == ["3", str(round(3 * 181 / 151))]
+    # The period's own report without a cut-off has no estimate column.
+    assert (
+        estimate_for(replace(report, first=date(2025, 11, 1), last=date(2026, 4, 30)), REPORTS)
+        is None
+    )
+
+
+def test_a_cutoff_outside_its_period_is_refused():
+    bad = {"half_year": {"first": (1, 1), "cutoff": (7, 31), "last": (6, 30), "due": (6, 20)}}
+    with pytest.raises(ValueError):
+        periods.report_period(bad, "half_year", 2026)
+    period = periods.report_period(BY_CUTOFF, "half_year", 2026)
+    assert (period.counted_to, period.due) == (date(2026, 5, 31), date(2026, 6, 20))
+    assert periods.matching(BY_CUTOFF, date(2026, 1, 1), date(2026, 5, 31)) == period
+    assert periods.matching(BY_CUTOFF, date(2026, 1, 1), date(2026, 6, 30)) is None

@@ -98,9 +98,12 @@ def counted(app, db, ward, make_user):
         (b[1], "acknowledged", None),
     ):
         case.status, case.close_reason = status, reason
-    # The C cases: two without any basis (no consent, no statutory ground) for an export.
-    c[1].signs_of_crime = c[2].signs_of_crime = False
+    # The C cases: c[0] was found unfounded; c[1] has a statutory ground (signs of a
+    # crime), c[2] none; none of them consent. Every other case is verified.
+    c[2].signs_of_crime = False
     db.session.flush()
+    db.session.execute(update(Case).values(verification="verified"))
+    db.session.execute(update(Case).where(Case.id == c[0].id).values(verification="unfounded"))
     # Acknowledgement: first status change out of "new" after 30 min, 5 h, 13 h, 30 h, 2 h.
     for case, hours in ((a[0], 0.5), (a[1], 5), (b[0], 13), (b[1], 30), (c[0], 2)):
         at = case.received_at + timedelta(hours=hours)
@@ -235,7 +238,7 @@ def test_exports_count_only_consented_cases_or_with_a_statutory_basis(
     monkeypatch.setitem(app.config, "STATS_EXPORT_BASIS", "consent_or_statute")
     statute = compute(officer, *MARCH, purpose="export")
     assert statute.rule == "consent_or_statute"
-    assert statute.total.value == 16  # c[0] has a statutory basis recorded
+    assert statute.total.value == 16  # c[1] has a statutory basis; c[0] was unfounded
     # The dashboard, inside the ward, counts all.
     assert compute(officer, *MARCH).total.value == 18
     with pytest.raises(ValueError):

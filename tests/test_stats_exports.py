@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 from conftest import report_data
 from flask import render_template_string
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from incidents.audit.models import AuditEntry
+from incidents.cases.models import Case
 from incidents.cases.service import file_report
 from incidents.spreadsheets import is_formula
 from incidents.stats import charts, exports
@@ -194,6 +195,8 @@ def counted(db, ward, make_user):
     for number, group in enumerate([first] * 12 + [second] * 11 + [third] * 3):
         data = report_data(group, incident_date=date(2026, 3, 1))
         file_report(leader, data).received_at = march + timedelta(hours=number)
+    db.session.flush()
+    db.session.execute(update(Case).values(verification="verified"))  # published: verified
     db.session.commit()
     return leader
 

@@ -1,16 +1,18 @@
 """The statutory report (issue 14): exact counts of verified cases, per regime, persons
 counted once; checked cell by cell against counts made here, by hand, from the mix filed."""
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, report_data
 
+from incidents import access
 from incidents.accounts.service import unlock_personal_key
 from incidents.cases import actions, service, verification
 from incidents.cases.keys import MemberKeyring
-from incidents.stats import statutory
+from incidents.stats import exports, statutory
 from incidents.timeutil import ward_today
 from incidents.vocab import (
     CHILD_ABUSE_ENVIRONMENTS,
@@ -237,9 +239,9 @@ def test_domestic_violence_tables_count_persons_and_cases_exactly(db, mix):
     assert measures["community_criticism"] == measures["contact_ban"] == 1  # dv1
     assert measures["behaviour_change"] == 1  # dv3
     assert measures["summons"] == measures["administrative"] == 0
-    *_measures, counselled, prosecuted = report.table("dv_perpetrator_measures").rows
-    assert counselled[1][0].value == 1  # dv1 (the gbv case's man is not of this block)
-    assert prosecuted[1][0].value == 1  # dv3
+    outcomes = [cells[0].value for _label, cells in report.table("dv_perpetrator_outcomes").rows]
+    # Counselled: dv1 (the gbv case's man is not of this block); prosecuted: dv3.
+    assert outcomes == [1, 1]
     assert "shelter" not in measures  # the victim's: the next table
     support = _by_code(report, "dv_victim_support", PROTECTION_MEASURES + SUPPORT_SERVICES)
     assert support["shelter"] == 1  # dv3
@@ -296,3 +298,49 @@ def test_the_statutory_report_is_exact_where_the_dashboard_would_hide(db, mix):
     purposes = _by_code(report, "trafficking_purposes", TRAFFICKING_PURPOSES)
     assert purposes["sexual_exploitation"] == purposes["forced_labour"] == 1
     assert any(cell.value == 1 for _l, cells in report.table("summary").rows for cell in cells)
+
+
+def test_an_indicator_lists_the_cases_that_make_it_up_as_far_as_the_reader_reads(
+    db, client, mix, make_user, login_as
+):
+    officer, cases = mix
+    first, last = ward_today() - timedelta(days=30), ward_today()
+    found = statutory.indicator_cases(officer, "victims_supported", first, last)
+    # Cases of DV or violence outside the family, verified: dv1, dv2, dv3, both, gbv; the
+    # women of dv1 and dv2 are one person. Served: dv1 (health care), both, gbv.
+    names = ("dv1", "dv2", "dv3", "both", "gbv")
+    readable = [n for n in names if access.can(officer, "case.read", cases[n])]
+    assert {item.reference for item in found.cases} == {cases[n].reference for n in readable}
+    assert found.unreadable == len(names) - len(readable)
+    met = {item.reference: item.met for item in found.cases}
+    for name in readable:
+        assert met[cases[name].reference] == (name in {"dv1", "both", "gbv"}), name
+    assert (found.indicator.numerator.value, found.indicator.denominator.value) == (3, 4)
+
+    login_as(officer)
+    query = f"first={first.isoformat()}&last={last.isoformat()}"
+    page = client.get(f"/stats/indicator/victims_supported?{query}").get_data(as_text=True)
+    for name in readable:
+        assert f">{cases[name].reference}</a>" in page
+    assert cases["traffic1"].reference not in page and cases["unfounded"].reference not in page
+    assert client.get(f"/stats/indicator/nonsense?{query}").status_code == 404
+    dashboard = client.get(f"/stats/?{query}").get_data(as_text=True)
+    assert f'href="/stats/indicator/victims_supported?first={first.isoformat()}' in dashboard
+    login_as(make_user("police"))
+    assert client.get(f"/stats/indicator/victims_supported?{query}").status_code == 404
+
+
+def test_the_publication_of_the_same_mix_is_gated_and_suppressed(db, mix):
+    """Published or shared, the same cases count only with the victim's consent, and no
+    count from 1 to 9 shows (DOMAIN.md section 4): the statutory report's 8 verified
+    cases are 7 there (dv1's victim refused), written "<10"."""
+    officer, _cases = mix
+    first, last = ward_today() - timedelta(days=30), ward_today()
+    published = exports.statistics_for_export(officer, first, last, 10)
+    assert (published.rule, published.total.value) == ("consent", len(MIX) - 3)
+    assert published.total.hidden and published.total.shown(10) == "<10"
+    for table in published.tables:
+        for _label, cells in table.rows:
+            assert all(cell.hidden or cell.value == 0 or cell.value >= 10 for cell in cells)
+    made = exports.export(officer, "csv", first, last, 10).body.decode()
+    assert '"<10"' in made and not re.search(r'"[1-9]"', made)

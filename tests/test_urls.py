@@ -216,6 +216,9 @@ MATRIX = {
     "stats.report_docx": {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
     },
+    "stats.indicator": {
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
+    },
     "stats.report_xlsx": {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
     },
@@ -294,6 +297,7 @@ ARGUMENTS = {
     "draft_id": lambda world: world["draft_id"],  # the reporter's own draft
     "question_id": lambda world: world["question_id"],  # open, on the case
     "referral_id": lambda world: world["referral_id"],  # the case, to the health station
+    "key": lambda world: "victims_supported",  # an indicator of the statutory report
 }
 
 

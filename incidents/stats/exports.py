@@ -74,7 +74,8 @@ def statutory_export(
     if kind == "docx":
         body, mimetype = report_document.report_docx(report, name, settings, issued_on), DOCX
     elif kind == "xlsx":
-        body = workbook_bytes(report_document.workbook_sections(report, name), name)
+        sheets = report_document.workbook_sections(report, name, settings.reports)
+        body = workbook_bytes(sheets, name)
         mimetype = XLSX
     else:
         raise ValueError(f"unknown statutory report format {kind!r}")
@@ -161,8 +162,8 @@ def _counting_rule(statistics: Statistics) -> str:
     """Which cases were counted (GBVIMS: only with the survivor's consent, or the law's)."""
     if statistics.rule == "consent":
         return _(
-            "Counted: only the cases whose victim consented to non-identifying reporting, "
-            "each once; merged duplicates once."
+            "Counted: only the verified cases whose victim consented to non-identifying "
+            "reporting, each once; merged duplicates once."
         )
     if statistics.rule == "all":
         return _(
@@ -171,8 +172,8 @@ def _counting_rule(statistics: Statistics) -> str:
             "the export rule allows."
         )
     return _(
-        "Counted: only the cases whose victim consented to non-identifying reporting or "
-        "that have a recorded statutory basis, each once; merged duplicates once."
+        "Counted: only the verified cases whose victim consented to non-identifying "
+        "reporting or that have a recorded statutory basis, each once; merged duplicates once."
     )
 
 

@@ -6,6 +6,10 @@ report, due 05/5, counts the six months from 01/11 to 30/4). The report "of year
 the one whose period ends in Y. The bounds, the due dates and how long before them the
 reminder shows are settings (config.STATS_REPORTS, STATS_REMINDER_DAYS): (month, day)
 pairs, so a ward that reports on other dates changes only its configuration.
+
+A report due before its period ends (a province may ask for the six months to 30/6 by
+20/6) names its cut-off ("cutoff"): it counts the actual figures to the cut-off and
+carries an estimate to the period's end ("ước thực hiện", DOMAIN.md section 4).
 """
 
 from dataclasses import dataclass
@@ -29,6 +33,12 @@ class ReportPeriod:
     first: date
     last: date
     due: date
+    cutoff: date | None = None  # the actual figures' last day, when before the last
+
+    @property
+    def counted_to(self) -> date:
+        """The last day the actual figures count: the cut-off, or the period's end."""
+        return self.cutoff or self.last
 
     @property
     def title(self):
@@ -48,10 +58,28 @@ def report_period(settings: dict, report: str, year: int) -> ReportPeriod:
     first = _day(year, bounds["first"])
     if first > last:
         first = _day(year - 1, bounds["first"])
+    cutoff = None
+    if "cutoff" in bounds:
+        cutoff = _day(year, bounds["cutoff"])
+        if not first <= cutoff < last:
+            raise ValueError(f"the cut-off of {report} must fall inside its period")
+        due = _day(year, bounds["due"])
+        if due <= cutoff:
+            due = _day(year + 1, bounds["due"])
+        return ReportPeriod(report, year, first, last, due, cutoff)
     due = _day(year, bounds["due"])
     if due <= last:
         due = _day(year + 1, bounds["due"])
     return ReportPeriod(report, year, first, last, due)
+
+
+def matching(settings: dict, first: date, last: date) -> ReportPeriod | None:
+    """The official report whose actual figures run from first to last, if one does."""
+    for report in settings:
+        period = report_period(settings, report, last.year)
+        if (period.first, period.counted_to) == (first, last):
+            return period
+    return None
 
 
 def presets(settings: dict, today: date) -> list[ReportPeriod]:

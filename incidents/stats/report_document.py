@@ -36,6 +36,8 @@ A4_SHORT, A4_LONG = Mm(210), Mm(297)
 TEXT_WIDTH = 16.5
 ANNEX_WIDTH = 26.2
 PLACEHOLDER = "[…]"
+SUBJECT = "bạo lực gia đình, bạo lực trên cơ sở giới, xâm hại trẻ em và mua bán người"
+INDICATORS_TITLE = "Các chỉ tiêu về phòng, chống bạo lực (tính theo số người)"
 
 
 @dataclass(frozen=True)
@@ -92,15 +94,39 @@ def in_running_text(ward_name: str) -> str:
     return ward_name
 
 
+# How an officer names the official reports: "Báo cáo 6 tháng đầu năm 2026".
+TITLES = {"half_year": "6 tháng đầu năm", "annual": "năm"}
+
+
 def report_title(report: StatutoryReport, reports: dict) -> str:
     """The report as an officer names it: "6 tháng đầu năm 2026", "năm 2026" when the
     period is one of the official ones; else its dates."""
-    for kind, words in (("half_year", "6 tháng đầu năm"), ("annual", "năm")):
-        if kind in reports:
-            period = periods.report_period(reports, kind, report.last.year)
-            if (period.first, period.last) == (report.first, report.last):
-                return f"{words} {period.year}"
+    period = periods.matching(reports, report.first, report.last)
+    if period is not None and period.report in TITLES:
+        return f"{TITLES[period.report]} {period.year}"
     return f"từ ngày {format_date(report.first)} đến ngày {format_date(report.last)}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The estimate to the period's end of a report counted to its cut-off: each count
+    times the period's days over the days counted (a straight-line estimate the officer
+    may correct in Word)."""
+
+    to: date
+    factor: float
+
+    def of(self, value: int) -> int:
+        return round(value * self.factor)
+
+
+def estimate_for(report: StatutoryReport, reports: dict) -> Estimate | None:
+    """The estimate column of an official report counted to a cut-off before its end."""
+    period = periods.matching(reports, report.first, report.last)
+    if period is None or period.cutoff is None:
+        return None
+    days = (period.last - period.first).days + 1
+    return Estimate(period.last, days / ((period.cutoff - period.first).days + 1))
 
 
 def _percent(share: float) -> str:
@@ -110,9 +136,10 @@ def _percent(share: float) -> str:
 # --- the tables' lines, as the annex and the workbook write them --------------------------------
 
 
-def table_lines(table: Table) -> tuple[list[str], list[list]]:
-    """The header and the rows of a table, totals included, as exact numbers."""
-    header = ["", *(str(column) for column in table.columns)]
+def table_lines(table: Table, estimate: Estimate | None = None) -> tuple[list[str], list[list]]:
+    """The header and the rows of a table, totals included, as exact numbers; with an
+    estimate, a last column estimating each row's total to the period's end."""
+    header = ["Nội dung", *(str(column) for column in table.columns)]
     if table.row_totals:
         header.append("Tổng số")
     rows = []
@@ -126,6 +153,10 @@ def table_lines(table: Table) -> tuple[list[str], list[list]]:
         if table.row_totals:
             line.append(table.total.value)
         rows.append(line)
+    if estimate is not None:
+        header.append(f"Ước thực hiện đến {format_date(estimate.to)}")
+        # The last number is the row's total (or its only count).
+        rows = [[*line, estimate.of(line[-1])] for line in rows]
     return header, rows
 
 
@@ -139,14 +170,14 @@ def numbered_tables(report: StatutoryReport) -> list[tuple[str, str, Table]]:
 
 
 def indicator_lines(report: StatutoryReport) -> tuple[list[str], list[list]]:
-    header = ["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Chỉ tiêu 2025", "Chỉ tiêu 2030"]
+    """The indicators against the target of the current phase (2026-2030)."""
+    header = ["Chỉ tiêu", "Tử số", "Mẫu số", "Tỷ lệ", "Chỉ tiêu đến năm 2030"]
     rows = [
         [
             str(indicator.title),
             indicator.numerator.value,
             indicator.denominator.value,
             "–" if indicator.share is None else _percent(indicator.share),
-            _percent(indicator.target_2025),
             _percent(indicator.target_2030),
         ]
         for indicator in report.indicators
@@ -268,6 +299,8 @@ def _grid(document, header: list[str], rows: list[list], widths: list[float]):
     for index, values in enumerate([header, *rows]):
         for column, (cell, value) in enumerate(zip(table.rows[index].cells, values, strict=True)):
             paragraph = cell.paragraphs[0]
+            # A table stays on one page where it fits: every row keeps with the next.
+            paragraph.paragraph_format.keep_with_next = index < len(rows)
             paragraph.alignment = (
                 WD_ALIGN_PARAGRAPH.LEFT if column == 0 and index else WD_ALIGN_PARAGRAPH.CENTER
             )
@@ -335,7 +368,7 @@ def _listed(table: Table) -> str:
     return "; ".join(shown) if shown else "không có"
 
 
-def _by_sex(table: Table) -> str:
+def _by_sex(table: Table, unit: str = "người") -> str:
     """'12 người (nữ 10, nam 2; dưới 16 tuổi 3, từ 16 đến 59 tuổi 8, từ 60 tuổi 1)'."""
     sexes = ", ".join(
         f"{str(label).lower()} {total.value}"
@@ -347,7 +380,7 @@ def _by_sex(table: Table) -> str:
         for column, total in zip(table.columns, table.column_totals, strict=True)
         if total.value
     )
-    return f"{table.total.value} người" + (f" ({sexes}; {ages})" if table.total.value else "")
+    return f"{table.total.value} {unit}" + (f" ({sexes}; {ages})" if table.total.value else "")
 
 
 def _situation(document, report: StatutoryReport) -> None:
@@ -357,27 +390,28 @@ def _situation(document, report: StatutoryReport) -> None:
     dv, child, trafficking, gbv = (_count(report, summary, row) for row in range(4, 8))
     _body(
         document,
-        f"Trong kỳ, Ủy ban nhân dân phường tiếp nhận {received} tin báo, tố giác; qua xác minh có "
-        f"{verified} vụ việc, {unfounded} tin báo không có căn cứ, {pending} tin báo đang "
-        f"xác minh. Trong các vụ việc đã xác minh: {dv} vụ bạo lực gia đình, {child} vụ xâm "
-        f"hại trẻ em, {trafficking} vụ mua bán người, {gbv} vụ bạo lực trên cơ sở giới ngoài "
-        "gia đình (một vụ việc có thể thuộc hơn một loại).",
+        f"Trong kỳ, Ủy ban nhân dân phường tiếp nhận {received} tin báo, tố giác; qua xác "
+        f"minh, xác định {verified} vụ việc; {unfounded} tin báo không có căn cứ; {pending} tin "
+        f"báo đang xác minh. Trong các vụ việc đã xác minh: {dv} vụ bạo lực gia đình, {child} "
+        f"vụ xâm hại trẻ em, {trafficking} vụ mua bán người, {gbv} vụ bạo lực trên cơ sở giới "
+        "ngoài gia đình (một vụ việc có thể thuộc hơn một loại).",
     )
     _body(
         document,
         f"- Bạo lực gia đình: nạn nhân {_by_sex(report.table('dv_victims'))}; người gây bạo "
         f"lực {_by_sex(report.table('dv_perpetrators'))}. Hình thức bạo lực: "
         f"{_listed(report.table('dv_harm_forms'))}. Biện pháp áp dụng đối với người gây bạo "
-        f"lực: {_listed(report.table('dv_perpetrator_measures'))}.",
+        f"lực (số vụ việc): {_listed(report.table('dv_perpetrator_measures'))}. Người gây bạo "
+        f"lực {_listed(report.table('dv_perpetrator_outcomes'))}.",
     )
     _body(
         document,
-        f"- Xâm hại trẻ em: {_by_sex(report.table('child_victims'))}. Hình thức xâm hại: "
-        f"{_listed(report.table('child_forms'))}.",
+        f"- Trẻ em bị xâm hại: {_by_sex(report.table('child_victims'), 'em')}. Hình thức "
+        f"xâm hại: {_listed(report.table('child_forms'))}.",
     )
     _body(
         document,
-        f"- Mua bán người: nạn nhân {_by_sex(report.table('trafficking_victims'))}; "
+        f"- Mua bán người: {_by_sex(report.table('trafficking_victims'))}, trong đó "
         f"{_listed(report.table('trafficking_status'))}; "
         f"{_listed(report.table('trafficking_whereabouts'))}.",
     )
@@ -422,7 +456,7 @@ def _closing(document, settings: ReportSettings) -> None:
     _line(signature, settings.signer_name, 14, bold=True)
 
 
-def _annex(document, report: StatutoryReport, unit: str, year: int) -> None:
+def _annex(document, report: StatutoryReport, unit: str, year: int, estimate) -> None:
     """The tables, in a landscape section: "Phụ lục", what it goes with, every table."""
     section = document.add_section(WD_SECTION.NEW_PAGE)
     section.different_first_page_header_footer = False  # its first page is numbered too
@@ -431,12 +465,7 @@ def _annex(document, report: StatutoryReport, unit: str, year: int) -> None:
     section.left_margin, section.right_margin = Mm(20), Mm(15)
     section.top_margin = section.bottom_margin = Mm(20)
     _line(document, "Phụ lục", 14, bold=True)
-    _line(
-        document,
-        "SỐ LIỆU VỀ BẠO LỰC GIA ĐÌNH, BẠO LỰC TRÊN CƠ SỞ GIỚI VÀ MUA BÁN NGƯỜI",
-        14,
-        bold=True,
-    )
+    _line(document, f"SỐ LIỆU VỀ {SUBJECT.upper()}", 14, bold=True)
     _line(
         document,
         f"(Kèm theo Báo cáo số       /BC-UBND ngày       tháng       năm {year} "
@@ -449,40 +478,30 @@ def _annex(document, report: StatutoryReport, unit: str, year: int) -> None:
     for number, block_title, table in numbered_tables(report):
         if block_title != current:
             current = block_title
-            _line(
-                document,
-                f"{number.split('.')[0]}. {block_title}",
-                13,
-                bold=True,
-                align=WD_ALIGN_PARAGRAPH.LEFT,
-                before=12,
-            )
-        _line(
-            document,
-            f"Biểu {number}. {table.title}",
-            13,
-            bold=True,
-            italic=True,
-            align=WD_ALIGN_PARAGRAPH.LEFT,
-            before=6,
-        )
-        header, rows = table_lines(table)
+            _heading(document, f"{number.split('.')[0]}. {block_title}", before=12)
+        _heading(document, f"Biểu {number}. {table.title}", italic=True, before=6)
+        header, rows = table_lines(table, estimate)
         columns = len(header) - 1
-        first = 9.0 if columns > 1 else 14.0
+        first = 9.0 if columns > 1 else 12.0
         column = min(3.2, (ANNEX_WIDTH - first) / columns)
         _grid(document, header, rows, [first] + [column] * columns)
     number = len(report.blocks) + 1
-    _line(
+    _heading(
         document,
-        f"{number}. Chỉ tiêu của Chiến lược quốc gia về bình đẳng giới "
-        "(Nghị quyết 28/NQ-CP), tính theo người",
-        13,
-        bold=True,
-        align=WD_ALIGN_PARAGRAPH.LEFT,
+        f"{number}. Chỉ tiêu của Chiến lược quốc gia về bình đẳng giới (Nghị quyết 28/NQ-CP)",
         before=12,
     )
+    _heading(document, f"Biểu {number}.1. {INDICATORS_TITLE}", italic=True, before=6)
     header, rows = indicator_lines(report)
-    _grid(document, header, rows, [12.2, 2.4, 2.4, 2.4, 3.4, 3.4])
+    _grid(document, header, rows, [14.0, 2.4, 2.4, 2.4, 3.4])
+
+
+def _heading(document, text: str, *, italic: bool = False, before: float) -> None:
+    """A heading of the annex (13 pt, bold), kept on the page of the table after it."""
+    paragraph = _line(
+        document, text, 13, bold=True, italic=italic, align=WD_ALIGN_PARAGRAPH.LEFT, before=before
+    )
+    paragraph.paragraph_format.keep_with_next = True
 
 
 def report_docx(
@@ -508,15 +527,20 @@ def _report_docx(report, ward_name, settings, issued_on) -> bytes:
 
     unit = in_running_text(ward_name)
     title = report_title(report, settings.reports)
-    subject = "công tác phòng, chống bạo lực gia đình, bạo lực trên cơ sở giới và mua bán người"
+    subject = f"công tác phòng, chống {SUBJECT}"
     _header(document, ward_name, settings.place or place_of(ward_name), issued_on)
     _line(document, "BÁO CÁO", 14, bold=True, before=18)
     _line(document, f"Kết quả {subject} {title}", 14, bold=True)
     _short_rule(document, TEXT_WIDTH, 6.5)
     _recipients(document, settings.recipients)
+    estimate = estimate_for(report, settings.reports)
     dates = f"từ ngày {format_date(report.first)} đến ngày {format_date(report.last)}"
-    counted = "tính trên các vụ việc đã xác minh, không có thông tin nhận dạng cá nhân"
-    if not title.startswith("từ ngày"):  # a named period: its dates once, in the brackets
+    counted = "tính trên các vụ việc đã được xác minh"
+    if estimate is not None:
+        counted = (
+            f"số liệu thực tế {dates}, ước thực hiện đến ngày {format_date(estimate.to)}; {counted}"
+        )
+    elif not title.startswith("từ ngày"):  # a named period: its dates once, in the brackets
         counted = f"số liệu {dates}, {counted}"
     _body(
         document, f"Ủy ban nhân dân {unit} báo cáo kết quả {subject} {title} ({counted}) như sau:"
@@ -560,7 +584,7 @@ def _report_docx(report, ward_name, settings, issued_on) -> bytes:
     _body(document, f"Trên đây là báo cáo {subject} {title} của Ủy ban nhân dân {unit}./.")
     _line(document, "", 12)  # a line's space before "Nơi nhận" and the signature
     _closing(document, settings)
-    _annex(document, report, unit, issued_on.year)
+    _annex(document, report, unit, issued_on.year, estimate)
 
     properties = document.core_properties
     properties.author = properties.last_modified_by = ward_name
@@ -573,14 +597,17 @@ def _report_docx(report, ward_name, settings, issued_on) -> bytes:
 # --- the workbook -------------------------------------------------------------------------------
 
 
-def workbook_sections(report: StatutoryReport, ward_name: str) -> list[tuple[str, list[list]]]:
+def workbook_sections(
+    report: StatutoryReport, ward_name: str, reports: dict
+) -> list[tuple[str, list[list]]]:
     """The report's tables as workbook sheets (name, rows): the same lines as the annex."""
     period = f"Số liệu từ ngày {format_date(report.first)} đến ngày {format_date(report.last)}"
     heading = [[f"Ủy ban nhân dân {in_running_text(ward_name)}"], [period], []]
+    estimate = estimate_for(report, reports)
     found = []
     with force_locale("vi"):
         for number, block_title, table in numbered_tables(report):
-            header, rows = table_lines(table)
+            header, rows = table_lines(table, estimate)
             found.append(
                 (
                     f"{number} {table.title}",
@@ -588,5 +615,5 @@ def workbook_sections(report: StatutoryReport, ward_name: str) -> list[tuple[str
                 )
             )
         header, rows = indicator_lines(report)
-        found.append(("Chỉ tiêu NQ 28", [*heading, ["Chỉ tiêu, tính theo người"], header, *rows]))
+        found.append(("Chỉ tiêu NQ 28", [*heading, [INDICATORS_TITLE], header, *rows]))
     return found

@@ -1,4 +1,5 @@
-"""Counting cases over a period from clear columns, with small-cell suppression.
+"""Counting cases over a period from clear columns: the desks' working tables, and the
+figures to publish or share, with small-cell suppression.
 
 No sealed column is ever read here. Every table is one SQL GROUP BY on the database (the
 cases are never loaded into Python), so a page issues the same statements whatever the
@@ -8,11 +9,11 @@ number of cases. The counting rules (DOMAIN.md section 4, GBVIMS):
   optionally of one residential group; each case counts once;
 - a merged duplicate (closed as "duplicate", merged_into_id set) is not counted: the case
   it joined is;
-- for anything exported (purpose="export") only the cases the setting STATS_EXPORT_BASIS
-  allows: with the survivor's consent to non-identifying reporting ("consent"), or that or
-  a statutory basis for passing a report on without it — signs of a crime, a danger to
-  life now, a child victim ("consent_or_statute"); the dashboard, inside the ward, counts
-  all;
+- for anything exported (purpose="export": published or shared) only verified cases, and
+  of them only those the setting STATS_EXPORT_BASIS allows: with the survivor's consent
+  to non-identifying reporting ("consent"), or that or a statutory basis for passing a
+  report on without it — signs of a crime, a danger to life now, a child victim
+  ("consent_or_statute"); the desks' working tables, inside the ward, count all received;
 - measures, services and perpetrator outcomes count for the cases of the period, as
   recorded up to the period's last day (the cohort of the period, followed to its end);
 - acknowledgement is the case's first status change out of "new".
@@ -29,10 +30,12 @@ The Resolution 28/NQ-CP indicators, as read from the data:
   entitled to support (Law 53/2024 Art. 37); the data records no separate "need". Of
   them, those with at least one support service recorded.
 
-Suppression (stats.suppression) hides counts from 1 to k-1 and enough others that no
-hidden count can be recovered from the totals the page shows, or from the counts the
-indicators imply (a denominator minus its numerator). The number of cases counted is one
-figure on every table; it is hidden only when it is itself small.
+Suppression (stats.suppression), for what is published or shared only, hides counts from
+1 to k-1 and enough others that no hidden count can be recovered from the totals the file
+shows, or from the counts the indicators imply (a denominator minus its numerator). The
+number of cases counted is one figure on every table; it is hidden only when it is itself
+small. The desks' own page is exact (threshold EXACT), and the ward's statutory report is
+stats.statutory, exact too (DOMAIN.md section 4).
 """
 
 from datetime import date, datetime, timedelta
@@ -117,6 +120,8 @@ def _counted(user, first: date, last: date, purpose: str, group_id: int | None):
         clauses.append(Case.group_id == group_id)
     rule = "all"
     if purpose == "export":
+        # What is published counts incidents, as the statutory report does: verified cases.
+        clauses.append(Case.verification == "verified")
         rule = current_app.config["STATS_EXPORT_BASIS"]
         if rule not in EXPORT_BASES:
             raise RuntimeError(f"STATS_EXPORT_BASIS must be one of {EXPORT_BASES}")

@@ -326,9 +326,20 @@ def _measures(clauses, last: date, choices) -> dict:
     return dict(rows)
 
 
-def _perpetrator_measures(clauses, last: date, end) -> Table:
-    """Perpetrators (cases) by measure applied, and counselled or prosecuted as recorded."""
-    counts = _measures(clauses, last, PERPETRATOR_MEASURES)
+def _perpetrator_measures(clauses, last: date) -> Table:
+    """Cases by measure applied to the person who caused the harm (Law 13/2022 Art. 22)."""
+    return _column(
+        "dv_perpetrator_measures",
+        _l("Cases by measure applied to the person who caused the harm"),
+        [(code, label) for code, label in PROTECTION_MEASURES if code in PERPETRATOR_MEASURES],
+        _measures(clauses, last, PERPETRATOR_MEASURES),
+        with_total=False,
+    )
+
+
+def _perpetrator_outcomes(clauses, end) -> Table:
+    """Cases whose person who caused the harm was counselled, or criminally prosecuted, as
+    recorded by the period's end: what became of him, not a measure (one statement)."""
     outcome = db.session.execute(
         select(
             func.coalesce(
@@ -342,19 +353,12 @@ def _perpetrator_measures(clauses, last: date, end) -> Table:
         .join(PerpetratorOutcome, PerpetratorOutcome.case_id == Case.id)
         .where(*clauses, PerpetratorOutcome.recorded_at < end)
     ).one()
-    counts |= {"counselled": outcome[0], "prosecuted": outcome[1]}
-    choices = [
-        *((code, label) for code, label in PROTECTION_MEASURES if code in PERPETRATOR_MEASURES),
-        ("counselled", _l("Counselled")),
-        ("prosecuted", _l("Criminally prosecuted")),
-    ]
     return _column(
-        "dv_perpetrator_measures",
-        _l("Cases by measure applied to the person who caused the harm"),
-        choices,
-        counts,
+        "dv_perpetrator_outcomes",
+        _l("Cases by what became of the person who caused the harm"),
+        [("counselled", _l("Counselled")), ("prosecuted", _l("Criminally prosecuted"))],
+        {"counselled": outcome[0], "prosecuted": outcome[1]},
         with_total=False,
-        unit=_l("Cases"),
     )
 
 
@@ -431,7 +435,8 @@ def _dv_block(clauses, links, last, end) -> Block:
                 Case.perpetrator_sex,
                 Case.perpetrator_age_band,
             ),
-            _perpetrator_measures(clauses, last, end),
+            _perpetrator_measures(clauses, last),
+            _perpetrator_outcomes(clauses, end),
             _victim_support(
                 "dv_victim_support",
                 _l("Domestic violence cases by protection and support the victim received"),
@@ -495,7 +500,7 @@ def _trafficking_block(clauses, links, last) -> Block:
             ),
             _column(
                 "trafficking_whereabouts",
-                _l("Victims returned or still away"),
+                _l("Victims by whether they have returned"),
                 [*TRAFFICKING_WHEREABOUTS, (None, _l("Not recorded"))],
                 whereabouts,
                 with_total=True,
@@ -550,18 +555,18 @@ def _classification_block(clauses) -> Block:
     """The GBVIMS classification and the victims' circumstances, over every verified case."""
     return Block(
         "classification",
-        _l("Every verified case: classification and circumstances"),
+        _l("Every verified case, classified"),
         [
             _column(
                 "gbv_type",
-                _l("Cases by GBVIMS type"),
+                _l("Cases by type of gender-based violence"),
                 [*GBV_TYPES, (None, _l("Not classified"))],
                 _count_by(clauses, Case.gbv_type),
                 with_total=True,
             ),
             _each(
                 "context_flags",
-                _l("Cases by GBVIMS context"),
+                _l("Cases by context"),
                 CONTEXT_FLAGS,
                 clauses,
                 Case.context_flags,
@@ -710,6 +715,71 @@ def _indicators(verified, links: _Links, last: date, end) -> list[Indicator]:
             )
         )
     return found
+
+
+# --- which cases make an indicator up --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorCase:
+    """A case of an indicator's denominator, and whether it alone meets the numerator."""
+
+    case_id: str
+    reference: str
+    received_at: object
+    met: bool
+
+
+@dataclass
+class IndicatorCases:
+    """The cases an indicator counts, as far as the reader may read them."""
+
+    indicator: Indicator
+    cases: list[IndicatorCase]
+    unreadable: int  # cases of the denominator the reader may not read: counted, not listed
+    more: int  # readable cases beyond the list's length
+
+
+CASES_LISTED = 200
+
+
+def indicator_cases(user, key: str, first: date, last: date) -> IndicatorCases:
+    """The cases of an indicator's denominator in the period, newest first, those the user
+    may read (access.case_scope) listed, audited. Raises PermissionError without
+    "stats.view", KeyError for an unknown indicator."""
+    if not access.can(user, "stats.view"):
+        raise PermissionError("stats.view")
+    if key not in INDICATOR_TITLES:
+        raise KeyError(key)
+    received = received_clauses(user.ward_id, first, last)
+    _start, end = local_day_bounds(first, last)
+    rule = next(r for r in _rules([*received, VERIFIED], last, end) if r.key == key)
+    links = _links(received)
+    numerator, denominator = _share_of_persons(rule, links)
+    targets = current_app.config["STATS_TARGETS"][key]
+    indicator = Indicator(
+        key, INDICATOR_TITLES[key], _exact(numerator), _exact(denominator), *targets
+    )
+    counted = (
+        select(Case.id, Case.reference, Case.received_at, case((rule.met, True), else_=False))
+        .select_from(Case)
+        .outerjoin(PerpetratorOutcome, PerpetratorOutcome.case_id == Case.id)
+        .where(*rule.clauses, rule.counted)
+    )
+    readable = counted.where(access.case_scope(user))
+    rows = db.session.execute(
+        readable.order_by(Case.received_at.desc(), Case.id).limit(CASES_LISTED + 1)
+    ).all()
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    shown = db.session.scalar(select(func.count()).select_from(readable.subquery()))
+    record("stats.view", actor=user, detail=f"{first.isoformat()}..{last.isoformat()}:{key}")
+    db.session.flush()
+    return IndicatorCases(
+        indicator,
+        [IndicatorCase(row[0], row[1], row[2], bool(row[3])) for row in rows[:CASES_LISTED]],
+        unreadable=total - shown,
+        more=max(0, shown - CASES_LISTED),
+    )
 
 
 # --- the report -------------------------------------------------------------------------------

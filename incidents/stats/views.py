@@ -92,6 +92,19 @@ def dashboard():
     ), status
 
 
+@bp.route("/indicator/<key>")
+def indicator(key: str):
+    """The cases an indicator of the chosen period counts, those the reader may read."""
+    if not access.can(current_user, "stats.view") or key not in statutory.INDICATOR_TITLES:
+        abort(404)
+    period, refusal = _period_to_export()
+    if refusal:
+        return refusal
+    found = statutory.indicator_cases(current_user, key, *period)
+    db.session.commit()
+    return render_template("stats/indicator.html", found=found, first=period[0], last=period[1])
+
+
 @bp.app_template_global()
 def dashboard_charts(report, statistics):
     """The charts of the statistics page (stats.charts), for templates/stats/_chart.html."""
@@ -99,8 +112,8 @@ def dashboard_charts(report, statistics):
 
 
 def _period_to_export():
-    """The period of a download (default: this year so far; a period not ended yet is
-    counted up to today), or the page refusing a bad one."""
+    """The period of a download or a list (default: this year so far; a period not ended
+    yet is counted up to today), or the page refusing a bad one."""
     form, today = _period_form(), ward_today()
     if not request.args:
         form.first.data, form.last.data = date(today.year, 1, 1), today
