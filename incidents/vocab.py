@@ -644,6 +644,7 @@ AUDIT_ACTIONS = (
     ("notice.mail", _l("Notice e-mailed")),
     ("stats.view", _l("Statistics viewed")),
     ("stats.export", _l("Statistics exported")),
+    ("stats.publish", _l("Figures of a period published")),
     ("audit.view", _l("Audit trail viewed")),
     ("audit.export", _l("Audit trail exported")),
     ("audit.checkpoint", _l("Audit checkpoint signed")),

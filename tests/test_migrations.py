@@ -619,3 +619,37 @@ def test_0017_gives_relationships_their_direction_where_it_can_and_keeps_the_res
         "partner": ("cohabiting", "16_17", "41_60"),
         "false": ("spouse", "18_59", "26_40"),
     }
+
+
+def test_0018_takes_the_periods_exported_before_as_publications_without_files(
+    migration_app,
+):
+    """0018: every period the audit trail shows exported for publication (xlsx, csv, and
+    the suppressed docx of then) is taken, once, from its first export; the statutory
+    report's downloads and other entries are not publications."""
+    from incidents.audit.service import record
+
+    upgrade(revision="0017")
+    day = datetime(2026, 5, 5, 2, 0, tzinfo=UTC)
+    with db.engine.begin() as connection:
+        _ward_and_users(_inserter(connection), day, {1: {"role": "officer"}})
+    for detail in (
+        "xlsx 2026-01-01..2026-03-31",
+        "csv 2026-01-01..2026-03-31",  # the same period again: one publication
+        "docx 2025-11-01..2026-04-30",
+        "report.xlsx 2026-02-01..2026-02-28",  # the statutory report: not published
+        "2026-01-01..2026-01-31",  # a view, not an export
+    ):
+        action = "stats.export" if " " in detail else "stats.view"
+        record(action, actor=None, detail=detail, ward_id=1)
+    db.session.commit()
+    upgrade(revision="0018")
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text('SELECT ward_id, "first", "last", xlsx, csv FROM publications ORDER BY "first"')
+        ).all()
+    as_dates = [(row[0], str(row[1]), str(row[2]), row[3], row[4]) for row in rows]
+    assert as_dates == [
+        (1, "2025-11-01", "2026-04-30", None, None),
+        (1, "2026-01-01", "2026-03-31", None, None),
+    ]

@@ -221,6 +221,7 @@ def test_the_annex_holds_every_table_as_the_report_counted_it(app, report):
     document, _body = _document(app, report)
     texts = [p.text for p in document.paragraphs]
     assert "Phụ lục" in texts
+    assert _starting(document, "Số liệu chính xác, chỉ dùng để báo cáo").runs[0].italic
     goes_with = _starting(document, "(Kèm theo Báo cáo số").text
     assert goes_with.endswith("năm 2026 của Ủy ban nhân dân phường Quyết Thắng)")
     grids = _grids(document)
@@ -348,6 +349,7 @@ def test_the_workbook_holds_every_table_and_the_indicators(app, report):
     assert len(sheets) == len(report.tables) + 1
     _name, rows = sheets[0]
     assert rows[0] == ["Ủy ban nhân dân phường Quyết Thắng"]
+    assert all("không công bố" in rows[2][0] for _name, rows in sheets)  # not to publish
     book = openpyxl.load_workbook(io.BytesIO(exports.workbook_bytes(sheets, WARD)))
     summary = list(book.worksheets[0].iter_rows(values_only=True))
     assert [row[1] for row in summary[-8:]] == [len(MIX), 1, 1, 8, 4, 2, 2, 1]  # exact

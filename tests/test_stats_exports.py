@@ -6,20 +6,23 @@ import io
 import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
 from conftest import report_data
 from flask import render_template_string
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 
 from incidents.audit.models import AuditEntry
 from incidents.cases.models import Case
 from incidents.cases.service import file_report
 from incidents.spreadsheets import is_formula
 from incidents.stats import charts, exports
+from incidents.stats.models import Publication
 from incidents.stats.statutory import Block, StatutoryReport
 from incidents.stats.tables import Cell, Indicator, Statistics, Table
+from incidents.wards.models import Ward
 from incidents.web import AUTHENTICATED_AT
 
 WARD = "Phường Quyết Thắng"
@@ -177,13 +180,21 @@ def test_a_sheet_name_is_valid_and_unique():
 
 # The endpoints: who may export, re-authentication, the audit.
 
-URLS = {
-    "xlsx": "/stats/export.xlsx?first=2026-03-01&last=2026-03-31",
-    "csv": "/stats/export.csv?first=2026-03-01&last=2026-03-31",
-    "report.docx": "/stats/report.docx?first=2026-03-01&last=2026-03-31",
-    "report.xlsx": "/stats/report.xlsx?first=2026-03-01&last=2026-03-31",
+MARCH = {"first": "2026-03-01", "last": "2026-03-31"}
+# Each download: the statutory report's by GET; a publication by POST (it fixes the period).
+DOWNLOADS = {
+    "xlsx": ("POST", "/stats/publish", {**MARCH, "format": "xlsx"}),
+    "csv": ("POST", "/stats/publish", {**MARCH, "format": "csv"}),
+    "report.docx": ("GET", "/stats/report.docx?first=2026-03-01&last=2026-03-31", None),
+    "report.xlsx": ("GET", "/stats/report.xlsx?first=2026-03-01&last=2026-03-31", None),
 }
 MEDIA_TYPES = {**exports.EXPORTS, "report.docx": exports.DOCX, "report.xlsx": exports.XLSX}
+
+
+def _fetch(client, kind, **period):
+    """Download kind (DOWNLOADS) for MARCH, or for the period given (publications)."""
+    method, url, data = DOWNLOADS[kind]
+    return client.open(url, method=method, data=data and {**data, **period})
 
 
 @pytest.fixture()
@@ -207,13 +218,13 @@ def _exports_audited(db):
     ).all()
 
 
-@pytest.mark.parametrize("kind", sorted(URLS))
+@pytest.mark.parametrize("kind", sorted(DOWNLOADS))
 def test_an_export_is_an_attachment_never_cached_and_audited_once(
     db, client, counted, make_user, login_as, kind
 ):
     officer = make_user("officer")
     login_as(officer)
-    response = client.get(URLS[kind])
+    response = _fetch(client, kind)
     assert response.status_code == 200
     assert response.mimetype == MEDIA_TYPES[kind]
     disposition = response.headers["Content-Disposition"]
@@ -230,34 +241,39 @@ def test_the_exported_counts_come_from_the_cases_with_the_export_threshold(
     db, client, counted, make_user, login_as
 ):
     login_as(make_user("chairman"))
-    rows = list(csv.reader(io.StringIO(client.get(URLS["csv"]).get_data(as_text=True)[1:])))
+    rows = list(csv.reader(io.StringIO(_fetch(client, "csv").get_data(as_text=True)[1:])))
     assert ["Số vụ việc tiếp nhận", "26"] in rows and ["Bạo lực gia đình", "26"] in rows
     assert ["Tổ dân phố số 1", "12"] in rows
     assert ["Bản 2", "<10"] in rows
     assert not [row for row in rows if "3" in row]
-    workbook = openpyxl.load_workbook(io.BytesIO(client.get(URLS["xlsx"]).data))
+    workbook = openpyxl.load_workbook(io.BytesIO(_fetch(client, "xlsx").data))
     values = [cell.value for cell in _cells(workbook)]
     assert 12 in values and "<10" in values and 3 not in values
 
 
-@pytest.mark.parametrize("kind", sorted(URLS))
+@pytest.mark.parametrize("kind", sorted(DOWNLOADS))
 def test_a_stale_session_is_sent_to_confirm_first_and_nothing_is_exported(
     app, db, client, counted, make_user, login_as, kind
 ):
     login_as(make_user("officer"))
     with client.session_transaction() as session:
         session[AUTHENTICATED_AT] -= int(app.config["REAUTH_WINDOW"].total_seconds()) + 1
-    response = client.get(URLS[kind])
+    response = _fetch(client, kind)
     assert response.status_code == 302
-    assert response.headers["Location"].startswith(f"/account/confirm?next={URLS[kind][:18]}")
+    location = unquote(response.headers["Location"])
+    # Back, after confirming, to the download (a GET) or to the publication's page.
+    back = "/stats/publish?first=2026-03-01&last=2026-03-31" if "." not in kind else "/stats/report"
+    assert location.startswith(f"/account/confirm?next={back}")
     assert _exports_audited(db) == []
+    assert db.session.scalar(select(func.count()).select_from(Publication)) == 0
 
 
 @pytest.mark.parametrize("role", ["police", "reporter", "admin", "partner"])
 def test_roles_that_may_not_export_get_404(db, client, counted, make_user, login_as, role):
     login_as(make_user(role))
-    for url in URLS.values():
-        assert client.get(url).status_code == 404
+    for kind in DOWNLOADS:
+        assert _fetch(client, kind).status_code == 404
+    assert client.get("/stats/publish").status_code == 404
     assert _exports_audited(db) == []
 
 
@@ -265,11 +281,13 @@ def test_a_bad_period_is_refused_with_a_message_and_nothing_exported(
     db, client, counted, make_user, login_as
 ):
     login_as(make_user("officer"))
-    for query in ("first=2026-05-01&last=2026-04-01", "first=nonsense&last=2026-04-01"):
-        response = client.get(f"/stats/export.xlsx?{query}")
+    for first, last in (("2026-05-01", "2026-04-01"), ("nonsense", "2026-04-01")):
+        response = _fetch(client, "xlsx", first=first, last=last)
         page = response.get_data(as_text=True)
         assert response.status_code == 400
         assert 'class="error"' in page and 'value="2026-04-01"' in page
+        shown = client.get(f"/stats/indicator/victims_supported?first={first}&last={last}")
+        assert shown.status_code == 400 and 'value="2026-04-01"' in shown.get_data(as_text=True)
     assert _exports_audited(db) == []
 
 
@@ -283,19 +301,23 @@ def test_a_publication_overlapping_one_already_published_is_refused(
     db, client, counted, make_user, login_as
 ):
     """Two overlapping periods could be subtracted to give away a hidden count (DOMAIN.md
-    section 4): the same period again, or one apart, is published; an overlap is refused."""
+    section 4): the same period again, or one apart, is published; an overlap is refused,
+    what was asked kept on the page."""
     login_as(make_user("officer"))
-    assert client.get(URLS["csv"]).status_code == 200
-    assert client.get(URLS["xlsx"]).status_code == 200  # the same period, another format
-    apart = client.get("/stats/export.csv?first=2026-04-01&last=2026-04-30")
-    assert apart.status_code == 200
+    assert _fetch(client, "csv").status_code == 200
+    assert _fetch(client, "xlsx").status_code == 200  # the same period, another format
+    assert _fetch(client, "csv", first="2026-04-01", last="2026-04-30").status_code == 200
     # The statutory report of any period is not a publication: never refused for this.
     assert client.get("/stats/report.xlsx?first=2026-03-15&last=2026-04-15").status_code == 200
-    for query in ("first=2026-03-15&last=2026-04-15", "first=2026-03-01&last=2026-03-30"):
-        refused = client.get(f"/stats/export.xlsx?{query}")
+    for first, last in (("2026-03-15", "2026-04-15"), ("2026-03-01", "2026-03-30")):
+        refused = _fetch(client, "xlsx", first=first, last=last)
         page = refused.get_data(as_text=True)
         assert refused.status_code == 409
         assert "đã được công bố" in page and 'class="error"' in page
+        assert f'value="{first}"' in page and f'value="{last}"' in page
+        # The page says so before anything is asked, and offers no download.
+        shown = client.get(f"/stats/publish?first={first}&last={last}").get_data(as_text=True)
+        assert "đã được công bố" in shown and 'name="format"' not in shown
     details = [entry.detail for entry in _exports_audited(db)]
     assert details == [
         "csv 2026-03-01..2026-03-31",
@@ -303,6 +325,38 @@ def test_a_publication_overlapping_one_already_published_is_refused(
         "csv 2026-04-01..2026-04-30",
         "report.xlsx 2026-03-15..2026-04-15",
     ]
+
+
+def test_a_period_published_again_gives_the_files_that_went_out(
+    db, client, counted, make_user, login_as
+):
+    """Counted anew weeks later, one period could be subtracted from itself: a case
+    verified or corrected in between would stand out. It is served as it went out."""
+    login_as(make_user("officer"))
+    first = _fetch(client, "csv").data
+    shown = client.get("/stats/publish?first=2026-03-01&last=2026-03-31").get_data(as_text=True)
+    assert "Đã công bố ngày" in shown
+    db.session.execute(update(Case).values(verification="pending"))  # every count changes
+    db.session.commit()
+    assert _fetch(client, "csv").data == first
+    assert db.session.scalar(select(func.count()).select_from(Publication)) == 1
+    # Published before the files were kept (0018): that period is not counted again.
+    ward_id = counted.ward_id
+    db.session.add(Publication(ward_id=ward_id, first=date(2026, 5, 1), last=date(2026, 5, 31)))
+    db.session.commit()
+    again = _fetch(client, "csv", first="2026-05-01", last="2026-05-31")
+    assert again.status_code == 409 and "tệp đã đưa ra" in again.get_data(as_text=True)
+
+
+def test_a_get_of_the_publication_page_publishes_nothing(db, client, counted, make_user, login_as):
+    login_as(make_user("chairman"))
+    page = client.get("/stats/publish?first=2026-03-01&last=2026-03-31")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'method="post"' in text and 'name="format" value="csv"' in text
+    assert "Chưa công bố" in text
+    assert db.session.scalar(select(func.count()).select_from(Publication)) == 0
+    assert _exports_audited(db) == []
 
 
 # The charts.
@@ -373,10 +427,48 @@ def test_the_dashboard_shows_the_charts_and_the_export_links(
     login_as(make_user("officer"))
     page = client.get("/stats/?first=2026-03-01&last=2026-03-31").get_data(as_text=True)
     assert page.count('<figure class="chart">') == 3  # per month, DV victims, DV forms
-    for url in ("export.xlsx", "export.csv", "report.docx", "report.xlsx"):
+    for url in ("publish", "report.docx", "report.xlsx"):
         assert f'href="/stats/{url}?first=2026-03-01&amp;last=2026-03-31"' in page
     assert "style=" not in page
     # Each table once: a charted table is shown in its figure, not again below.
     assert 'id="table-dv_harm_forms"' not in page and 'id="table-per_month"' not in page
     assert page.count('id="table-groups"') == 1 and page.count('id="table-gbv_harm_forms"') == 1
     assert page.count("<caption>Vụ việc theo tổ dân phố, bản</caption>") == 1
+
+
+def test_two_publications_asked_at_once_are_made_one_after_the_other(
+    app, db, counted, make_user, login_as
+):
+    """Another publication holds the ward's row (not yet committed) when this one comes:
+    it waits, then sees that one and refuses its overlapping period."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite lets one writer in at a time")
+    import threading
+    import time
+
+    officer = make_user("officer")
+    web = login_as(officer, on=app.test_client())
+    answers = []
+    other = db.engine.connect()
+    try:
+        other.execute(select(Ward.id).where(Ward.id == officer.ward_id).with_for_update())
+        other.execute(
+            insert(Publication).values(
+                ward_id=officer.ward_id,
+                first=date(2026, 3, 1),
+                last=date(2026, 3, 20),
+                published_at=datetime.now(UTC),
+                xlsx=b"x",
+                csv=b"c",
+            )
+        )
+        asking = threading.Thread(target=lambda: answers.append(_fetch(web, "csv")))
+        asking.start()
+        time.sleep(0.5)
+        assert answers == []  # waits for the other publication's lock
+        other.commit()
+    finally:
+        other.close()
+    asking.join(timeout=30)
+    assert answers[0].status_code == 409
+    assert "đã được công bố" in answers[0].get_data(as_text=True)

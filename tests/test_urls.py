@@ -207,11 +207,10 @@ MATRIX = {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
     },
     # The statistics as files: re-authentication first, like every export.
-    "stats.export_xlsx": {
-        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
-    },
-    "stats.export_csv": {
-        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",
+    # Publishing: the page changes nothing; the POST fixes the period (re-authenticated).
+    "stats.publish": {
+        "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
+        "POST": "login 404   404   400   400   404   404   404   404   404   | ownpw enrol reauth",
     },
     "stats.report_docx": {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol reauth",

@@ -24,13 +24,14 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 
 from incidents import access
-from incidents.audit.models import AuditEntry
 from incidents.audit.service import record
 from incidents.extensions import db
 from incidents.spreadsheets import is_formula, safe_cell
 from incidents.stats import report_document, service, statutory
+from incidents.stats.models import Publication
 from incidents.stats.tables import Cell, Indicator, Statistics
 from incidents.timeutil import format_date
+from incidents.wards.models import Ward
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,13 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EXPORTS = {"xlsx": XLSX, "csv": "text/csv"}
 
 
-class OverlappingPeriod(ValueError):
-    """A publication of a period that overlaps one already published without being it."""
+class NotPublishable(ValueError):
+    """A period the ward may not publish: it overlaps one already published without being
+    it, or it was published before its files were kept."""
 
-    def __init__(self, first: date, last: date):
+    def __init__(self, first: date, last: date, *, overlapping: bool):
         super().__init__(f"{first.isoformat()}..{last.isoformat()}")
-        self.first, self.last = first, last
+        self.first, self.last, self.overlapping = first, last, overlapping
 
 
 def statistics_for_export(user, first: date, last: date, threshold: int) -> Statistics:
@@ -86,41 +88,72 @@ def statutory_export(
     return ExportFile(body, mimetype, f"{stem}_{first.isoformat()}_{last.isoformat()}.{kind}")
 
 
-def _published_periods(ward_id: int) -> set[tuple[date, date]]:
-    """The periods of the ward's earlier publication exports, from the audit trail."""
-    details = db.session.scalars(
-        select(AuditEntry.detail).where(
-            AuditEntry.ward_id == ward_id, AuditEntry.action == "stats.export"
-        )
+def publish(user, first: date, last: date, threshold: int) -> Publication:
+    """The ward's publication of the period: the one made before, as it went out, or a new
+    one counted now (consent-gated, suppressed), audited. Raises NotPublishable for a
+    period overlapping another publication, or published before its files were kept.
+
+    The ward's row is locked first, so that two publications asked at once are made one
+    after the other and the second sees the first."""
+    if not access.can(user, "stats.export"):
+        raise PermissionError("stats.export")
+    db.session.execute(select(Ward.id).where(Ward.id == user.ward_id).with_for_update())
+    earlier, refusal = published(user, first, last)
+    if refusal is not None:
+        raise refusal
+    if earlier is not None:
+        return earlier
+    statistics = statistics_for_export(user, first, last, threshold)
+    name = user.ward.name
+    publication = Publication(
+        ward_id=user.ward_id,
+        first=first,
+        last=last,
+        published_by_id=user.id,
+        threshold=statistics.threshold,
+        rule=statistics.rule,
+        xlsx=xlsx_bytes(statistics, name),
+        csv=csv_bytes(statistics, name),
     )
-    found = set()
-    for detail in details:
-        kind, _space, period = (detail or "").partition(" ")
-        if kind in EXPORTS and ".." in period:
-            first, last = period.split("..")
-            found.add((date.fromisoformat(first), date.fromisoformat(last)))
-    return found
+    db.session.add(publication)
+    record("stats.publish", actor=user, detail=f"{first.isoformat()}..{last.isoformat()}")
+    db.session.flush()
+    return publication
+
+
+def published(user, first: date, last: date):
+    """(the ward's publication of exactly this period or None, the NotPublishable that a
+    publication of it would raise or None): what the page says before anything is done."""
+    found = db.session.scalars(
+        select(Publication)
+        .where(
+            Publication.ward_id == user.ward_id,
+            Publication.first <= last,
+            Publication.last >= first,
+        )
+        .order_by(Publication.first)
+    ).all()
+    for earlier in found:
+        if (earlier.first, earlier.last) != (first, last):
+            return None, NotPublishable(earlier.first, earlier.last, overlapping=True)
+        if earlier.xlsx is None:
+            return None, NotPublishable(earlier.first, earlier.last, overlapping=False)
+        return earlier, None
+    return None, None
 
 
 def export(user, kind: str, first: date, last: date, threshold: int) -> ExportFile:
-    """Count the period for publication and write it as kind ("xlsx" or "csv"), audited.
-    Raises OverlappingPeriod when the ward published a period overlapping this one."""
-    if not access.can(user, "stats.export"):
-        raise PermissionError("stats.export")
+    """The ward's publication of the period as kind ("xlsx" or "csv"), audited: the files
+    made at its first publication (publish())."""
     if kind not in EXPORTS:
         raise ValueError(f"unknown export format {kind!r}")
-    for earlier_first, earlier_last in sorted(_published_periods(user.ward_id)):
-        overlaps = earlier_first <= last and first <= earlier_last
-        if overlaps and (earlier_first, earlier_last) != (first, last):
-            raise OverlappingPeriod(earlier_first, earlier_last)
-    statistics = statistics_for_export(user, first, last, threshold)
-    name = user.ward.name
-    body = xlsx_bytes(statistics, name) if kind == "xlsx" else csv_bytes(statistics, name)
-    period = f"{first.isoformat()}..{last.isoformat()}"
-    record("stats.export", actor=user, detail=f"{kind} {period}")
+    publication = publish(user, first, last, threshold)
+    record("stats.export", actor=user, detail=f"{kind} {first.isoformat()}..{last.isoformat()}")
     db.session.flush()
     return ExportFile(
-        body, EXPORTS[kind], f"thong-ke_{first.isoformat()}_{last.isoformat()}.{kind}"
+        getattr(publication, kind),
+        EXPORTS[kind],
+        f"thong-ke_{first.isoformat()}_{last.isoformat()}.{kind}",
     )
 
 

@@ -38,6 +38,11 @@ ANNEX_WIDTH = 26.2
 PLACEHOLDER = "[…]"
 SUBJECT = "bạo lực gia đình, bạo lực trên cơ sở giới, xâm hại trẻ em và mua bán người"
 INDICATORS_TITLE = "Các chỉ tiêu về phòng, chống bạo lực (tính theo số người)"
+# The statutory figures are exact: they go up the state chain, never out (DOMAIN.md 4).
+NOT_FOR_PUBLICATION = (
+    "Số liệu chính xác, chỉ dùng để báo cáo cơ quan nhà nước cấp trên; không công bố, "
+    "không chia sẻ ra ngoài."
+)
 
 
 @dataclass(frozen=True)
@@ -474,6 +479,7 @@ def _annex(document, report: StatutoryReport, unit: str, year: int, estimate) ->
         italic=True,
     )
     _short_rule(document, ANNEX_WIDTH, 5.0)
+    _line(document, NOT_FOR_PUBLICATION, 12, italic=True, before=6)
     current = None
     for number, block_title, table in numbered_tables(report):
         if block_title != current:
@@ -602,7 +608,12 @@ def workbook_sections(
 ) -> list[tuple[str, list[list]]]:
     """The report's tables as workbook sheets (name, rows): the same lines as the annex."""
     period = f"Số liệu từ ngày {format_date(report.first)} đến ngày {format_date(report.last)}"
-    heading = [[f"Ủy ban nhân dân {in_running_text(ward_name)}"], [period], []]
+    heading = [
+        [f"Ủy ban nhân dân {in_running_text(ward_name)}"],
+        [period],
+        [NOT_FOR_PUBLICATION],
+        [],
+    ]
     estimate = estimate_for(report, reports)
     found = []
     with force_locale("vi"):

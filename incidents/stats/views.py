@@ -11,7 +11,7 @@ from incidents.audit.service import latest_checkpoint
 from incidents.extensions import db
 from incidents.forms import as_choices
 from incidents.stats import charts, exports, periods, report_document, service, statutory
-from incidents.stats.forms import PeriodForm
+from incidents.stats.forms import PeriodForm, PublishForm
 from incidents.timeutil import format_date, ward_today
 from incidents.web import confirm_first
 
@@ -150,31 +150,77 @@ def _statutory(kind: str):
     return _download(made)
 
 
-def _publication(kind: str):
-    """The figures to publish or share: re-authenticated first; a period overlapping one
-    already published is refused."""
-    if not access.can(current_user, "stats.export"):
-        abort(404)
-    if refusal := confirm_first():
-        return refusal
-    period, refusal = _period_to_export()
-    if refusal:
-        return refusal
-    try:
-        made = exports.export(
-            current_user, kind, *period, current_app.config["STATS_EXPORT_THRESHOLD"]
-        )
-    except exports.OverlappingPeriod as overlap:
-        form = _period_form()
-        form.first.data, form.last.data = period
-        message = _(
+def _not_publishable(refusal: exports.NotPublishable) -> str:
+    """Why a period cannot be published, in words."""
+    first, last = format_date(refusal.first), format_date(refusal.last)
+    if refusal.overlapping:
+        return _(
             "Figures of %(first)s to %(last)s have already been published: a period that "
             "overlaps it could be subtracted from it to give away a hidden count. Publish "
             "exactly that period, or one that does not overlap it.",
-            first=format_date(overlap.first),
-            last=format_date(overlap.last),
+            first=first,
+            last=last,
         )
-        return render_template("stats/export_period.html", form=form, refusal=message), 409
+    return _(
+        "Figures of %(first)s to %(last)s were published before this version kept the "
+        "files: counting them again could be compared with what went out. Use the file "
+        "given out then.",
+        first=first,
+        last=last,
+    )
+
+
+def _ended_periods(today: date) -> list[periods.ReportPeriod]:
+    """The official periods whose figures are complete, latest first."""
+    found = periods.presets(current_app.config["STATS_REPORTS"], today)
+    ended = [period for period in found if period.counted_to < today]
+    if not ended:  # the latest have not ended: the ones before them
+        year = min(period.year for period in found) - 1
+        ended = periods.presets(current_app.config["STATS_REPORTS"], date(year, 12, 31))
+    return ended
+
+
+def _publish_page(form: PublishForm, refusal: str | None = None, status: int = 200):
+    first, last = form.first.data, form.last.data
+    published = None
+    if refusal is None and first and last and not form.errors:
+        published, why = exports.published(current_user, first, last)
+        refusal = why and _not_publishable(why)
+    page = render_template("stats/publish.html", form=form, published=published, refusal=refusal)
+    return page, status
+
+
+@bp.route("/publish", methods=["GET", "POST"])
+def publish():
+    """The figures of a period to publish or share. GET: what publishing does, and the
+    period's state (published before, or blocked by an overlapping one); changes nothing.
+    POST: publish the period (or take its earlier publication) and download it as the file
+    chosen: re-authenticated first; an overlapping period is refused, input kept."""
+    if not access.can(current_user, "stats.export"):
+        abort(404)
+    today = ward_today()
+    if request.method == "GET":
+        form = PublishForm(request.args, meta={"csrf": False})
+        if not request.args:  # the latest official period that has ended, not a part of one
+            ended = _ended_periods(today)[0]
+            form.first.data, form.last.data = ended.first, ended.counted_to
+        elif not form.validate():
+            return _publish_page(form, status=400)
+        form.last.data = min(form.last.data, today)
+        return _publish_page(form)
+    if refusal := confirm_first(
+        "stats.publish", first=request.form.get("first"), last=request.form.get("last")
+    ):
+        return refusal
+    form = PublishForm()
+    if not form.validate():
+        return _publish_page(form, status=400)
+    last = min(form.last.data, today)
+    threshold = current_app.config["STATS_EXPORT_THRESHOLD"]
+    try:
+        made = exports.export(current_user, form.format.data, form.first.data, last, threshold)
+    except exports.NotPublishable as why:
+        return _publish_page(form, _not_publishable(why), 409)
     db.session.commit()
     return _download(made)
 
@@ -189,15 +235,3 @@ def report_docx():
 def report_xlsx():
     """The statutory report's tables as a spreadsheet, one sheet per table."""
     return _statutory("xlsx")
-
-
-@bp.route("/export.xlsx")
-def export_xlsx():
-    """The figures to publish or share as a spreadsheet, one sheet per table."""
-    return _publication("xlsx")
-
-
-@bp.route("/export.csv")
-def export_csv():
-    """The figures to publish or share as CSV, one section per table."""
-    return _publication("csv")
