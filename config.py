@@ -73,8 +73,10 @@ class Config:
     STATS_EXPORT_BASIS = "consent"
     # The official reports (stats.periods): the reporting year runs 01/11 to 31/10; the
     # six-month report counts 01/11-30/4 and is due 05/5, the annual report counts
-    # 01/11-31/10 and is due 20/11. (month, day) pairs. The officer's and the chairman's
-    # pages remind them this many days before a due date.
+    # 01/11-31/10 and is due 20/11. (month, day) pairs. A report due before its period
+    # ends names its "cutoff": it counts to it and estimates to the end (e.g. "first":
+    # (1, 1), "cutoff": (6, 14), "last": (6, 30), "due": (6, 20)). The officer's and the
+    # chairman's pages remind them this many days before a due date.
     STATS_REPORTS = {
         "half_year": {"first": (11, 1), "last": (4, 30), "due": (5, 5)},
         "annual": {"first": (11, 1), "last": (10, 31), "due": (11, 20)},

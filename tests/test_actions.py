@@ -602,7 +602,7 @@ def test_a_measure_in_the_future_before_the_incident_or_twice_a_day_is_refused(
         )
     assert by_measure == {"order_to_stop": 1, "summons": 1}
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert "Triệu tập người gây bạo lực đến công an phường" in page
+    assert "Triệu tập người gây bạo lực đến Công an phường" in page
 
 
 # --- Services and the outcome, as the statistics will count them -----------------------------

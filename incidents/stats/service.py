@@ -346,23 +346,24 @@ def _measures(clauses, last, threshold) -> Table:
     )
 
 
-def _indicators(clauses, last, threshold, total: int) -> list[Indicator]:
-    """The three Resolution 28 indicators, in one statement."""
-    basic = current_app.config["STATS_BASIC_SERVICES"] or codes(SUPPORT_SERVICES)
-    served = (
+def served_by(services, last: date):
+    """The case received one of these support services by last (an EXISTS)."""
+    return (
         select(SupportService.id)
         .where(
             SupportService.case_id == Case.id,
-            SupportService.service.in_(basic),
+            SupportService.service.in_(services),
             SupportService.received_on <= last,
         )
         .exists()
     )
-    any_service = (
-        select(SupportService.id)
-        .where(SupportService.case_id == Case.id, SupportService.received_on <= last)
-        .exists()
-    )
+
+
+def _indicators(clauses, last, threshold, total: int) -> list[Indicator]:
+    """The three Resolution 28 indicators, in one statement."""
+    basic = current_app.config["STATS_BASIC_SERVICES"] or codes(SUPPORT_SERVICES)
+    served = served_by(basic, last)
+    any_service = served_by(codes(SUPPORT_SERVICES), last)
     kind = _elements(Case.kinds)
     trafficking = and_(
         select(kind.c.value).where(kind.c.value == "trafficking").exists(),

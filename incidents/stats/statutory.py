@@ -37,7 +37,13 @@ from incidents.cases.models import (
     SupportService,
 )
 from incidents.extensions import db
-from incidents.stats.service import _count_by, _count_elements, _elements, received_clauses
+from incidents.stats.service import (
+    _count_by,
+    _count_elements,
+    _elements,
+    received_clauses,
+    served_by,
+)
 from incidents.stats.tables import Cell, Indicator, Table
 from incidents.timeutil import as_utc, local_day_bounds
 from incidents.vocab import (
@@ -637,15 +643,7 @@ def _rules(verified, last: date, end) -> list[_Rule]:
     basic = current_app.config["STATS_BASIC_SERVICES"] or codes(SUPPORT_SERVICES)
 
     def service(*services):
-        return (
-            select(SupportService.id)
-            .where(
-                SupportService.case_id == Case.id,
-                SupportService.service.in_(services),
-                SupportService.received_on <= last,
-            )
-            .exists()
-        )
+        return served_by(services, last)
 
     violence = or_(_has_kind("domestic_violence"), _has_kind("gbv_outside_family"))
     recorded = and_(PerpetratorOutcome.case_id.is_not(None), PerpetratorOutcome.recorded_at < end)
