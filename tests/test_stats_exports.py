@@ -18,10 +18,11 @@ from incidents.audit.models import AuditEntry
 from incidents.cases.models import Case
 from incidents.cases.service import file_report
 from incidents.spreadsheets import is_formula
-from incidents.stats import charts, exports
+from incidents.stats import charts, exports, periods
 from incidents.stats.models import Publication
 from incidents.stats.statutory import Block, StatutoryReport
 from incidents.stats.tables import Cell, Indicator, Statistics, Table
+from incidents.timeutil import ward_today
 from incidents.wards.models import Ward
 from incidents.web import AUTHENTICATED_AT
 
@@ -350,6 +351,11 @@ def test_a_period_published_again_gives_the_files_that_went_out(
 
 def test_a_get_of_the_publication_page_publishes_nothing(db, client, counted, make_user, login_as):
     login_as(make_user("chairman"))
+    offered = client.get("/stats/publish").get_data(as_text=True)
+    ended = periods.presets(client.application.config["STATS_REPORTS"], ward_today())
+    ended = [period for period in ended if period.counted_to < ward_today()]
+    expected = f'value="{ended[0].first.isoformat()}"'
+    assert expected in offered  # the latest ended official period, whole
     page = client.get("/stats/publish?first=2026-03-01&last=2026-03-31")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -427,8 +433,10 @@ def test_the_dashboard_shows_the_charts_and_the_export_links(
     login_as(make_user("officer"))
     page = client.get("/stats/?first=2026-03-01&last=2026-03-31").get_data(as_text=True)
     assert page.count('<figure class="chart">') == 3  # per month, DV victims, DV forms
-    for url in ("publish", "report.docx", "report.xlsx"):
+    for url in ("report.docx", "report.xlsx"):
         assert f'href="/stats/{url}?first=2026-03-01&amp;last=2026-03-31"' in page
+    # Publishing offers the official periods that have ended, not the page's period.
+    assert 'href="/stats/publish"' in page
     assert "style=" not in page
     # Each table once: a charted table is shown in its figure, not again below.
     assert 'id="table-dv_harm_forms"' not in page and 'id="table-per_month"' not in page
