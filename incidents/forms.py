@@ -72,6 +72,11 @@ def yes_no_field(label, **kwargs) -> RadioField:
     )
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²", which int() cannot read."""
+    return text.isascii() and text.isdigit()
+
+
 def as_choices(pairs) -> list[SelectChoice]:
     """WTForms choices from (value, label) pairs, such as the vocabulary lists."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -817,3 +817,29 @@ def test_a_prefixed_form_carries_its_csrf_token(db, world, csrf_app):
     token = {"measure-csrf_token": _token(page, "measure-csrf_token")}
     assert web.post(f"/cases/{case_id}/measures", data={**measure, **token}).status_code == 302
     assert db.session.scalars(select(ProtectionMeasure.measure)).all() == ["summons"]
+
+
+def test_a_number_in_another_script_or_past_the_column_is_refused_not_an_error(
+    db, client, world, login_as
+):
+    """ "²" passes str.isdigit() but not int(); an id past 2**31 is an error on PostgreSQL:
+    each is refused like any bad input (issue 15's low findings), nothing changed."""
+    users, case_id = world
+    ban = pending_request(db, users, case_id)
+    login_as(users["chairman"])
+    start = utcnow()
+    for request_id in ("²", "9" * 12):
+        decision = {
+            "request_id": request_id,
+            "decision": "granted",
+            "starts_at": picker(start),
+            "ends_at": picker(start + timedelta(days=1)),
+        }
+        response = send(client, f"/cases/{case_id}/contact-bans/decision", decision)
+        assert response.status_code == 400
+    changed = {**status_change(case_id, "acknowledged"), "version": "²"}
+    assert client.post(f"/cases/{case_id}/status", data=changed).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(ContactBan, ban.id).decision is None
+    assert case_of(db, case_id).status == "new"
+    assert client.get("/notices?page=²").status_code == 404

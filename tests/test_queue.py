@@ -137,6 +137,8 @@ def test_pages_hold_every_case_once(db, client, office, login_as):
         "overdue=2",
         "reference=" + "Q" * 40,
         "group=99999",
+        "reference=QT%00",  # a NUL byte: PostgreSQL refused it with an error (a 500)
+        "reference=%E2%80%AEQT",  # a right-to-left override
     ],
 )
 def test_bad_filters_get_a_clear_message(db, client, office, login_as, query):

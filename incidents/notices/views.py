@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from incidents import access
 from incidents.extensions import db
-from incidents.forms import EmptyForm
+from incidents.forms import EmptyForm, is_number
 from incidents.notices import service
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -33,7 +33,7 @@ def unread_notices():
 def index():
     """The signed-in user's notices, a page at a time, the unread ones marked."""
     page = request.args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 10_000:
+    if not is_number(page) or not 1 <= int(page) <= 10_000:
         abort(404)
     notices, older = service.notices_of(current_user, int(page))
     return render_template(

@@ -13,7 +13,14 @@ from wtforms import (
     SelectField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import NOTE_MAX_LENGTH, WHY_MAX_LENGTH
@@ -101,7 +108,16 @@ class QueueFilterForm(Form):
 
     reference = SearchField(
         _l("Case reference"),
-        validators=[Optional(), Length(max=32)],
+        validators=[
+            Optional(),
+            Length(max=32),
+            # No control or direction character: a NUL byte would reach the database
+            # (PostgreSQL refuses it with an error), an override would reorder the page.
+            Regexp(
+                r"^[^\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]*$",
+                message=_l("A reference has letters, digits and dashes, such as QT-2026-0001."),
+            ),
+        ],
         render_kw={"autocomplete": "off"},
     )
     status = SelectField(

@@ -18,7 +18,7 @@ from incidents.cases import actions, clocks, duplicates, intake, questions, serv
 from incidents.cases.models import Case, ContactBan
 from incidents.crypto.keys import key_fingerprint
 from incidents.extensions import db
-from incidents.forms import EmptyForm, as_choices
+from incidents.forms import EmptyForm, as_choices, is_number
 from incidents.referrals.panel import referral_panel
 from incidents.timeutil import as_utc, format_date, from_ward_time, to_ward_time, utcnow
 from incidents.triage.forms import (
@@ -232,9 +232,9 @@ def change_status(case_id: str):
     case = get_case_or_404(current_user, case_id, "case.change_status")
     form = _status_form(case, StatusForm())
     seen = form.version.raw_data[0] if form.version.raw_data else ""
-    if seen.isdigit() and int(seen) != case.version:
+    if is_number(seen) and int(seen) != case.version:
         return _conflict(case_id, form)  # before validating: the choices may have changed
-    if not form.validate_on_submit() or not seen.isdigit():
+    if not form.validate_on_submit() or not is_number(seen):
         flash(_("The change was not saved: correct what is marked below."), "error")
         return render_case(case, status_form=form, status=400)
     target = None
@@ -624,7 +624,7 @@ def assign_handler(case_id: str):
     form = HandlerForm()
     form.handler_id.choices = _handler_choices(case)
     seen = form.version.raw_data[0] if form.version.raw_data else ""
-    if not form.validate_on_submit() or not seen.isdigit():
+    if not form.validate_on_submit() or not is_number(seen):
         return _refuse(case, "handler", form)
     handler = db.session.get(User, form.handler_id.data)
     try:
@@ -665,7 +665,8 @@ def decide_contact_ban(case_id: str):
     case = get_case_or_404(current_user, case_id, "case.contact_ban_decide")
     form = ContactBanDecisionForm()
     request_id = form.request_id.data or ""
-    if not form.validate_on_submit() or not request_id.isdigit():
+    # An id past the column's range would be an error on PostgreSQL, not a miss.
+    if not form.validate_on_submit() or not is_number(request_id) or int(request_id) >= 2**31:
         return _refuse(case, "ban_decision", form)
     starts, ends = form.starts_at.data, form.ends_at.data
     try:
@@ -727,7 +728,7 @@ def record_outcome(case_id: str):
     case = get_case_or_404(current_user, case_id, "case.outcome")
     form = OutcomeForm()
     seen = form.version.raw_data[0] if form.version.raw_data else ""
-    if not form.validate_on_submit() or not seen.isdigit():
+    if not form.validate_on_submit() or not is_number(seen):
         return _refuse(case, "outcome", form)
     answers = actions.OutcomeAnswers(
         counselled=form.counselled.data == "yes", prosecuted=form.prosecuted.data == "yes"
