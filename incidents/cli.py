@@ -109,6 +109,7 @@ def ward_cli():
 )
 def create_ward(code, name, groups, recovery_page, public_key_file):
     """Create a ward with its residential groups and desks; prints its recovery key once."""
+    _refuse_existing(recovery_page)
     try:
         offline_key = _read_public_key(public_key_file) if public_key_file else None
         ward, recovery_seed = wards.create_ward(
@@ -157,6 +158,7 @@ def new_recovery_key(public_out, ward_name, page):
     Needs no database: run it where the chairman and the officer keep the key, then give
     the server only the public file ('ward create --recovery-public-key FILE').
     """
+    _refuse_existing(page)
     seed = new_seed()
     public_out.write(base64.b64encode(public_key(seed)).decode() + "\n")
     key = format_recovery_key(seed)
@@ -165,6 +167,13 @@ def new_recovery_key(public_out, ward_name, page):
         offline_ward = Ward(code="", name=ward_name, created_at=utcnow())
         _write_recovery_page(page, offline_ward, key)
         click.echo(f"printable page written to {page}: print it, then delete the file")
+
+
+def _refuse_existing(path: str | None) -> None:
+    """The recovery page is a new file: never one that exists, nor a link planted to make
+    the key land elsewhere or keep another file's wider permissions."""
+    if path and os.path.lexists(path):
+        _fail(f"{path} exists: name a new file for the recovery page (it is written once)")
 
 
 def _write_recovery_page(path: str, ward: Ward, key: str) -> None:
@@ -177,7 +186,8 @@ def _write_recovery_page(path: str, ward: Ward, key: str) -> None:
         created=ward.created_at,
         qr_svg=qr.svg_inline(scale=4, omitsize=True, title="QR"),
     )
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Created here, readable by its owner only; a file or link put there meanwhile fails.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(page)
 

@@ -611,6 +611,7 @@ AUDIT_ACTIONS = (
     ("desk.grant", _l("Seated at a desk")),
     ("desk.grant.refused", _l("Seat refused")),
     ("draft.save", _l("Draft saved")),
+    ("draft.open", _l("Draft opened")),
     ("draft.delete", _l("Draft deleted")),
     ("case.file", _l("Report filed")),
     ("case.read", _l("Case read")),

@@ -505,3 +505,30 @@ def test_a_reader_routes_a_case_and_changes_his_password_from_the_command_line(
     assert_refused(cli(*change, input="wrong\na brand new password\n"), "not correct")
     assert cli(*change, input=f"{PASSWORD}\na brand new password\n").exit_code == 0
     assert signs_in(client, officer.username, "a brand new password")
+
+
+@pytest.mark.parametrize("planted", ["file", "link"])
+def test_the_recovery_page_is_never_written_over_a_file_or_through_a_link(
+    db, cli, tmp_path, planted
+):
+    """A file there (perhaps readable by others) or a link to another place is refused
+    before any key is made: no ward, no key printed, the file or the link's target kept."""
+    elsewhere = tmp_path / "elsewhere.html"
+    elsewhere.write_text("kept")
+    page = tmp_path / "recovery.html"
+    if planted == "file":
+        page.write_text("kept")
+    else:
+        page.symlink_to(elsewhere)
+    result = cli(
+        "ward", "create", "--code", "PX", "--name", "Phường X", "--recovery-page", str(page)
+    )
+    assert result.exit_code != 0 and "exists" in result.output
+    assert "recovery key:" not in result.output
+    assert elsewhere.read_text() == "kept"
+    assert (page.read_text() if planted == "file" else page.readlink()) in ("kept", elsewhere)
+    assert db.session.scalar(select(Ward.id).where(Ward.code == "PX")) is None
+    offline = cli(
+        "recovery-key", "new", "--public-out", str(tmp_path / "k.pub"), "--page", str(page)
+    )
+    assert offline.exit_code != 0 and "recovery key:" not in offline.output

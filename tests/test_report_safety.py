@@ -163,6 +163,9 @@ def test_a_draft_keeps_what_was_typed_even_if_invalid_and_opens_again(db, signed
     opened = _page(signed_in.get(f"/report/new?draft={draft_id}"))
     assert NARRATIVE in opened and "2999-01-01" in opened
     assert f'value="{draft_id}"' in opened
+    # Opening it is in the audit trail, like reading a case (who, which draft).
+    opening = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draft.open")).one()
+    assert (opening.actor_id, opening.target) == (leader.id, f"draft:{draft_id}")
     # Saving again replaces the same draft.
     again = _save_draft(signed_in, leader, narrative="Một lần nữa.", draft_id=draft_id)
     assert _draft_id(_page(again)) == draft_id

@@ -80,8 +80,11 @@ def find(user, draft_id: str, lifetime: timedelta) -> Draft | None:
 
 
 def open_draft(user, draft: Draft, seed: bytes) -> dict:
-    """The answers of a draft (DecryptionError if sealed to a key he no longer has)."""
-    return json.loads(open_with(seed, draft.sealed, _info(draft.id, user.id)))
+    """The answers of a draft (DecryptionError if sealed to a key he no longer has), the
+    opening audited like a case read: who opened which draft, when."""
+    answers = json.loads(open_with(seed, draft.sealed, _info(draft.id, user.id)))
+    record("draft.open", actor=user, target=f"draft:{draft.id}")
+    return answers
 
 
 def drafts_of(user, lifetime: timedelta) -> list[Draft]:

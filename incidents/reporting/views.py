@@ -188,6 +188,7 @@ def _blank_or_draft_form():
         except DecryptionError:  # sealed to a key he had before a reset
             flash(_("This draft was saved under your old key and cannot be opened."), "error")
             return redirect(url_for("reporting.my_reports"))
+        db.session.commit()  # the opening's audit entry
         form = report_form_for(current_user, formdata=ReportForm.formdata_of(answers))
         form.draft_id.data = draft.id
     # A draft keeps its form's token, so that its report is filed once however many
