@@ -9,11 +9,15 @@ import pytest
 from conftest import login_data, make_test_app
 from sqlalchemy import delete, func, select, update
 
+from incidents.accounts import session_keys
 from incidents.accounts.models import SessionRecord
+from incidents.accounts.session_keys import epoch_of, server_key
+from incidents.accounts.sessions import row_key
 from incidents.crypto import DecryptionError
 from incidents.crypto.fields import open_sealed
 from incidents.extensions import db as _db
 from incidents.timeutil import utcnow
+from incidents.web import PERSONAL_KEY
 
 COOKIE = "session"
 
@@ -47,10 +51,53 @@ def test_the_cookie_holds_only_a_token_and_a_secret(db, client, make_user):
     assert b"_user_id" not in record.data and user.username.encode() not in record.data
     for wrong_secret in (bytes(32), raw[16:][::-1]):
         try:
-            open_sealed(wrong_secret, record.data, f"incidents/session/v1|{record.id}".encode())
+            open_sealed(wrong_secret, record.data, f"incidents/session/v2|{record.id}".encode())
         except DecryptionError:
             continue
         raise AssertionError("the session data opened without the cookie's secret")
+
+
+def test_a_database_copy_and_a_live_cookie_open_no_seed(app, db, client, make_user):
+    """The thief holds every row and the cookie, not the server key (Redis or memory)."""
+    user = make_user("officer")
+    raw = urlsafe_b64decode(_sign_in(client, user))
+    secret = raw[16:]
+    [record] = _records(db)
+    context = f"incidents/session/v2|{record.id}".encode()
+    with pytest.raises(DecryptionError):
+        open_sealed(secret, record.data, context)  # the cookie's secret alone
+    with pytest.raises(DecryptionError):
+        open_sealed(row_key(secret, bytes(32), record.id), record.data, context)
+    with app.app_context():  # the server, with its key, opens it: the test can fail
+        server = server_key(epoch_of(record.created_at.timestamp()), create=False)
+        assert server is not None
+        opened = open_sealed(row_key(secret, server, record.id), record.data, context)
+    assert PERSONAL_KEY.encode() in opened
+
+
+def test_the_session_cookie_is_not_kept_on_disk_and_ends_with_its_server_key(
+    app, db, client, make_user
+):
+    user = make_user("police")
+    response = client.post("/login", data=login_data(user))
+    set_cookie = next(
+        header for header in response.headers.getlist("Set-Cookie") if header.startswith(COOKIE)
+    )
+    assert "Expires" not in set_cookie and "Max-Age" not in set_cookie
+    assert client.get("/cases/").status_code == 200
+    session_keys._memory.clear()  # a restart without Redis, or Redis forgetting the key
+    assert client.get("/cases/").status_code == 302
+    assert _records(db) == []  # the row it sealed is gone too
+
+
+def test_a_sign_in_deletes_the_sessions_past_their_timeouts(app, db, client, make_user):
+    first, second = make_user("police"), make_user("officer")
+    _sign_in(client, first)
+    db.session.execute(update(SessionRecord).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    other = app.test_client()
+    _sign_in(other, second)
+    assert [record.user_id for record in _records(db)] == [second.id]
 
 
 @pytest.fixture()
@@ -247,3 +294,43 @@ def test_the_anonymous_cookie_carries_only_its_own_keys_and_expires(db, app, mon
     monkeypatch.setattr("incidents.accounts.sessions.utcnow", lambda: later)
     with app.test_request_context():
         assert ServerSessionInterface()._load(app, value) is None
+
+
+def test_with_redis_the_server_key_lives_there_with_a_time_to_live(app, db, make_user, tmp_path):
+    """Every worker and server shares the key through Redis, which forgets it after two
+    lifetimes; the database never sees it."""
+    import os
+    import uuid
+
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("needs TEST_REDIS_URL")
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    shared = make_test_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        str(tmp_path / "redis-instance"),
+        RATELIMIT_STORAGE_URI=url,
+        RATELIMIT_KEY_PREFIX=prefix,
+    )
+    user = make_user("police")
+    web = shared.test_client()
+    _sign_in(web, user)
+    [record] = _records(db)
+    with shared.app_context():
+        epoch = epoch_of(record.created_at.timestamp())
+    name = f"incidents:session-key:{prefix}{epoch}"
+    store = redis.Redis.from_url(url)
+    try:
+        lifetime = shared.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+        assert 0 < store.ttl(name) <= 2 * lifetime
+        assert store.get(name) not in record.data
+        assert web.get("/cases/").status_code == 200
+        store.delete(name)  # Redis forgot it: the session is over
+        assert web.get("/cases/").status_code == 302
+    finally:
+        store.delete(name)
+        store.close()
+        with shared.app_context():
+            _db.engine.dispose()

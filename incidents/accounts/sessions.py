@@ -2,10 +2,14 @@
 
 A signed-in session's data (the user, the CSRF token, flash messages and, with
 end-to-end keys, the member's private key) lives in a database row, sealed with
-AES-256-GCM under a random secret that exists only in the cookie. The row is found by
-the SHA-256 of the token. Neither the database nor the cookie alone yields the data.
+AES-256-GCM under a key derived from a random secret that exists only in the cookie and
+a server key that exists only in Redis or in memory (session_keys), never in the
+database. The row is found by the SHA-256 of the token. Neither the database (nor a
+backup) with the cookie, nor the cookie alone, yields the data. The cookie is a browser
+session cookie: it is never written to the browser's disk to outlive the browser.
 A session ends after SESSION_IDLE_TIMEOUT without a request or PERMANENT_SESSION_LIFETIME
-after it began; sign-out deletes its row.
+after it began, or when its server key is forgotten; sign-out deletes its row, and every
+new sign-in deletes the rows past their timeouts.
 
 An anonymous visitor's session (a CSRF token for the sign-in form, a flash message) holds
 nothing worth a row: it travels in the cookie itself, sealed under a key derived from
@@ -26,6 +30,7 @@ from sqlalchemy import delete, select, update
 from werkzeug.datastructures import CallbackDict
 
 from incidents.accounts.models import SessionRecord
+from incidents.accounts.session_keys import epoch_of, server_key
 from incidents.crypto import DecryptionError
 from incidents.crypto.fields import open_sealed, seal
 from incidents.extensions import db
@@ -57,7 +62,14 @@ def _record_id(token: bytes) -> str:
 
 
 def _context(record_id: str) -> bytes:
-    return f"incidents/session/v1|{record_id}".encode()
+    return f"incidents/session/v2|{record_id}".encode()
+
+
+def row_key(secret: bytes, server: bytes, record_id: str) -> bytes:
+    """The key of a session row: both the cookie's secret and the server key are needed."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=server, info=_context(record_id)).derive(
+        secret
+    )
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -107,16 +119,24 @@ class ServerSessionInterface(SessionInterface):
             now - seen > app.config["SESSION_IDLE_TIMEOUT"]
             or now - created > app.config["PERMANENT_SESSION_LIFETIME"]
         ):
-            db.session.execute(delete(SessionRecord).where(SessionRecord.id == record_id))
-            db.session.commit()
-            ended = ServerSession()
-            ended.ended = ended.had_cookie = True
-            return ended
+            return self._ended(record_id)
+        server = server_key(epoch_of(created.timestamp()), create=False)
+        if server is None:
+            return self._ended(record_id)  # its server key is forgotten: it is over
         try:
-            data = _SERIALIZER.loads(open_sealed(secret, record.data, _context(record_id)))
+            sealed_key = row_key(secret, server, record_id)
+            data = _SERIALIZER.loads(open_sealed(sealed_key, record.data, _context(record_id)))
         except (DecryptionError, ValueError):
             return None
         return ServerSession(data, token=token, secret=secret, created_at=created, last_seen=seen)
+
+    @staticmethod
+    def _ended(record_id: str) -> ServerSession:
+        db.session.execute(delete(SessionRecord).where(SessionRecord.id == record_id))
+        db.session.commit()
+        ended = ServerSession()
+        ended.ended = ended.had_cookie = True
+        return ended
 
     def save_session(self, app, session: ServerSession, response):
         name = self.get_cookie_name(app)
@@ -158,8 +178,13 @@ class ServerSessionInterface(SessionInterface):
         elif not session.modified and now - session.last_seen < TOUCH_EVERY:
             return
         record_id = _record_id(session.token)
+        server = server_key(epoch_of(session.created_at.timestamp()), create=new)
+        if server is None:  # forgotten while this request ran: the session is over
+            self._delete(session.token)
+            response.delete_cookie(name, **cookie)
+            return
         sealed = seal(
-            session.secret,
+            row_key(session.secret, server, record_id),
             _SERIALIZER.dumps(dict(session)).encode(),
             _context(record_id),
         )
@@ -170,6 +195,10 @@ class ServerSessionInterface(SessionInterface):
                 "user_agent": request.user_agent.string[:160] or None,
             }
             db.session.add(SessionRecord(id=record_id, created_at=now, **values, **device))
+            # Rows past their timeouts go at every sign-in, cron or not.
+            purge_expired(
+                app.config["SESSION_IDLE_TIMEOUT"], app.config["PERMANENT_SESSION_LIFETIME"]
+            )
         else:
             # UPDATE, never upsert: a row that sign-out or a password change deleted while
             # this request ran must stay deleted, and the cookie with it.
@@ -181,11 +210,9 @@ class ServerSessionInterface(SessionInterface):
                 response.delete_cookie(name, **cookie)
                 return
         db.session.commit()
+        # No max_age: a browser session cookie, never kept on disk past the browser's life.
         response.set_cookie(
-            name,
-            urlsafe_b64encode(session.token + session.secret).decode(),
-            max_age=int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()),
-            **cookie,
+            name, urlsafe_b64encode(session.token + session.secret).decode(), **cookie
         )
         response.vary.add("Cookie")
 
