@@ -133,6 +133,13 @@ class Config:
 
     LOG_TO_INSTANCE = True
 
+    # The pins of the wards' recovery keys (incidents/wards/trust.py), never in the
+    # database: "QT=<pin>,XY=<pin>" from the environment, on top of the file
+    # RECOVERY_KEY_PINS_FILE (default: the instance folder's recovery_key_pins, mode 0600),
+    # to which 'ward create' adds each new ward.
+    RECOVERY_KEY_PINS = ""
+    RECOVERY_KEY_PINS_FILE = ""
+
     # Notices by e-mail ('flask notices send' from cron): off while MAIL_SERVER is empty.
     # MAIL_USE_TLS is STARTTLS on MAIL_PORT; MAIL_TIMEOUT (seconds) bounds every wait on
     # the server. PUBLIC_BASE_URL is the site's address, for the link in the message.
@@ -162,6 +169,8 @@ class Config:
         "MAIL_SENDER": "MAIL_SENDER",
         "MAIL_TIMEOUT": "MAIL_TIMEOUT",
         "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+        "RECOVERY_KEY_PINS": "RECOVERY_KEY_PINS",
+        "RECOVERY_KEY_PINS_FILE": "RECOVERY_KEY_PINS_FILE",
     }
 
     @classmethod

@@ -26,13 +26,9 @@ from incidents.accounts.service import create_user, unlock_personal_key  # noqa:
 from incidents.cases import duplicates, service  # noqa: E402
 from incidents.cases.keys import MemberKeyring  # noqa: E402
 from incidents.cases.models import Case  # noqa: E402
+from incidents.crypto.keys import key_fingerprint  # noqa: E402
 from incidents.extensions import db  # noqa: E402
-from incidents.wards.service import (  # noqa: E402
-    add_group,
-    create_ward,
-    desk_seed_by_recovery,
-    grant_seat,
-)
+from incidents.wards.service import add_group, create_ward, seat_by_recovery  # noqa: E402
 from incidents.web import argon2_params  # noqa: E402
 from tests.conftest import report_data  # noqa: E402
 
@@ -66,7 +62,13 @@ def main(totals: list[int], runs: int) -> None:
                 groups=[group] if role == "reporter" else [],
             )
         desk = ward.desk("officer")
-        grant_seat(None, desk, users["officer"], desk_seed_by_recovery(desk, recovery))
+        seat_by_recovery(
+            None,
+            desk,
+            users["officer"],
+            recovery,
+            checked_code=key_fingerprint(users["officer"].public_key),
+        )
         db.session.commit()
         leader, officer = users["reporter"], users["officer"]
         seed = unlock_personal_key(officer, PASSWORD)

@@ -34,15 +34,11 @@ from incidents.accounts.service import create_user, unlock_personal_key  # noqa:
 from incidents.audit.service import record  # noqa: E402
 from incidents.cases.models import SEALED_FIELDS, Case, new_case_id  # noqa: E402
 from incidents.cases.service import CaseContent  # noqa: E402
+from incidents.crypto.keys import key_fingerprint  # noqa: E402
 from incidents.crypto.totp import code_at, new_secret, step_at  # noqa: E402
 from incidents.extensions import db  # noqa: E402
 from incidents.triage import views as triage_views  # noqa: E402
-from incidents.wards.service import (  # noqa: E402
-    add_group,
-    create_ward,
-    desk_seed_by_recovery,
-    grant_seat,
-)
+from incidents.wards.service import add_group, create_ward, seat_by_recovery  # noqa: E402
 from incidents.web import argon2_params, get_case_or_404  # noqa: E402
 from tests.conftest import report_form  # noqa: E402
 
@@ -118,7 +114,9 @@ def main(count: int) -> None:
             )
             if role == "police":
                 desk = ward.desk("police")
-                grant_seat(None, desk, user, desk_seed_by_recovery(desk, recovery))
+                seat_by_recovery(
+                    None, desk, user, recovery, checked_code=key_fingerprint(user.public_key)
+                )
                 # Staff sign in with an authenticator code too (SECURITY.md property 10).
                 now = time.time()
                 seed = unlock_personal_key(user, PASSWORD)

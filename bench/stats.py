@@ -47,6 +47,7 @@ from incidents.cases.models import (  # noqa: E402
     ProtectionMeasure,
     SupportService,
 )
+from incidents.crypto.keys import key_fingerprint  # noqa: E402
 from incidents.extensions import db  # noqa: E402
 from incidents.stats import periods, service, statutory, views  # noqa: E402
 from incidents.vocab import (  # noqa: E402
@@ -68,12 +69,7 @@ from incidents.vocab import (  # noqa: E402
     VICTIM_CIRCUMSTANCES,
     codes,
 )
-from incidents.wards.service import (  # noqa: E402
-    add_group,
-    create_ward,
-    desk_seed_by_recovery,
-    grant_seat,
-)
+from incidents.wards.service import add_group, create_ward, seat_by_recovery  # noqa: E402
 from incidents.web import argon2_params  # noqa: E402
 from tests.conftest import counted_statements, make_test_app  # noqa: E402
 
@@ -392,8 +388,10 @@ def median_time(action, runs=3) -> float:
 
 
 def run(database_url: str, folder: str, count: int) -> None:
-    app = make_test_app(database_url, folder, LOG_TO_INSTANCE=False)
     dialect = make_url(database_url).get_backend_name()
+    # Each database its own pins: both runs make a ward "BN" with a key of its own.
+    pins = os.path.join(folder, f"recovery_key_pins-{dialect}")
+    app = make_test_app(database_url, folder, LOG_TO_INSTANCE=False, RECOVERY_KEY_PINS_FILE=pins)
     with app.app_context():
         upgrade()
         ward, recovery = create_ward(None, code="BN", name="Phường Đo Lường")
@@ -410,7 +408,9 @@ def run(database_url: str, folder: str, count: int) -> None:
         )
         # The statistics are for a seated officer only (access.SEATED_ACTIONS).
         desk = ward.desk("officer")
-        grant_seat(None, desk, officer, desk_seed_by_recovery(desk, recovery))
+        seat_by_recovery(
+            None, desk, officer, recovery, checked_code=key_fingerprint(officer.public_key)
+        )
         db.session.commit()
         ward_id, group_ids, officer_id = ward.id, [g.id for g in groups], officer.id
         # The six-month report that ends inside the synthetic span (01/11/2025-30/04/2026).

@@ -43,7 +43,52 @@ def create_app(config: type[Config] | str | None = None, instance_path: str | No
     from incidents.errors import register_error_handlers
 
     register_error_handlers(app)
+    if app.config["ENV_NAME"] == "production" and _serving():
+        refuse_untrusted_database(app)
     return app
+
+
+def _serving() -> bool:
+    """Whether this app is built to serve requests (gunicorn, 'flask run'), rather than for
+    a command-line task: 'flask db upgrade' and 'ward certify' must run on the database a
+    server would refuse, to mend it."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context is None or context.command.name == "run"
+
+
+def refuse_untrusted_database(app: Flask) -> None:
+    """Refuse to serve a database that seed-demo touched (its accounts, passwords and keys
+    are public), or whose wards' keys this server has no pin for (SECURITY.md 26, 29)."""
+    from sqlalchemy import inspect, select
+
+    from incidents.cli import demo_traces
+    from incidents.wards.models import Ward
+    from incidents.wards.trust import untrusted_wards
+
+    with app.app_context():
+        if not inspect(db.engine).has_table("audit_entries"):
+            db.engine.dispose()
+            return  # no schema yet ('flask db upgrade' comes first): nothing to trust
+        try:
+            traces = demo_traces()
+            refused = untrusted_wards(db.session.scalars(select(Ward)).all())
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # no connection outlives the check (nor crosses a fork)
+    if traces:
+        raise RuntimeError(
+            "production refuses a demo database: " + "; ".join(traces) + ". Start from a "
+            "new database (flask --app wsgi db upgrade, then ward create)."
+        )
+    if refused:
+        raise RuntimeError(
+            "production refuses wards whose recovery key is not pinned on this server, or "
+            f"whose desk keys are not the ones it signed: {', '.join(refused)}. Run "
+            "'flask --app wsgi ward certify --ward CODE' with the ward's recovery key, or set "
+            "RECOVERY_KEY_PINS; if the pin was there, the database was changed: investigate."
+        )
 
 
 def load_configuration(app: Flask, config: type[Config] | str | None) -> None:

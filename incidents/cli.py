@@ -30,7 +30,14 @@ from incidents.cases import service as cases
 from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import Case
 from incidents.crypto import DecryptionError
-from incidents.crypto.keys import format_recovery_key, new_seed, parse_recovery_key, public_key
+from incidents.crypto.keys import (
+    format_recovery_key,
+    key_fingerprint,
+    new_seed,
+    parse_recovery_key,
+    public_key,
+    signing_public_key,
+)
 from incidents.crypto.passwords import verify_password
 from incidents.crypto.totp import code_at, secret_text, step_at
 from incidents.extensions import db
@@ -38,6 +45,7 @@ from incidents.notices import mail
 from incidents.reporting import drafts
 from incidents.timeutil import format_datetime, utcnow
 from incidents.wards import service as wards
+from incidents.wards import trust
 from incidents.wards.models import DESK_KINDS, PARTNER_KINDS, Ward
 from incidents.web import argon2_params
 
@@ -122,15 +130,20 @@ def create_ward(code, name, groups, recovery_page, public_key_file):
     db.session.commit()
     click.echo(f"ward {ward.code}: {ward.name} with {len(groups)} groups")
     if recovery_seed is None:
-        click.echo("its recovery key is the one made offline: the server never saw it")
+        click.echo(
+            "its recovery key is the one made offline: the server never saw it. Pinned here as "
+            f"{ward.code} {trust.pinned(ward)}: compare it with the printed page. The desks take "
+            "cases once the recovery key has been typed once (seating the first member)"
+        )
         return
     click.echo(
         "RECOVERY KEY of this ward — shown this once and stored nowhere. Write it down or "
         "print it, and keep it offline with the chairman and the officer:"
     )
     click.echo(f"recovery key: {format_recovery_key(recovery_seed)}")
+    click.echo(f"pinned on this server as {ward.code} {trust.pinned(ward)}")
     if recovery_page:
-        _write_recovery_page(recovery_page, ward, format_recovery_key(recovery_seed))
+        _write_recovery_page(recovery_page, ward, recovery_seed)
         click.echo(f"printable page written to {recovery_page}: print it, then delete the file")
 
 
@@ -160,12 +173,13 @@ def new_recovery_key(public_out, ward_name, page):
     """
     _refuse_existing(page)
     seed = new_seed()
-    public_out.write(base64.b64encode(public_key(seed)).decode() + "\n")
-    key = format_recovery_key(seed)
-    click.echo(f"recovery key: {key}")
+    bundle = public_key(seed) + signing_public_key(seed)
+    public_out.write(base64.b64encode(bundle).decode() + "\n")
+    click.echo(f"recovery key: {format_recovery_key(seed)}")
+    click.echo(f"its pin: {trust.ward_pin(public_key(seed), signing_public_key(seed))}")
     if page:
         offline_ward = Ward(code="", name=ward_name, created_at=utcnow())
-        _write_recovery_page(page, offline_ward, key)
+        _write_recovery_page(page, offline_ward, seed)
         click.echo(f"printable page written to {page}: print it, then delete the file")
 
 
@@ -176,13 +190,16 @@ def _refuse_existing(path: str | None) -> None:
         _fail(f"{path} exists: name a new file for the recovery page (it is written once)")
 
 
-def _write_recovery_page(path: str, ward: Ward, key: str) -> None:
-    """A page to print and keep offline: the key in large type and as a QR code."""
+def _write_recovery_page(path: str, ward: Ward, seed: bytes) -> None:
+    """A page to print and keep offline: the key in large type and as a QR code, and the
+    pin the server checks it against."""
+    key = format_recovery_key(seed)
     qr = segno.make(key, error="m")
     page = render_template(
         "wards/recovery_page.html",
         ward=ward,
         key=key,
+        pin=trust.ward_pin(public_key(seed), signing_public_key(seed)),
         created=ward.created_at,
         qr_svg=qr.svg_inline(scale=4, omitsize=True, title="QR"),
     )
@@ -207,6 +224,34 @@ def add_group(ward_code: str, name: str, kind: str | None):
     click.echo(f"group added to {ward.code}: {name}")
 
 
+@ward_cli.command("certify")
+@click.option("--ward", "ward_code", required=True)
+@click.option("--recovery-key-stdin", is_flag=True, help="Read the recovery key from stdin.")
+def certify_ward(ward_code: str, recovery_key_stdin: bool):
+    """Pin a ward's recovery key on this server and sign its desks' keys, with the key.
+
+    For a ward made before keys were signed, or with an offline key whose first use has
+    not come yet. The recovery key proves the ward's public key; a desk key whose
+    signature is there but wrong is never re-signed.
+    """
+    ward = _ward_or_fail(ward_code)
+    seed = _read_recovery_key(recovery_key_stdin)
+    try:
+        signed = trust.certify_ward(ward, seed)
+    except trust.KeyMismatch as mismatch:
+        _refuse_mismatch(mismatch)
+    db.session.commit()
+    click.echo(f"ward {ward.code} pinned as {trust.pinned(ward)}; {signed} desk key(s) signed")
+
+
+def _refuse_mismatch(mismatch: "trust.KeyMismatch") -> None:
+    """Undo, audit the refused seal, and stop with its reason."""
+    db.session.rollback()
+    trust.record_mismatch(mismatch)
+    db.session.commit()
+    _fail(f"refused: {mismatch} (recorded in the audit trail)")
+
+
 def _read_recovery_key(from_stdin: bool) -> bytes:
     # Never from the environment: it would linger in shell history, /proc and CI logs.
     text = sys.stdin.readline() if from_stdin else click.prompt("Recovery key", hide_input=True)
@@ -227,16 +272,27 @@ def desk_cli():
     "--desk", "--kind", "kind", required=True, type=click.Choice([*DESK_KINDS, *PARTNER_KINDS])
 )
 @click.option("--username", required=True)
+@click.option(
+    "--key-code",
+    required=True,
+    help="The code of the member's key, read out by him from his own account page.",
+)
 @click.option("--recovery-key-stdin", is_flag=True, help="Read the recovery key from stdin.")
-def grant_desk(ward_code, kind, username, recovery_key_stdin):
-    """Seat a user at a desk with the ward's recovery key (typed at the prompt, or stdin)."""
+def grant_desk(ward_code, kind, username, key_code, recovery_key_stdin):
+    """Seat a user at a desk with the ward's recovery key (typed at the prompt, or stdin),
+    once the code of his key, read out by him, matches."""
     ward = _ward_or_fail(ward_code)
     member = _user_or_fail(username, ward)
     recovery_seed = _read_recovery_key(recovery_key_stdin)
     desk = ward.desk(kind)
     try:
-        wards.grant_seat(None, desk, member, wards.desk_seed_by_recovery(desk, recovery_seed))
+        wards.seat_by_recovery(None, desk, member, recovery_seed, checked_code=key_code)
+    except trust.KeyMismatch as mismatch:
+        _refuse_mismatch(mismatch)
     except wards.WardError as error:
+        db.session.rollback()
+        wards.record_refused_grant(None, desk, member)
+        db.session.commit()
         _fail(str(error))
     db.session.commit()
     click.echo(f"{member.username} now sits at the {kind} desk of {ward.code}")
@@ -427,14 +483,16 @@ def seed_demo():
             )
             if role in DEMO_DESKS:
                 desk = ward.desk(DEMO_DESKS[role])
-                seed = wards.desk_seed_by_recovery(desk, DEMO_RECOVERY_SEED)
-                wards.grant_seat(None, desk, user, seed)
+                code = key_fingerprint(user.public_key)  # the demo's own account: no one to ask
+                wards.seat_by_recovery(None, desk, user, DEMO_RECOVERY_SEED, checked_code=code)
             if access.needs_second_factor(user):
                 # Enrolled with a code from a minute ago, so that the current one still works.
                 then = time.time() - 60
                 first_code = code_at(DEMO_TOTP_SECRET, step_at(then))
                 personal = accounts.unlock_personal_key(user, password)
                 factors.enrol(user, personal, DEMO_TOTP_SECRET, first_code, then)
+        # Marks the database for good (the audit trail is append-only): production refuses it.
+        record("demo.seed", ward_id=ward.id)
         db.session.commit()
         click.echo(f"seeded the demo ward {name} ({code})")
     elif db.session.scalar(select(User.id).where(User.username == DEMO_ACCOUNTS[0][1])) is None:
@@ -450,11 +508,27 @@ def seed_demo():
             "or delete instance/incidents.sqlite3 and run 'make run' again"
         )
         return
+    if trust.certify_ward(demo_ward, DEMO_RECOVERY_SEED):
+        db.session.commit()  # a demo database made before desk keys were signed
     click.echo(f"demo recovery key: {format_recovery_key(DEMO_RECOVERY_SEED)}")
     click.echo(
         f"demo authenticator key of the staff accounts: {secret_text(DEMO_TOTP_SECRET)} "
         "(add it to an authenticator app, or run 'flask --app wsgi demo-code')"
     )
+
+
+def demo_traces() -> list[str]:
+    """What in the database comes from seed-demo: its mark, its accounts, its recovery key."""
+    traces = []
+    if db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "demo.seed").limit(1)):
+        traces.append("the demo was seeded into it")
+    usernames = [username for _role, username, *_rest in DEMO_ACCOUNTS]
+    if db.session.scalar(select(User.id).where(User.username.in_(usernames)).limit(1)):
+        traces.append("it holds a demo account")
+    demo_key = public_key(DEMO_RECOVERY_SEED)
+    if db.session.scalar(select(Ward.id).where(Ward.recovery_public_key == demo_key).limit(1)):
+        traces.append("a ward has the demo recovery key")
+    return traces
 
 
 @click.command("demo-code")

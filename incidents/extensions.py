@@ -1,8 +1,11 @@
 """Flask extensions, created unbound and bound to the app in create_app()."""
 
+import hashlib
+import hmac
 import ipaddress
 
 import flask_login
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -62,3 +65,16 @@ def client_network() -> str:
 
 
 limiter = Limiter(key_func=client_network)
+
+
+def account_throttle_key(username: str) -> str:
+    """The throttle's key for one account: a keyed digest of the username, so that the
+    counters' store (Redis) never holds what people typed in the username box."""
+    from incidents.accounts.service import normalise_username  # it imports this module
+
+    digest = hmac.new(
+        current_app.config["SECRET_KEY"].encode(),
+        normalise_username(username)[:64].encode(),
+        hashlib.sha256,
+    )
+    return "account:" + digest.hexdigest()[:32]

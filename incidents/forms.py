@@ -1,5 +1,6 @@
 """The forms' common base, shared fields and helpers."""
 
+import re
 from pathlib import Path
 
 from flask import request
@@ -7,7 +8,7 @@ from flask_babel import Domain
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
-from wtforms import RadioField
+from wtforms import PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
@@ -55,6 +56,21 @@ class Form(FlaskForm):
             token.id = False
 
 
+class CaseTextForm(Form):
+    """A form whose texts go into a case (a report, a note, a question, a referral): each
+    loses what could disguise it on a page or a print (bidi overrides, control characters).
+    A password is kept exactly as typed; names that identify (usernames) are refused by
+    their own validators instead, elsewhere."""
+
+    class Meta(Form.Meta):
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+                filters = (*unbound_field.kwargs.get("filters", ()), without_hidden_characters)
+                options = {**options, "filters": filters}
+            return unbound_field.bind(form=form, **options)
+
+
 class EmptyForm(Form):
     """A POST-only button: no fields, but a CSRF token."""
 
@@ -70,6 +86,20 @@ def yes_no_field(label, **kwargs) -> RadioField:
         validators=[InputRequired(_l("Answer yes or no."))],
         **kwargs,
     )
+
+
+# C0 controls but tab and line breaks, DEL and the C1 controls, the bidi marks,
+# embeddings, overrides and isolates (which reorder how the text around them is shown),
+# the zero-width space, the Unicode line separators and the BOM.
+_HIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f"
+    "\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def without_hidden_characters(value):
+    """A typed text without the characters that hide or reorder what is shown."""
+    return _HIDDEN_CHARACTERS.sub("", value) if isinstance(value, str) else value
 
 
 def is_number(text: str) -> bool:

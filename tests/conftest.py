@@ -9,6 +9,7 @@ import base64
 import logging
 import os
 import re
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -27,10 +28,12 @@ from incidents.accounts.models import User
 from incidents.accounts.service import create_user, unlock_personal_key
 from incidents.audit.chain import GENESIS
 from incidents.audit.models import AuditHead
+from incidents.crypto.keys import key_fingerprint
 from incidents.crypto.totp import code_at, new_secret, step_at
 from incidents.extensions import db as _db
 from incidents.wards.models import DESK_KINDS
-from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
+from incidents.wards.service import add_group, create_ward, seat_by_recovery
+from incidents.wards.trust import pins_file
 from incidents.web import argon2_params
 from tests.local_services import LocalServices
 
@@ -93,12 +96,19 @@ class FreshContextClient(FlaskClient):
             return super().run_wsgi_app(environ, buffered=buffered)
 
 
+# One pins file for every app of the run: a test that builds a second app on the same
+# database (CSRF on, logs kept) must trust the wards the first one made. The db fixture
+# empties it with the tables.
+PINS_FILE = os.path.join(tempfile.mkdtemp(prefix="incidents-pins-"), "recovery_key_pins")
+
+
 def make_test_app(database_url: str, instance_path: str, **overrides):
     """A TestingConfig app on the given database and instance folder."""
 
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = database_url
         ENVIRONMENT_KEYS = {}
+        RECOVERY_KEY_PINS_FILE = PINS_FILE
 
     for key, value in overrides.items():
         setattr(Config, key, value)
@@ -167,6 +177,7 @@ def db(app):
         yield _db
         _db.session.rollback()
         _db.session.remove()
+        pins_file().unlink(missing_ok=True)  # the pins of the wards just emptied
         with _db.engine.begin() as connection:
             with audit_triggers_suspended(connection):
                 for table in reversed(_db.metadata.sorted_tables):
@@ -330,7 +341,13 @@ def make_user(db, ward, recovery_keys, totp_secrets):
         )
         if seated and (role in DESK_KINDS or role == "partner"):
             desk = home.desk(role if role in DESK_KINDS else partner_desk)
-            grant_seat(None, desk, user, desk_seed_by_recovery(desk, recovery_keys[home.id]))
+            seat_by_recovery(
+                None,
+                desk,
+                user,
+                recovery_keys[home.id],
+                checked_code=key_fingerprint(user.public_key),
+            )
         if enrolled and role in STAFF_ROLES:
             secret, now = new_secret(), time.time()
             seed = unlock_personal_key(user, PASSWORD)

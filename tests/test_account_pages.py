@@ -32,6 +32,7 @@ from incidents.accounts.models import RecoveryCode, SessionRecord, User
 from incidents.accounts.service import new_activation_code
 from incidents.audit.models import AuditEntry
 from incidents.cases.models import Case
+from incidents.crypto.keys import key_fingerprint
 from incidents.crypto.passwords import verify_password
 from incidents.crypto.totp import code_at, step_at
 from incidents.extensions import db as _db
@@ -186,7 +187,15 @@ def _export_finish(web, world):
 
 
 def _seat(web, world):
-    data = {"desk_id": world.desk.id, "user_id": world.other.id}
+    data = {
+        "desk_id": world.desk.id,
+        "user_id": world.other.id,
+        "key_code": key_fingerprint(world.other.public_key),
+        "second_username": world.witness.username,
+        "second_password": PASSWORD,
+        # the next step's code: the current one went to his enrolment
+        "second_code": code_at(world.totp_secrets[world.witness.id], step_at(time.time()) + 1),
+    }
     return [web.post("/desks/seat", data=data)]
 
 
@@ -268,6 +277,7 @@ def officer_world(db, ward, make_user, totp_secrets):
     return SimpleNamespace(
         officer=officer,
         other=other,
+        witness=make_user("police"),  # the second member a seat needs, present
         desk=ward.desk("officer"),
         totp_secrets=totp_secrets,
         sealed_before=officer.totp_secret_sealed,

@@ -31,10 +31,10 @@ from flask_migrate import upgrade
 from incidents.accounts.service import create_user
 from incidents.cases import service
 from incidents.cases.models import SEALED_FIELDS, Case
-from incidents.crypto.keys import format_recovery_key
+from incidents.crypto.keys import format_recovery_key, key_fingerprint
 from incidents.extensions import db
 from incidents.timeutil import ward_today
-from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
+from incidents.wards.service import add_group, create_ward, seat_by_recovery
 from incidents.web import argon2_params
 
 # --- The search -------------------------------------------------------------------------
@@ -157,6 +157,7 @@ def canary_app(tmp_path):
         str(instance),
         ENV_NAME="development",
         SECRET_KEY=None,
+        RECOVERY_KEY_PINS_FILE="",  # the instance folder's own, like its keys
     )
     yield application, instance, database
     for handler in list(application.logger.handlers):
@@ -197,7 +198,13 @@ def canary_ward(tag: str, roles) -> tuple:
     }
     for role in set(roles) & {"police", "officer", "chairman"}:
         desk = ward.desk(role)
-        grant_seat(None, desk, users[role], desk_seed_by_recovery(desk, recovery_seed))
+        seat_by_recovery(
+            None,
+            desk,
+            users[role],
+            recovery_seed,
+            checked_code=key_fingerprint(users[role].public_key),
+        )
     db.session.commit()
     return ward, group, users, recovery_seed
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from incidents.accounts.models import User
 from incidents.accounts.service import choose_own_password
 from incidents.audit.models import AuditEntry
+from incidents.crypto.keys import key_fingerprint
 from incidents.extensions import db as _db
 from incidents.timeutil import as_utc, format_datetime, utcnow
 from incidents.wards.models import ResidentialGroup, Ward
@@ -359,21 +360,24 @@ def test_desk_grant_needs_the_recovery_key(db, cli, client, monkeypatch):
     )
     grant = ("desk", "grant", "--ward", "RK", "--desk", "police", "--username", "ca1")
     # the operator typed his first password: no key until he chooses his own
-    assert_refused(cli(*grant, "--recovery-key-stdin", input=key + "\n"), "own password")
+    no_key = (*grant, "--key-code", "AAAA-AAAA-AAAA-AAAA", "--recovery-key-stdin")
+    assert_refused(cli(*no_key, input=key + "\n"), "own password")
     choose_own_password(user_named(db, "ca1"), "only ca1 knows this", argon2_params())
     db.session.commit()
+    # the code he reads out from his account page must be his key's
+    not_his = (*grant, "--key-code", "AAAA-AAAA-AAAA-AAAA", "--recovery-key-stdin")
+    assert_refused(cli(*not_his, input=key + "\n"), "key code does not match")
+    grant = (*grant, "--key-code", key_fingerprint(user_named(db, "ca1").public_key))
     wrong = "A" * 5 + key[5:]
     for bad, message in ((wrong, "mistyped"), ("not a key", "recovery key")):
         assert_refused(cli(*grant, "--recovery-key-stdin", input=bad + "\n"), message)
     assert user_named(db, "ca1").seats == []
-    result = cli(
-        "desk", "grant", "--ward", "RK", "--desk", "police", "--username", "ca1",
-        "--recovery-key-stdin", input=key + "\n",
-    )  # fmt: skip
+    result = cli(*grant, "--recovery-key-stdin", input=key + "\n")
     assert result.exit_code == 0, result.output
     assert [seat.desk.kind for seat in user_named(db, "ca1").seats] == ["police"]
     # a police account cannot sit at the chairman's desk
     chairman_desk = ("desk", "grant", "--ward", "RK", "--desk", "chairman", "--username", "ca1")
+    chairman_desk = (*chairman_desk, "--key-code", grant[-1])
     assert_refused(cli(*chairman_desk, "--recovery-key-stdin", input=key + "\n"), "cannot sit")
 
 
@@ -404,7 +408,8 @@ def test_user_reset_gives_a_password_that_works_once_and_expires(db, cli, client
     ward, key = _created_ward_and_key(cli)
     _officer_with_his_own_password(db, cli, monkeypatch, "vh2")
     grant = ("desk", "grant", "--ward", "RK", "--desk", "officer", "--username", "vh2")
-    assert cli(*grant, "--recovery-key-stdin", input=key + "\n").exit_code == 0
+    code = key_fingerprint(user_named(db, "vh2").public_key)
+    assert cli(*grant, "--key-code", code, "--recovery-key-stdin", input=key + "\n").exit_code == 0
     reset = ("user", "reset", "--ward", "RK", "--username", "vh2")
 
     monkeypatch.setenv("INCIDENTS_PASSWORD", "short")
@@ -476,6 +481,7 @@ def test_a_recovery_key_made_offline_never_reaches_the_server(db, cli, tmp_path,
     choose_own_password(user_named(db, "of1"), "only of1 knows this", argon2_params())
     db.session.commit()
     seated = cli("desk", "grant", "--ward", "OF", "--desk", "officer", "--username", "of1",
+                 "--key-code", key_fingerprint(user_named(db, "of1").public_key),
                  "--recovery-key-stdin", input=key + "\n")  # fmt: skip
     assert seated.exit_code == 0, seated.output
     public.write_text("not base64 at all!")

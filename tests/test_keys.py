@@ -22,9 +22,9 @@ from incidents.cases.keys import (
 from incidents.cases.models import Case, CaseRoute
 from incidents.cases.service import read_case
 from incidents.crypto import DecryptionError
-from incidents.crypto.keys import SEED_BYTES, new_seed, open_with
+from incidents.crypto.keys import SEED_BYTES, key_fingerprint, new_seed, open_with
 from incidents.wards.models import Desk, DeskMember
-from incidents.wards.service import WardError, desk_seed_by_recovery, grant_seat
+from incidents.wards.service import WardError, desk_seed_by_recovery, grant_seat, seat_by_recovery
 from incidents.web import argon2_params
 
 
@@ -128,7 +128,9 @@ def test_the_admin_has_no_path_to_a_case(db, client, make_user, file_report, log
     recruit = make_user("police", seated=False)
     desk = recruit.ward.desk("police")
     with pytest.raises(WardError):
-        grant_seat(admin, desk, recruit, new_seed())
+        grant_seat(
+            admin, desk, recruit, new_seed(), checked_code=key_fingerprint(recruit.public_key)
+        )
     with pytest.raises(WardError):
         desk_seed_by_recovery(desk, new_seed())
 
@@ -206,7 +208,7 @@ def test_an_account_the_admin_made_gets_its_key_only_from_its_owner(
     assert recruit.needs_own_password and recruit.public_key is None
     desk = ward.desk("police")
     with pytest.raises(WardError):  # nothing to seal a desk key to yet
-        grant_seat(None, desk, recruit, desk_seed_by_recovery(desk, recovery_keys[ward.id]))
+        seat_by_recovery(None, desk, recruit, recovery_keys[ward.id], checked_code="")
     # The owner signs in with the admin's activation code and must choose his own first.
     client.post("/logout")
     client.post("/login", data={"username": "newpolice", "password": typed})
@@ -218,7 +220,13 @@ def test_an_account_the_admin_made_gets_its_key_only_from_its_owner(
     assert not recruit.needs_own_password
     with pytest.raises(DecryptionError):
         unlock_personal_key(recruit, typed)  # the admin's code derives nothing
-    grant_seat(None, desk, recruit, desk_seed_by_recovery(desk, recovery_keys[ward.id]))
+    seat_by_recovery(
+        None,
+        desk,
+        recruit,
+        recovery_keys[ward.id],
+        checked_code=key_fingerprint(recruit.public_key),
+    )
     db.session.commit()
     case = db.session.get(Case, file_report(leader, immediate_danger="yes"))
     assert len(_keyring(recruit, mine).case_key(case)) == 32

@@ -31,9 +31,11 @@ import incidents.cases.models
 import incidents.notices.models
 import incidents.wards.models  # noqa: F401  (every model registers its table)
 from incidents import vocab
+from incidents.crypto.keys import key_fingerprint
 from incidents.extensions import db
 from incidents.wards.models import Ward
-from incidents.wards.service import create_ward
+from incidents.wards.service import create_ward, seat_by_recovery
+from incidents.wards.trust import KeyMismatch, certify_ward, pins_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The core tables; the models may add more, never fewer. (End-to-end keys folded the
@@ -99,7 +101,11 @@ def empty_database_url(request, tmp_path, tmp_path_factory):
 def migration_app(empty_database_url, tmp_path):
     """An app on the empty database, inside its app context; no schema built yet."""
     handlers_before = set(logging.getLogger("incidents").handlers)
-    application = make_test_app(empty_database_url, str(tmp_path / "instance"))
+    # Its own pins: another database's wards are not this one's.
+    pins = str(tmp_path / "recovery_key_pins")
+    application = make_test_app(
+        empty_database_url, str(tmp_path / "instance"), RECOVERY_KEY_PINS_FILE=pins
+    )
     with application.app_context():
         yield application
         db.session.remove()
@@ -136,6 +142,14 @@ def test_upgrade_downgrade_upgrade(migration_app):
 
     downgrade(revision="base")
     assert table_names() <= {"alembic_version"}
+    # A new database whose ward takes the same code with a new key: the server's old pin
+    # refuses it until its operator removes it.
+    with pytest.raises(KeyMismatch):
+        upgrade()
+        create_ward(None, code="QT", name="Phường Quyết Thắng")
+    db.session.rollback()
+    downgrade(revision="base")
+    pins_file().unlink()
 
     upgrade()
     assert table_names() == model_tables() | {"alembic_version"}
@@ -197,7 +211,6 @@ def test_foundation_cases_are_resealed_and_the_server_key_dropped(
     from incidents.crypto.fields import new_data_key, open_text, seal_text
     from incidents.crypto.keys import parse_recovery_key
     from incidents.crypto.passwords import hash_password
-    from incidents.wards.service import desk_seed_by_recovery, grant_seat
     from incidents.web import argon2_params
 
     upgrade(revision="0002")
@@ -263,9 +276,16 @@ def test_foundation_cases_are_resealed_and_the_server_key_dropped(
     assert "case_keys" not in table_names()  # the server-wrapped keys are gone
     police = db.session.get(User, 2)
     assert police.needs_own_password and police.public_key is None  # he makes his own key
+    # The documented step after the upgrade: the recovery key pins the ward and signs its
+    # desks; nothing is sealed to the ward's keys before.
+    with pytest.raises(KeyMismatch):
+        choose_own_password(police, "his very own password", argon2_params())
+    db.session.rollback()
+    police = db.session.get(User, police.id)
+    certify_ward(police.ward, recovery)
     choose_own_password(police, "his very own password", argon2_params())
     desk = police.ward.desk("police")
-    grant_seat(None, desk, police, desk_seed_by_recovery(desk, recovery))
+    seat_by_recovery(None, desk, police, recovery, checked_code=key_fingerprint(police.public_key))
     db.session.commit()
     case = db.session.get(Case, case_id)
     keyring = MemberKeyring(police, unlock_personal_key(police, "his very own password"))
@@ -300,11 +320,14 @@ def test_0012_gives_every_ward_its_partner_desks_sealed_to_its_recovery_key(migr
             )
         )
     upgrade(revision="0012")
+    upgrade()  # the models are the head's; 0019 then asks for 'ward certify'
     ward = db.session.get(Ward, 1)
     assert sorted(desk.kind for desk in ward.desks) == sorted(PARTNER_KINDS)
+    certify_ward(ward, recovery)
     seeds = {desk.kind: desk_seed_by_recovery(desk, recovery) for desk in ward.desks}
     assert all(public_key(seeds[desk.kind]) == desk.public_key for desk in ward.desks)
     assert len(set(seeds.values())) == len(PARTNER_KINDS)  # a key pair of its own each
+    db.session.rollback()
     db.session.remove()
 
     downgrade(revision="0011")

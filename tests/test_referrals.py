@@ -21,8 +21,9 @@ from incidents.cases.keys import MemberKeyring
 from incidents.cases.models import SEALED_FIELDS, Case, CaseEvent, CaseRoute, Referral
 from incidents.crypto import DecryptionError
 from incidents.crypto.fields import open_text
+from incidents.crypto.keys import key_fingerprint
 from incidents.wards.models import PARTNER_KINDS
-from incidents.wards.service import WardError, desk_seed_by_recovery, grant_seat
+from incidents.wards.service import WardError, desk_seed_by_recovery, seat_by_recovery
 
 
 def refer_form(desk, **changes) -> dict:
@@ -562,7 +563,7 @@ def test_a_partner_account_needs_the_second_factor(db, client, make_user, totp_c
 
 
 def test_a_partner_desks_first_member_is_seated_with_the_recovery_key(
-    db, client, ward, make_user, login_as, recovery_keys
+    db, client, ward, make_user, login_as, recovery_keys, totp_code
 ):
     from incidents.crypto.keys import format_recovery_key
 
@@ -578,6 +579,7 @@ def test_a_partner_desks_first_member_is_seated_with_the_recovery_key(
         data={
             "desk_id": desk.id,
             "user_id": first.id,
+            "key_code": key_fingerprint(first.public_key),
             "recovery_key": format_recovery_key(recovery_keys[ward.id]),
         },
     )
@@ -590,7 +592,18 @@ def test_a_partner_desks_first_member_is_seated_with_the_recovery_key(
     page = client.get("/desks/").get_data(as_text=True)
     assert "Công an phường" not in page and "Ward police" not in page
     assert (
-        client.post("/desks/seat", data={"desk_id": desk.id, "user_id": colleague.id}).status_code
+        client.post(
+            "/desks/seat",
+            data={
+                "desk_id": desk.id,
+                "user_id": colleague.id,
+                "key_code": key_fingerprint(colleague.public_key),
+                # a member of a core desk, present: a partner cannot vouch for a partner
+                "second_username": officer.username,
+                "second_password": PASSWORD,
+                "second_code": totp_code(officer, 1),
+            },
+        ).status_code
         == 302
     )
     db.session.expire_all()
@@ -600,12 +613,22 @@ def test_a_partner_desks_first_member_is_seated_with_the_recovery_key(
     other = ward.desk("school")
     seated = db.session.get(type(first), first.id)
     with pytest.raises(WardError):
-        grant_seat(None, other, seated, desk_seed_by_recovery(other, recovery_keys[ward.id]))
+        seat_by_recovery(
+            None,
+            other,
+            seated,
+            recovery_keys[ward.id],
+            checked_code=key_fingerprint(seated.public_key),
+        )
     # And never a core desk.
     police_desk = ward.desk("police")
     with pytest.raises(WardError):
-        grant_seat(
-            None, police_desk, seated, desk_seed_by_recovery(police_desk, recovery_keys[ward.id])
+        seat_by_recovery(
+            None,
+            police_desk,
+            seated,
+            recovery_keys[ward.id],
+            checked_code=key_fingerprint(seated.public_key),
         )
 
 
@@ -623,6 +646,8 @@ def test_the_cli_seats_a_partner_at_a_partner_desk(db, app, ward, make_user, rec
             "womens_union",
             "--username",
             partner.username,
+            "--key-code",
+            key_fingerprint(partner.public_key),
             "--recovery-key-stdin",
         ],
         input=format_recovery_key(recovery_keys[ward.id]) + "\n",

@@ -177,9 +177,9 @@ def test_a_public_key_swapped_in_the_database_gets_nothing(db, web, leader):
     assert _drafts(db, leader) == []
     # Loudly: audited, and he is told nothing was kept.
     [entry] = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "account.key_mismatch")
+        select(AuditEntry).where(AuditEntry.action == "key.mismatch")
     ).all()
-    assert (entry.actor_id, entry.detail) == (leader.id, "draft")
+    assert (entry.actor_id, entry.detail) == (leader.id, "own key (draft)")
     page = web.get(response.headers["Location"]).get_data(as_text=True)
     assert "Không thể giữ lại báo cáo của bạn một cách an toàn" in page
 
@@ -245,9 +245,13 @@ def test_a_filing_whose_key_was_swapped_in_the_database_files_nothing_and_says_s
     assert NARRATIVE in response.get_data(as_text=True)  # nothing typed is lost
     assert _cases(db) == 0
     [entry] = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "account.key_mismatch")
+        select(AuditEntry).where(AuditEntry.action == "key.mismatch")
     ).all()
-    assert (entry.actor_id, entry.detail) == (leader.id, "case.file")
+    assert (entry.actor_id, entry.target, entry.detail) == (
+        leader.id,
+        f"user:{leader.id}",
+        "own key",
+    )
 
 
 def test_when_the_pages_idle_time_ends_the_draft_is_kept_and_the_session_ends(db, web, leader):

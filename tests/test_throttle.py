@@ -575,3 +575,38 @@ def test_an_ipv6_subscriber_cannot_dodge_the_address_limit_with_new_addresses(
     )
     neighbour = _client(instance, "2001:db8:1:3::1")  # the next /64: another subscriber
     assert neighbour.post("/login", data=login_data(officer)).status_code == 302
+
+
+def test_sign_ins_refused_for_their_csrf_token_are_throttled_and_audited_sparingly(
+    db, limited, make_user
+):
+    """A flood of token-less sign-ins from one address: the throttle counts them (it runs
+    before the CSRF check) and the audit trail gets one entry per refusal it let through,
+    then one a minute for the throttle's own refusals (600 in 40 s before)."""
+    instance = limited(LOGIN_RATE_LIMIT="5 per minute", WTF_CSRF_ENABLED=True)
+    web = _client(instance, "192.0.2.77")
+    statuses = [
+        web.post("/login", data={"username": "x", "password": "y"}).status_code for _ in range(40)
+    ]
+    assert statuses == [400] * 5 + [429] * 35
+    db.session.expire_all()
+    audited = db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "login.failure")
+    ).all()
+    assert audited == ["refused 400"] * 5 + ["refused 429"]
+
+
+def test_the_password_change_form_spends_the_accounts_allowance(db, limited, make_user):
+    """Each try runs Argon2id, and a cookie thief inside the re-authentication window
+    would guess the password there: the account's sign-in allowance bounds it."""
+    officer = make_user("officer")
+    instance = limited()
+    web = _client(instance, "192.0.2.78")
+    assert web.post("/login", data=login_data(officer)).status_code == 302
+    from incidents.web import AUTHENTICATED_AT
+
+    with web.session_transaction() as session:
+        session[AUTHENTICATED_AT] = int(time.time())
+    wrong = {"current_password": "a guess", "new_password": "x" * 20, "confirm": "x" * 20}
+    statuses = [web.post("/account/password", data=wrong).status_code for _ in range(8)]
+    assert 429 in statuses and statuses.index(429) <= ACCOUNT_LIMIT

@@ -48,7 +48,9 @@ def desk(db, ward, make_user):
 
 def _file(db, leader, **changes) -> Case:
     changes.setdefault("immediate_danger", True)  # routed to the police, officer and chairman
-    case = service.file_report(leader, report_data(leader.groups[0].id, **changes))
+    case = service.file_report(
+        leader, report_data(leader.groups[0].id, **changes), own_public_key=leader.public_key
+    )
     db.session.commit()
     return case
 

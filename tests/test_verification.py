@@ -30,7 +30,9 @@ def _case(db, case_id) -> Case:
 
 
 def _file(db, leader, **changes) -> Case:
-    case = service.file_report(leader, report_data(leader.groups[0].id, **changes))
+    case = service.file_report(
+        leader, report_data(leader.groups[0].id, **changes), own_public_key=leader.public_key
+    )
     db.session.commit()
     return case
 

@@ -59,14 +59,22 @@ def test_the_leader_and_the_admin_cannot_route(db, client, ward, make_user, file
 
 
 def test_a_member_seats_a_colleague_at_his_own_desk(
-    db, client, ward, make_user, file_report, login_as
+    db, client, ward, make_user, file_report, login_as, totp_code
 ):
-    leader, police = make_user("reporter"), make_user("police")
+    leader, police, officer = make_user("reporter"), make_user("police"), make_user("officer")
     recruit = make_user("police", seated=False)
     case_id = file_report(leader, immediate_danger="yes")
     login_as(police)
     response = client.post(
-        "/desks/seat", data={"desk_id": _desk_id(ward, "police"), "user_id": recruit.id}
+        "/desks/seat",
+        data={
+            "desk_id": _desk_id(ward, "police"),
+            "user_id": recruit.id,
+            "key_code": key_fingerprint(recruit.public_key).lower(),  # as typed
+            "second_username": officer.username,  # present with him
+            "second_password": PASSWORD,
+            "second_code": totp_code(officer, 1),  # a code he has not used yet
+        },
     )
     assert response.status_code == 302
     login_as(recruit)
@@ -79,7 +87,11 @@ def test_the_officer_seats_the_first_police_member_with_the_recovery_key(
     officer = make_user("officer")
     recruit = make_user("police", seated=False)
     login_as(officer)
-    form = {"desk_id": _desk_id(ward, "police"), "user_id": recruit.id}
+    form = {
+        "desk_id": _desk_id(ward, "police"),
+        "user_id": recruit.id,
+        "key_code": key_fingerprint(recruit.public_key),
+    }
     refused = [
         client.post("/desks/seat", data=form),  # he does not sit at the police desk
         client.post("/desks/seat", data={**form, "recovery_key": format_recovery_key(new_seed())}),
@@ -111,6 +123,7 @@ def test_a_police_member_cannot_use_the_recovery_key_for_another_desk(
         data={
             "desk_id": _desk_id(ward, "officer"),
             "user_id": recruit.id,
+            "key_code": key_fingerprint(recruit.public_key),
             "recovery_key": format_recovery_key(recovery_keys[ward.id]),
         },
     )
@@ -177,10 +190,10 @@ def test_the_leader_reads_back_for_30_days_then_sees_the_status_only(
 
 
 def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
-    db, client, ward, make_user, file_report, login_as
+    db, client, ward, make_user, file_report, login_as, totp_code
 ):
     leader, police, colleague = make_user("reporter"), make_user("police"), make_user("police")
-    admin = make_user("admin")
+    admin, officer = make_user("admin"), make_user("officer")
     old_report = file_report(leader, immediate_danger="yes", victim_name="Sầm Thị Hạnh")
     login_as(admin)
     codes = {}
@@ -211,8 +224,32 @@ def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
     assert client.get(f"/cases/{old_report}").headers["Location"] == "/account/second-factor"
     enrol_on_page(client, police)
     assert client.get(f"/cases/{old_report}").status_code == 404
+    # His own account page shows the code of the key his session holds.
+    db.session.expire_all()
+    police = db.session.get(User, police.id)
+    code = key_fingerprint(police.public_key)
+    assert code in client.get("/account").get_data(as_text=True)
     login_as(colleague)
-    client.post("/desks/seat", data={"desk_id": _desk_id(ward, "police"), "user_id": police.id})
+    seat = {"desk_id": _desk_id(ward, "police"), "user_id": police.id, "key_code": code}
+    page = client.get("/desks/").get_data(as_text=True)
+    assert "Đặt lại" in page and "mã do người khác cấp" in page  # the reset is shown
+    # A key made with the administrator's activation code: one member alone cannot seat it
+    # (the administrator could have signed in with that code himself).
+    alone = client.post("/desks/seat", data=seat)
+    assert alone.status_code == 400 and "thành viên thứ hai" in alone.get_data(as_text=True)
+    wrong = {**seat, "second_username": officer.username, "second_password": "not his"}
+    assert client.post("/desks/seat", data=wrong).status_code == 400
+    no_code = {**seat, "second_username": officer.username, "second_password": PASSWORD}
+    assert client.post("/desks/seat", data=no_code).status_code == 400
+    second = {**no_code, "second_code": totp_code(officer, 1)}
+    assert client.post("/desks/seat", data=second).status_code == 302
+    granted = db.session.scalars(
+        select(AuditEntry.detail)
+        .where(AuditEntry.action == "desk.grant")
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).one()
+    assert granted.endswith(f"key {code} with user:{officer.id}")
     client.post("/logout")
     client.post("/login", data=login_data(police, "only the police knows"))
     assert "Sầm Thị Hạnh" in client.get(f"/cases/{old_report}").get_data(as_text=True)
@@ -228,9 +265,10 @@ def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
 
 
 def test_after_a_leaders_key_reset_a_desk_member_gives_him_his_case_again(
-    app, db, client, ward, make_user, file_report, login_as
+    app, db, client, ward, make_user, file_report, login_as, totp_code
 ):
     leader, police, admin = make_user("reporter"), make_user("police"), make_user("admin")
+    officer = make_user("officer")  # the second member, present
     case_id = file_report(leader, immediate_danger="yes", victim_name="Sầm Thị Hạnh")
     login_as(police)
     asked = client.post(f"/cases/{case_id}/questions", data={"question-text": "Chị ấy ở đâu?"})
@@ -261,15 +299,36 @@ def test_after_a_leaders_key_reset_a_desk_member_gives_him_his_case_again(
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert f'action="/cases/{case_id}/reporter-key"' in page
     assert "bởi: Quản trị viên" in page  # the reset, by the administrator
-    shown = KEY_CODE.search(page).group(1)
-    assert shown == told
+    assert told not in page  # he types what the leader reads out: the page gives nothing
+    present = {
+        "second_username": officer.username,
+        "second_password": PASSWORD,
+        "second_code": totp_code(officer, 1),
+    }
+    wrong = client.post(
+        f"/cases/{case_id}/reporter-key", data={"key": "AAAA-BBBB-CCCC-DDDD", **present}
+    )
+    assert "không phải mã khóa của tổ trưởng" in client.get(wrong.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "case.reseal_reporter.refused")
+    ).all() == ["key code"]
+    shown = told.lower()  # as typed
+    alone = client.post(f"/cases/{case_id}/reporter-key", data={"key": shown})
+    assert "thành viên thứ hai" in client.get(alone.headers["Location"]).get_data(as_text=True)
+    second = {
+        "second_username": officer.username,
+        "second_password": PASSWORD,
+        "second_code": totp_code(officer, 1),
+    }
     with client.session_transaction() as session:
         session[AUTHENTICATED_AT] -= int(app.config["REAUTH_WINDOW"].total_seconds()) + 1
-    stale = client.post(f"/cases/{case_id}/reporter-key", data={"key": shown})
+    stale = client.post(f"/cases/{case_id}/reporter-key", data={"key": shown, **second})
     assert stale.headers["Location"] == f"/account/confirm?next=/cases/{case_id}"
     assert db.session.get(Case, case_id).reporter_sealed_to != leader.public_key
     client.post("/account/confirm", data=login_data(police))
-    mended = client.post(f"/cases/{case_id}/reporter-key", data={"key": shown})
+    mended = client.post(f"/cases/{case_id}/reporter-key", data={"key": shown, **second})
     assert mended.status_code == 302
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "/reporter-key" not in page
@@ -278,11 +337,14 @@ def test_after_a_leaders_key_reset_a_desk_member_gives_him_his_case_again(
         select(AuditEntry).where(AuditEntry.action == "case.reseal_reporter")
     ).all()
     assert [(e.actor_id, e.target, e.detail) for e in entries] == [
-        (police.id, case_id, f"user:{leader.id}")
+        (police.id, case_id, f"user:{leader.id} key {told} with user:{officer.id}")
     ]
     # a second time there is nothing to mend: nothing changes
     sealed = db.session.get(Case, case_id).reporter_sealed_key
-    client.post(f"/cases/{case_id}/reporter-key", data={"key": shown})
+    client.post(
+        f"/cases/{case_id}/reporter-key",
+        data={"key": shown, **second, "second_code": totp_code(officer, 1)},
+    )
     db.session.expire_all()
     assert db.session.get(Case, case_id).reporter_sealed_key == sealed
 
@@ -302,9 +364,11 @@ def test_resealing_is_refused_where_there_is_nothing_to_mend_or_no_one_to_give_i
     keyring = MemberKeyring(officer, unlock_personal_key(officer, PASSWORD))
     assert service.reporter_access(case) == "sealed"
 
-    def reseal(user=officer, code=None):
+    colleague = make_user("police")  # the second member, present
+
+    def reseal(user=officer, code=None, second=colleague):
         code = code or key_fingerprint(leader.public_key or b"")
-        service.reseal_for_reporter(user, case, keyring, checked_key=code)
+        service.reseal_for_reporter(user, case, keyring, checked_key=code, second=second)
 
     with pytest.raises(service.CaseError, match="reseal_not_needed"):
         reseal()
@@ -331,6 +395,10 @@ def test_resealing_is_refused_where_there_is_nothing_to_mend_or_no_one_to_give_i
     with pytest.raises(service.CaseError, match="reseal_key_changed"):
         reseal(code="AAAA-AAAA-AAAA-AAAA")
     assert service.reporter_access(case) == "lost"
+    with pytest.raises(service.CaseError, match="reseal_needs_second"):
+        reseal(second=None)
+    with pytest.raises(service.CaseError, match="reseal_needs_second"):
+        reseal(second=officer)  # not himself
     reseal(code=key_fingerprint(leader.public_key).lower().replace("-", " "))  # as typed
     assert service.reporter_access(case) == "sealed"
     mine = MemberKeyring(leader, unlock_personal_key(leader, "only the leader knows"))
@@ -338,7 +406,7 @@ def test_resealing_is_refused_where_there_is_nothing_to_mend_or_no_one_to_give_i
 
 
 def test_a_second_reset_while_the_page_was_open_makes_the_reseal_fail(
-    db, client, make_user, file_report, login_as
+    db, client, make_user, file_report, login_as, totp_code
 ):
     """The desk checked the code of the leader's key; the account was reset again and
     someone else chose its password before the click: the key is not sealed to him."""
@@ -348,18 +416,23 @@ def test_a_second_reset_while_the_page_was_open_makes_the_reseal_fail(
     choose_own_password(leader, "the leader's own", argon2_params())
     db.session.commit()
     login_as(officer)
-    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    checked = KEY_CODE.search(page).group(1)
+    checked = key_fingerprint(db.session.get(User, leader.id).public_key)  # he read it out
     reset_password(None, leader, argon2_params())
     choose_own_password(leader, "someone else's", argon2_params())
     db.session.commit()
-    refused = client.post(f"/cases/{case_id}/reporter-key", data={"key": checked})
+    colleague = make_user("police")
+    second = {
+        "second_username": colleague.username,
+        "second_password": PASSWORD,
+        "second_code": totp_code(colleague, 1),
+    }
+    refused = client.post(f"/cases/{case_id}/reporter-key", data={"key": checked, **second})
     assert refused.status_code == 302
     landed = client.get(refused.headers["Location"]).get_data(as_text=True)
-    assert "khóa của tổ trưởng, trưởng bản đã thay đổi" in landed
+    assert "không phải mã khóa của tổ trưởng" in landed
     db.session.expire_all()
     assert service.reporter_access(db.session.get(Case, case_id)) == "lost"
-    assert KEY_CODE.search(landed).group(1) != checked  # the new code, to check anew
+    assert checked not in landed
 
 
 def test_a_case_filed_before_end_to_end_keys_offers_no_reseal(
@@ -381,7 +454,11 @@ def test_a_case_filed_before_end_to_end_keys_offers_no_reseal(
     keyring = MemberKeyring(officer, unlock_personal_key(officer, PASSWORD))
     with pytest.raises(service.CaseError, match="reseal_not_needed"):
         service.reseal_for_reporter(
-            officer, case, keyring, checked_key=key_fingerprint(leader.public_key)
+            officer,
+            case,
+            keyring,
+            checked_key=key_fingerprint(leader.public_key),
+            second=make_user("police"),
         )
 
 

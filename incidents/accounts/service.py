@@ -30,6 +30,7 @@ from incidents.extensions import db
 from incidents.notices import service as notices
 from incidents.timeutil import as_utc, utcnow
 from incidents.wards.models import DeskMember, ResidentialGroup, Ward
+from incidents.wards.trust import trusted_recovery_key
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def _new_key_pair(user: User, password: str, params: Argon2Params) -> bytes:
     seed = new_seed()
     user.public_key = public_key(seed)
     user.recovery_sealed_key = seal_to(
-        user.ward.recovery_public_key, seed, recovery_info(user.id, user.ward_id)
+        trusted_recovery_key(user.ward), seed, recovery_info(user.id, user.ward_id)
     )
     _wrap_personal_key(user, seed, password, params)
     user.needs_own_password = False

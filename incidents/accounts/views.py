@@ -41,7 +41,7 @@ from incidents.audit.viewer import sign_in_history
 from incidents.babel_setup import LANGUAGE_COOKIE
 from incidents.crypto.keys import key_fingerprint
 from incidents.crypto.totp import new_secret, provisioning_uri, secret_text
-from incidents.extensions import csrf, db, limiter
+from incidents.extensions import account_throttle_key, csrf, db, limiter
 from incidents.forms import EmptyForm
 from incidents.web import (
     PERSONAL_KEY,
@@ -49,6 +49,7 @@ from incidents.web import (
     argon2_params,
     confirm_first,
     is_safe_next,
+    keyring,
     mark_authenticated,
 )
 
@@ -75,13 +76,13 @@ def _account_limit() -> str:
 
 
 def _typed_account() -> str:
-    """The throttle's key for one account: the username as typed, known or not, so that
-    an unknown name is throttled exactly like a real one."""
-    return "account:" + service.normalise_username(request.form.get("username", ""))[:64]
+    """The username as typed, known or not, so that an unknown name is throttled exactly
+    like a real one."""
+    return account_throttle_key(request.form.get("username", ""))
 
 
 def _signed_in_account() -> str:
-    return f"account:{current_user.username}"
+    return account_throttle_key(current_user.username)
 
 
 def _known_device() -> str:
@@ -108,8 +109,13 @@ def _known_device() -> str:
     scope="sign-in-device",
     exempt_when=devices.is_stranger,
 )
+@csrf.exempt  # checked below, once the throttle has counted the attempt
 def login():
     """Show the sign-in form; on success start a fresh session."""
+    if request.method == "POST" and current_app.config["WTF_CSRF_ENABLED"]:
+        # A sign-in refused for its CSRF token is an attempt too: the throttle (whose
+        # decorators run first) counts it, so a flood of them is stopped like any other.
+        csrf.protect()
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()
@@ -261,6 +267,7 @@ def set_language(code: str):
 @bp.route("/account")
 def account():
     """One's own account: devices signed in, recent sign-ins, links to the security steps."""
+    own_key = keyring().own_public_key()
     return render_template(
         "accounts/account.html",
         devices=sessions_of(current_user.id),
@@ -270,8 +277,10 @@ def account():
         codes_form=EmptyForm(formdata=None),
         codes_left=factors.remaining_recovery_codes(current_user),
         needs_code=access.needs_second_factor(current_user),
-        # Read out to a desk member who is to seal a report to this key again.
-        key_code=current_user.public_key and key_fingerprint(current_user.public_key),
+        # Read out to the desk member who seats him, or who seals a report to him again:
+        # the code of the key his session's private key gives, never the row's (which a
+        # database writer could have swapped; the member typing it compares it with the row).
+        key_code=own_key and key_fingerprint(own_key),
     )
 
 
@@ -299,6 +308,8 @@ def confirm():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+# Each try costs an Argon2id hash: the account's sign-in allowance bounds them.
+@limiter.limit(_account_limit, key_func=_signed_in_account, methods=["POST"])
 def change_password():
     """Change the password (the personal key is re-wrapped with it)."""
     # Asked before the form is shown, so that nothing typed into it is lost to the check.

@@ -12,6 +12,7 @@ from incidents.crypto import DecryptionError
 from incidents.crypto.blind_index import index_key_info
 from incidents.crypto.keys import open_with, public_key, seal_to
 from incidents.wards.models import Desk, Ward
+from incidents.wards.trust import trusted_desk_key
 
 
 def case_key_info_for_desk(case_id: str, key_version: int, desk_id: int) -> str:
@@ -35,21 +36,25 @@ def desk_key_info_for_recovery(desk_id: int, ward_id: int) -> str:
 
 
 def sealed_route(case: Case, desk: Desk, data_key: bytes, routed_at) -> dict:
-    """The values of a case_routes row: the route to desk, with the case key sealed to it."""
+    """The values of a case_routes row: the route to desk, with the case key sealed to it
+    (once the ward's signature vouches for the desk's key: wards.trust)."""
     return {
         "case_id": case.id,
         "desk_id": desk.id,
         "routed_at": routed_at,
         "sealed_key": seal_to(
-            desk.public_key, data_key, case_key_info_for_desk(case.id, case.key_version, desk.id)
+            trusted_desk_key(desk),
+            data_key,
+            case_key_info_for_desk(case.id, case.key_version, desk.id),
         ),
     }
 
 
-def seal_for_reporter(case: Case, reporter: User, data_key: bytes) -> bytes:
-    """The case key sealed to the reporter's personal key."""
+def seal_for_reporter(case: Case, reporter: User, public: bytes, data_key: bytes) -> bytes:
+    """The case key sealed to the reporter's personal key: public is the key his own
+    session gives, or the one a desk member checked with him — never the row alone."""
     return seal_to(
-        reporter.public_key,
+        public,
         data_key,
         case_key_info_for_reporter(case.id, case.key_version, reporter.id),
     )

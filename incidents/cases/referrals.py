@@ -35,6 +35,7 @@ from incidents.vocab import (
     codes,
 )
 from incidents.wards.models import PARTNER_KINDS
+from incidents.wards.trust import trusted_desk_key
 
 MESSAGE_MAX_LENGTH = 2000
 WHY_MAX_LENGTH = 1000
@@ -160,7 +161,7 @@ def refer(
         key_version=1,
     )
     referral.sealed_key = seal_to(
-        desk.public_key, referral_key, referral_key_info(referral.id, 1, desk.id)
+        trusted_desk_key(desk), referral_key, referral_key_info(referral.id, 1, desk.id)
     )
     referral.case_sealed_key = seal(case_key, referral_key, _case_copy_context(case, referral.id))
     referral.message = _seal(referral_key, referral, "message", message)

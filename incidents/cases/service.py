@@ -55,6 +55,7 @@ from incidents.vocab import (
     codes,
 )
 from incidents.wards.models import DESK_KINDS, ResidentialGroup, Ward
+from incidents.wards.trust import KeyMismatch
 
 SEALED_MAX_LENGTH = 4000
 NOTE_MAX_LENGTH = 4000
@@ -68,17 +69,6 @@ class CaseError(ValueError):
 
 class NotAllowed(CaseError):
     """The policy refused the action."""
-
-
-class KeyMismatch(CaseError):
-    """The filer's public key in the database is not the one his session's private key
-    gives: swapped since he signed in. Nothing is sealed to it (SECURITY.md property 26)."""
-
-
-def record_key_mismatch(user, what: str) -> None:
-    """Audit a public key found swapped (the caller commits it, after undoing the rest)."""
-    record("account.key_mismatch", actor=user, target=f"user:{user.id}", detail=what)
-    db.session.flush()
 
 
 @dataclass
@@ -257,7 +247,8 @@ def file_report(
     routed desk and, for a leader or partner, to him (to read it back and answer questions);
     the server keeps no key that opens it. own_public_key is the filer's key as his
     session's private key gives it: his copy is sealed only if the row still holds it
-    (KeyMismatch otherwise). Without a session (the tests, the benchmarks) it is None.
+    (trust.KeyMismatch otherwise), and every desk's key must carry the ward's signature.
+    Without a session (the tests, the benchmarks) it is None.
     """
     if not access.can(filer, "case.file"):
         raise NotAllowed("case.file")
@@ -267,7 +258,9 @@ def file_report(
         and own_public_key is not None
         and own_public_key != filer.public_key
     ):
-        raise KeyMismatch("own_key")
+        # His row no longer holds the key his session's private key gives: swapped since
+        # he signed in. Nothing is sealed to it (SECURITY.md property 26).
+        raise KeyMismatch("own key", f"user:{filer.id}", filer.ward_id)
 
     rule = decide_routing(
         case_facts(
@@ -349,9 +342,11 @@ def file_report(
     for name, value in data.sealed.items():
         if value:
             setattr(case, name, seal_text(data_key, value, case.id, name, case.key_version))
-    if filer.role in access.FILER_ROLES:
-        case.reporter_sealed_key = seal_for_reporter(case, filer, data_key)
-        case.reporter_sealed_to = filer.public_key
+    if filer.role in access.FILER_ROLES and own_public_key is not None:
+        # His copy goes to the key his session's private key gives; a session without it
+        # files without a copy for him (the desks still get the report), never to the row.
+        case.reporter_sealed_key = seal_for_reporter(case, filer, own_public_key, data_key)
+        case.reporter_sealed_to = own_public_key
     db.session.add(case)
     db.session.flush()
     # The case's first rows go in as plain INSERTs: a report is filed once and these rows
@@ -712,13 +707,17 @@ def reporter_needs_key(case: Case) -> bool:
     return access.can(reporter, "case.read", case) or any(q.is_open for q in case.questions)
 
 
-def reseal_for_reporter(user, case: Case, keyring: MemberKeyring, *, checked_key: str) -> None:
+def reseal_for_reporter(
+    user, case: Case, keyring: MemberKeyring, *, checked_key: str, second
+) -> None:
     """Seal the case key again to its reporter, whose copy is sealed to a key he lost.
 
     Only a reader of the case can (his keyring opens the key), and only to the key whose
     code (crypto.keys.key_fingerprint) he checked with the leader, who reads it from his
     account page: an administrator's reset followed by his own sign-in would otherwise be
     enough to read the case, and a second reset while the page was open would go unseen.
+    His new key came from a code the administrator issued, so a second member, present,
+    vouches too (second: wards.service.witness), as for a seat (SECURITY.md property 25).
     """
     if not access.can(user, "case.reseal_reporter", case):
         raise NotAllowed("case.reseal_reporter")
@@ -729,11 +728,20 @@ def reseal_for_reporter(user, case: Case, keyring: MemberKeyring, *, checked_key
     expected = key_fingerprint(reporter.public_key).replace("-", "")
     if not hmac.compare_digest(typed.encode(), expected.encode()):
         raise CaseError("reseal_key_changed")
+    if second is None or second.id in (user.id, reporter.id):
+        raise CaseError("reseal_needs_second")
     data_key = keyring.case_key(case)
-    case.reporter_sealed_key = seal_for_reporter(case, reporter, data_key)
+    case.reporter_sealed_key = seal_for_reporter(case, reporter, reporter.public_key, data_key)
     case.reporter_sealed_to = reporter.public_key
     db.session.add(CaseEvent(case_id=case.id, actor_id=user.id, kind="reporter_resealed"))
-    record("case.reseal_reporter", actor=user, target=case.id, detail=f"user:{reporter.id}")
+    record(
+        "case.reseal_reporter",
+        actor=user,
+        target=case.id,
+        detail=(
+            f"user:{reporter.id} key {key_fingerprint(reporter.public_key)} with user:{second.id}"
+        ),
+    )
     db.session.flush()
 
 

@@ -15,9 +15,9 @@ import hashlib
 import hmac
 import os
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.hpke import (
     AEAD,
     KDF,
@@ -80,6 +80,40 @@ def open_with(seed: bytes, sealed: bytes, info: str) -> bytes:
         return SUITE.decrypt(sealed, MLKEM768X25519PrivateKey(*_halves(seed)), info=info.encode())
     except (InvalidTag, ValueError) as error:
         raise DecryptionError("sealed key failed to open") from error
+
+
+# A recovery seed also gives the ward's signing key, which vouches for its desks' public
+# keys: whoever can write to the database cannot make a desk key the server will seal to.
+_SIGNING_INFO = b"incidents/recovery-signing/v1"
+SIGNING_PUBLIC_BYTES = 32
+
+
+def _signing_key(seed: bytes) -> ed25519.Ed25519PrivateKey:
+    if len(seed) != SEED_BYTES:
+        raise ValueError("a key seed is 32 bytes")
+    material = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SIGNING_INFO).derive(
+        seed
+    )
+    return ed25519.Ed25519PrivateKey.from_private_bytes(material)
+
+
+def signing_public_key(seed: bytes) -> bytes:
+    """The Ed25519 public key that checks what sign() signs with this seed."""
+    return _signing_key(seed).public_key().public_bytes_raw()
+
+
+def sign(seed: bytes, message: bytes) -> bytes:
+    """An Ed25519 signature of message under the signing key derived from seed."""
+    return _signing_key(seed).sign(message)
+
+
+def signature_holds(signing_public: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether signature is signing_public's over message."""
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(signing_public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def key_encryption_key(password: str, salt: bytes, params: Argon2Params) -> bytes:

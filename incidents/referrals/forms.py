@@ -5,7 +5,7 @@ from wtforms import HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from incidents.cases.referrals import MESSAGE_MAX_LENGTH, NOTE_MAX_LENGTH, WHY_MAX_LENGTH
-from incidents.forms import Form, as_choices
+from incidents.forms import CaseTextForm, as_choices
 from incidents.reporting.forms import MultiCheckboxField
 from incidents.vocab import CONSENT_GIVERS, CONSENT_MEANS, REFERRAL_BASES, REFERRAL_SHARES
 
@@ -19,7 +19,7 @@ def _text(label, maximum, description=None, validators=()):
     )
 
 
-class ReferForm(Form):
+class ReferForm(CaseTextForm):
     """Refer the case to a partner desk: what to share, and the consent (or the emergency)."""
 
     desk_id = SelectField(_l("Refer to"), coerce=int, validators=[DataRequired()])
@@ -67,7 +67,7 @@ class ReferForm(Form):
     )
 
 
-class AnswerForm(Form):
+class AnswerForm(CaseTextForm):
     """A partner's answer to a referral, with a note the referring desks read."""
 
     state = SelectField(_l("Your answer"), validators=[DataRequired()])

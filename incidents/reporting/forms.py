@@ -21,7 +21,7 @@ from incidents.access import DESK_ROLES
 from incidents.cases.models import SEALED_FIELDS
 from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import ReportData, groups_for
-from incidents.forms import DATE_FORMATS, YES_NO, Form, as_choices, yes_no_field
+from incidents.forms import DATE_FORMATS, YES_NO, CaseTextForm, as_choices, yes_no_field
 from incidents.timeutil import ward_today
 from incidents.vocab import (
     ACTS,
@@ -93,7 +93,7 @@ def _long_text(label, description=None, rows=5):
     )
 
 
-class ReportForm(Form):
+class ReportForm(CaseTextForm):
     """A report as a group leader or a partner gives it: the minimal facts for a safe
     referral, and what identifies people only if he knows it.
 
@@ -421,7 +421,7 @@ def report_form_for(filer, **kwargs) -> ReportForm:
     return form_class(filer, **kwargs)
 
 
-class AnswerForm(Form):
+class AnswerForm(CaseTextForm):
     """The group leader's answer to a question from the ward staff; stored encrypted."""
 
     text = TextAreaField(

@@ -42,6 +42,7 @@ from incidents.reporting.forms import (
     report_form_for,
 )
 from incidents.timeutil import format_datetime, utcnow
+from incidents.wards import trust
 from incidents.web import PERSONAL_KEY, get_case_or_404, get_question_or_404, keyring
 
 bp = Blueprint("reporting", __name__)
@@ -99,15 +100,21 @@ def new_report():
             case_id, already = submission.file_once(
                 current_user, form.to_report(), key, keyring().own_public_key()
             )
-        except service.KeyMismatch:
+        except trust.KeyMismatch as mismatch:
             db.session.rollback()
-            service.record_key_mismatch(current_user, "case.file")
+            trust.record_mismatch(mismatch, current_user)
             db.session.commit()
             flash(
                 _(
                     "Your account's key does not match the one you signed in with, so "
                     "nothing was sent. Your answers are kept below: tell the ward's "
                     "administrator."
+                )
+                if mismatch.what == "own key"
+                else _(
+                    "The ward's keys could not be checked, so nothing was sent: your answers "
+                    "are kept below. Tell the ward's culture-social officer or chairman; "
+                    "try again once they have checked the keys."
                 ),
                 "error",
             )
@@ -321,7 +328,9 @@ def _keep_after_sign_out():
     ):
         return login_manager.unauthorized()
     if not owner.sealed_to(filer.public_key):
-        service.record_key_mismatch(filer, "draft")
+        trust.record_mismatch(
+            trust.KeyMismatch("own key (draft)", f"user:{filer.id}", filer.ward_id), filer
+        )
         db.session.commit()
         flash(
             _(

@@ -24,7 +24,7 @@ from wtforms.validators import (
 
 from incidents.cases.questions import TEXT_MAX_LENGTH
 from incidents.cases.service import NOTE_MAX_LENGTH, WHY_MAX_LENGTH
-from incidents.forms import DATE_FORMATS, Form, as_choices, yes_no_field
+from incidents.forms import DATE_FORMATS, CaseTextForm, Form, as_choices, yes_no_field
 from incidents.timeutil import ward_today
 from incidents.vocab import (
     CLOCKS,
@@ -50,7 +50,7 @@ def _why_field(label, id=None):
     )
 
 
-class StatusForm(Form):
+class StatusForm(CaseTextForm):
     """Move the case to another status, saying why; closing needs a reason from the list."""
 
     status = SelectField(
@@ -71,14 +71,14 @@ class StatusForm(Form):
     version = HiddenField(validators=[DataRequired()])
 
 
-class ClockForm(Form):
+class ClockForm(CaseTextForm):
     """Record that the act a clock asks for was done."""
 
     clock = SelectField(_l("Which"), choices=as_choices(CLOCKS), validators=[DataRequired()])
     why = _why_field(_l("What was done (kept encrypted)"), id="clock-why")
 
 
-class NoteForm(Form):
+class NoteForm(CaseTextForm):
     """A note for the desks; it is stored encrypted."""
 
     text = TextAreaField(
@@ -91,7 +91,7 @@ class NoteForm(Form):
     )
 
 
-class RouteForm(Form):
+class RouteForm(CaseTextForm):
     """Route the case to one more desk of the ward."""
 
     desk_id = SelectField(_l("Also send this case to"), coerce=int, validators=[DataRequired()])
@@ -141,7 +141,7 @@ class QueueFilterForm(Form):
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
-class QuestionForm(Form):
+class QuestionForm(CaseTextForm):
     """A question to the group leader who filed the case; it is stored encrypted."""
 
     text = TextAreaField(
@@ -184,7 +184,7 @@ def _day_field(label):
     )
 
 
-class _ActionForm(Form):
+class _ActionForm(CaseTextForm):
     """A form of the case page's actions section. Its fields' names and ids carry its
     prefix: the page holds many forms, and a label must point at its own field."""
 

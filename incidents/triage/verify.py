@@ -16,7 +16,7 @@ from incidents.cases import service, verification
 from incidents.cases.models import Case
 from incidents.crypto.fields import open_text
 from incidents.extensions import db
-from incidents.forms import YES_NO, Form, as_choices, yes_no_field
+from incidents.forms import YES_NO, CaseTextForm, Form, as_choices, yes_no_field
 from incidents.reporting.forms import CHOOSE, MultiCheckboxField, _birth_year, _text
 from incidents.triage.forms import _why_field
 from incidents.vocab import (
@@ -45,7 +45,7 @@ bp = Blueprint("verify", __name__, url_prefix="/cases")
 _NONE = ("", _l("— None —"))
 
 
-class VerifyForm(Form):
+class VerifyForm(CaseTextForm):
     """The ward's verified facts of a case: every coded fact, the outcome, and why."""
 
     outcome = RadioField(
@@ -327,7 +327,7 @@ def link_cases(case_id: str):
     return redirect(url_for("triage.case_page", case_id=case.id) + "#links")
 
 
-class CriminalProcedureForm(Form):
+class CriminalProcedureForm(CaseTextForm):
     """The police hand the case to criminal procedure; it stays open."""
 
     why = _why_field(

@@ -1,5 +1,6 @@
 """Queues and the case page for the police, the officer and the chairman."""
 
+import time
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -13,10 +14,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from incidents import access
 from incidents.accounts.models import User
+from incidents.audit.service import record
 from incidents.audit.viewer import access_log
 from incidents.cases import actions, clocks, duplicates, intake, questions, service, verification
 from incidents.cases.models import Case, ContactBan
-from incidents.crypto.keys import key_fingerprint
 from incidents.extensions import db
 from incidents.forms import EmptyForm, as_choices, is_number
 from incidents.referrals.panel import referral_panel
@@ -39,6 +40,7 @@ from incidents.triage.intake import DECREE, paper_forms
 from incidents.triage.queue import QueueFilters, queue_page
 from incidents.triage.verify import CriminalProcedureForm, LinkForm
 from incidents.vocab import CLOCKS, CLOSE_REASONS, DESKS, ROLES, STATUSES, label
+from incidents.wards import service as wards
 from incidents.wards.models import DESK_KINDS, Desk
 from incidents.web import confirm_first, get_case_or_404, get_question_or_404, keyring
 
@@ -330,7 +332,6 @@ def _reporter_access_context(case: Case) -> dict:
         context["key_reset"] = service.last_key_reset(case.reporter)
     if state == "lost":
         context["reporter_needs_key"] = service.reporter_needs_key(case)
-        context["reporter_key_code"] = key_fingerprint(case.reporter.public_key)
     return context
 
 
@@ -383,9 +384,14 @@ _RESEAL_REFUSALS = {
         "Nothing was changed: the group leader can already open this case, or no longer "
         "needs to (its read-back time is over and no question waits for him)."
     ),
+    "reseal_needs_second": _l(
+        "Nothing was changed: a second member of the ward's police, officer or chairman "
+        "must be present and confirm with his username, password and code."
+    ),
     "reseal_key_changed": _l(
-        "Nothing was changed: the group leader's key changed since you opened the page (it "
-        "was reset again). Check the new code with him first."
+        "Nothing was changed: the code you typed is not the code of the group leader's key. "
+        "Ask him to read it again from his account page; if it still differs, the key is not "
+        "his: do not try again, and tell the chairman."
     ),
 }
 
@@ -399,11 +405,33 @@ def reseal_reporter(case_id: str):
     if refusal := confirm_first("triage.case_page", case_id=case.id):
         return refusal
     try:
-        service.reseal_for_reporter(
-            current_user, case, keyring(), checked_key=request.form.get("key", "")
+        second = wards.witness(
+            case.ward,
+            current_user,
+            case.reporter,
+            request.form.get("second_username", "")[:64],
+            request.form.get("second_password", "")[:256],
+            request.form.get("second_code", "")[:40],
+            time.time(),
         )
+        service.reseal_for_reporter(
+            current_user, case, keyring(), checked_key=request.form.get("key", ""), second=second
+        )
+    except wards.WardError:
+        db.session.rollback()
+        wards.record_refused_witness(request.form.get("second_username", "")[:64])
+        db.session.commit()
+        flash(str(_RESEAL_REFUSALS["reseal_needs_second"]), "error")
     except service.CaseError as error:
         db.session.rollback()
+        if str(error) == "reseal_key_changed":  # a mistyped code, or a key that is not his
+            record(
+                "case.reseal_reporter.refused",
+                actor=current_user,
+                target=case.id,
+                detail="key code",
+            )
+            db.session.commit()
         flash(str(_RESEAL_REFUSALS[str(error)]), "error")
     else:
         db.session.commit()

@@ -28,6 +28,10 @@ class Ward(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The public half of the ward's recovery key; the private half is shown once, never kept.
     recovery_public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The Ed25519 key derived from the recovery seed that signs the desks' public keys;
+    # both are pinned outside the database (wards.trust). None on a ward made before it,
+    # until the recovery key certifies it.
+    signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     groups: Mapped[list["ResidentialGroup"]] = relationship(
         back_populates="ward", order_by="ResidentialGroup.id"
@@ -69,6 +73,9 @@ class Desk(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     recovery_sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The ward's signature of public_key (wards.trust): nothing is sealed to the desk
+    # without it.
+    key_signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The ward's index key (incidents.cases.duplicates) sealed to this desk; none for a
     # partner desk.
     index_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)

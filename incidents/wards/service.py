@@ -1,13 +1,28 @@
 """Wards, their residential groups, their desks and the seats at those desks."""
 
+import hmac
+
 from sqlalchemy import select
 
+from incidents.accounts.models import User
+from incidents.audit.models import AuditEntry
 from incidents.audit.service import record
 from incidents.cases.keys import desk_key_info_for_member, desk_key_info_for_recovery
 from incidents.crypto import DecryptionError
 from incidents.crypto.blind_index import index_key_info, new_index_key
-from incidents.crypto.keys import PUBLIC_KEY_BYTES, new_seed, open_with, public_key, seal_to
+from incidents.crypto.keys import (
+    PUBLIC_KEY_BYTES,
+    SIGNING_PUBLIC_BYTES,
+    key_fingerprint,
+    new_seed,
+    open_with,
+    public_key,
+    seal_to,
+    signing_public_key,
+)
+from incidents.crypto.passwords import verify_password
 from incidents.extensions import db
+from incidents.wards import trust
 from incidents.wards.models import (
     DESK_KINDS,
     GROUP_KINDS,
@@ -20,7 +35,50 @@ from incidents.wards.models import (
 
 
 class WardError(ValueError):
-    """A ward request the rules refuse."""
+    """A ward request the rules refuse; reason names which rule, for the pages."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+
+
+# The audit entries that say where an account's key came from.
+_KEY_EVENTS = ("account.create", "account.activate", "account.key_reset")
+
+
+def key_provenance(member) -> dict:
+    """Where the member's key comes from, for whoever seats him: when and by whom the
+    account was made or last reset, when its key was made and from which address.
+
+    "issued": the key was made at a sign-in with a secret someone else gave (an
+    activation code or a first password, which the administrator saw). Shown only: the
+    rules never rest on the audit trail (an appended row could change it), and every seat
+    needs a second seated member or the recovery key (SECURITY.md property 25).
+    """
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target == f"user:{member.id}", AuditEntry.action.in_(_KEY_EVENTS))
+        .order_by(AuditEntry.seq)
+    ).all()
+    made = next((e for e in reversed(entries) if e.action != "account.activate"), None)
+    activated = next((e for e in reversed(entries) if e.action == "account.activate"), None)
+    if activated is not None and made is not None and activated.seq < made.seq:
+        activated = None  # reset since: no key yet, or one made some other way
+    return {
+        "given_at": made.at if made else None,
+        "given_by": db.session.get(User, made.actor_id) if made and made.actor_id else None,
+        "reset": made is not None and made.action == "account.key_reset",
+        "key_made_at": activated.at if activated else None,
+        "key_made_from": activated.client_address if activated else None,
+        "issued": activated is not None,
+    }
+
+
+def _same_code(typed: str, public: bytes) -> bool:
+    """Whether a key code as typed (any case, spaces or dashes) is public's."""
+    compact = "".join(typed.split()).replace("-", "").upper()
+    expected = key_fingerprint(public).replace("-", "")
+    return hmac.compare_digest(compact.encode(), expected.encode())
 
 
 def create_ward(
@@ -37,9 +95,11 @@ def create_ward(
     The recovery seed is returned once, to be shown to the people setting the ward up,
     and is never stored: only its public half is (the demo passes a fixed one). Each
     desk's private key is sealed to it, so the recovery key can seat a desk's first member.
-    Given only recovery_public_key (a key made offline), the server never sees the seed,
-    and None is returned in its place. The ward's index key (the duplicate hint's) is
-    sealed to each of its desks and kept nowhere else, like the desks' own seeds.
+    Given only recovery_public_key (a key made offline: its public half followed by its
+    signing key), the server never sees the seed, and None is returned in its place; the
+    desks then take cases once the recovery key's first use signs them (certify_ward).
+    The ward is pinned on this server (wards.trust). The ward's index key (the duplicate
+    hint's) is sealed to each of its desks and kept nowhere else, like the desks' seeds.
     """
     code = code.strip().upper()
     if not code.isascii() or not code.isalnum() or len(code) > 16:
@@ -48,10 +108,15 @@ def create_ward(
         raise WardError(f"ward code {code!r} is taken")
     if recovery_public_key is None:
         recovery_seed = recovery_seed or new_seed()
-        recovery_public_key = public_key(recovery_seed)
-    elif len(recovery_public_key) != PUBLIC_KEY_BYTES:
-        raise WardError("this is not a recovery public key")
-    ward = Ward(code=code, name=name.strip(), recovery_public_key=recovery_public_key)
+        recovery_public_key = public_key(recovery_seed) + signing_public_key(recovery_seed)
+    elif len(recovery_public_key) != PUBLIC_KEY_BYTES + SIGNING_PUBLIC_BYTES:
+        raise WardError("this is not a recovery public key (make it with 'recovery-key new')")
+    ward = Ward(
+        code=code,
+        name=name.strip(),
+        recovery_public_key=recovery_public_key[:PUBLIC_KEY_BYTES],
+        signing_public_key=recovery_public_key[PUBLIC_KEY_BYTES:],
+    )
     db.session.add(ward)
     db.session.flush()
     index_key = new_index_key()
@@ -74,7 +139,17 @@ def create_ward(
             desk.index_sealed_key = seal_to(
                 desk.public_key, index_key, index_key_info(ward.id, desk.id)
             )
-    record("ward.create", actor=actor, target=f"ward:{ward.id}", ward_id=ward.id)
+    record(
+        "ward.create",
+        actor=actor,
+        target=f"ward:{ward.id}",
+        detail=f"recovery key {key_fingerprint(ward.recovery_public_key)}",
+        ward_id=ward.id,
+    )
+    if recovery_seed is not None:
+        for desk in ward.desks:
+            trust.sign_desk(desk, recovery_seed)
+    trust.pin_ward(ward, desks_signed=recovery_seed is not None)
     db.session.flush()
     return ward, recovery_seed
 
@@ -102,8 +177,11 @@ def ward_by_code(code: str) -> Ward | None:
 
 
 def desk_seed_by_recovery(desk: Desk, recovery_seed: bytes) -> bytes:
-    """A desk's private seed, opened with the ward's recovery key."""
-    if public_key(recovery_seed) != desk.ward.recovery_public_key:
+    """A desk's private seed, opened with the ward's recovery key.
+
+    Only a ward pinned on this server (trust.KeyMismatch otherwise: 'ward certify').
+    """
+    if public_key(recovery_seed) != trust.trusted_recovery_key(desk.ward):
         raise WardError("this is not the recovery key of this ward")
     try:
         return open_with(
@@ -125,11 +203,70 @@ def may_sit_at(member, desk: Desk) -> bool:
     return member.role == desk.kind
 
 
-def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
+def witness(ward, granter, member, username: str, password: str, code: str, now: float):
+    """The second member who vouches, in person, for a seat or for a leader's key: he
+    sits at a core desk of the ward, and his password (which must open that seat, not
+    merely match a row) and a fresh code from his authenticator are both right.
+    WardError("witness") otherwise: the caller audits it as a failed sign-in of his."""
+    from incidents.accounts import factors
+    from incidents.accounts.service import normalise_username, unlock_personal_key
+
+    second = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    refused = WardError("the second member's name, password or code is wrong", "witness")
+    if (
+        second is None
+        or not second.active
+        or second.ward_id != ward.id
+        or second.id in (getattr(granter, "id", None), member.id)
+        or len(password) > 256
+        or not verify_password(password, second.password_hash)
+    ):
+        raise refused
+    try:
+        seed = unlock_personal_key(second, password)
+        seat = next(
+            seat
+            for seat in second.seats
+            if seat.desk.ward_id == ward.id and seat.desk.kind in DESK_KINDS
+        )
+        open_with(seed, seat.sealed_key, desk_key_info_for_member(seat.desk_id, second.id))
+    except (DecryptionError, StopIteration, TypeError) as error:
+        raise refused from error
+    if factors.verify(second, seed, code or "", now) is None:
+        raise refused
+    return second
+
+
+def record_refused_witness(username: str) -> None:
+    """A second member's password or code refused: a failed sign-in of his account."""
+    from incidents.accounts.service import normalise_username
+
+    known = db.session.execute(
+        select(User.id, User.ward_id).where(User.username == normalise_username(username))
+    ).first()
+    if known is not None:
+        record("login.failure", target=f"user:{known.id}", detail="witness", ward_id=known.ward_id)
+        db.session.flush()
+
+
+def grant_seat(
+    actor,
+    desk: Desk,
+    member,
+    desk_seed: bytes,
+    *,
+    checked_code: str,
+    by_recovery: bool = False,
+    second=None,
+) -> DeskMember:
     """Seat member at desk by sealing the desk's key to him; only his own role's desk.
 
     desk_seed comes from someone who can already open the desk (a member's keyring) or
-    from the recovery key: the administrator, who has neither, cannot grant.
+    from the recovery key: the administrator, who has neither, cannot grant. checked_code
+    is the code of the member's key as the granter typed it while the member read it out
+    from his own account page (which shows his session's key): a key swapped in the row,
+    or an account someone else activated, does not match. It also needs the recovery key
+    or a second seated member, present (witness).
     """
     if member.public_key is None:
         raise WardError(f"{member.username} has to choose his own password first (no key yet)")
@@ -139,6 +276,12 @@ def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
         raise WardError("this is not the key of this desk")
     if any(seat.user_id == member.id for seat in desk.members):
         raise WardError(f"{member.username} already sits at this desk")
+    if not _same_code(checked_code, member.public_key):
+        raise WardError("the key code does not match this account's key", "code")
+    if not by_recovery and second is None:
+        # Every key a member is seated with came from a secret someone else issued (the
+        # administrator's activation code): one member's word for it is not enough.
+        raise WardError("a seat needs the recovery key or a second member", "second")
     seat = DeskMember(
         desk=desk,
         user_id=member.id,
@@ -148,15 +291,22 @@ def grant_seat(actor, desk: Desk, member, desk_seed: bytes) -> DeskMember:
         granted_by_id=actor.id if actor is not None else None,
     )
     db.session.add(seat)
+    vouched = "recovery key" if by_recovery else f"user:{second.id}" if second else "seat"
     record(
         "desk.grant",
         actor=actor,
         target=f"user:{member.id}",
-        detail=f"desk:{desk.id}",
+        detail=f"desk:{desk.id} key {key_fingerprint(member.public_key)} with {vouched}",
         ward_id=desk.ward_id,
     )
     db.session.flush()
     return seat
+
+
+def seat_by_recovery(actor, desk: Desk, member, recovery_seed: bytes, *, checked_code: str):
+    """Seat member at desk with the ward's recovery key (its holder checked his key code)."""
+    seed = desk_seed_by_recovery(desk, recovery_seed)
+    return grant_seat(actor, desk, member, seed, checked_code=checked_code, by_recovery=True)
 
 
 def record_refused_grant(actor, desk: Desk, member) -> None:

@@ -1,7 +1,19 @@
 """The desks of the ward: who sits where, and seating a new member."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import time
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -9,7 +21,7 @@ from incidents import access
 from incidents.accounts.models import User
 from incidents.crypto import DecryptionError
 from incidents.crypto.keys import parse_recovery_key
-from incidents.extensions import db
+from incidents.extensions import account_throttle_key, db, limiter
 from incidents.forms import as_choices
 from incidents.vocab import DESKS, ROLES, label
 from incidents.wards import service
@@ -58,9 +70,31 @@ def _seat_form(submitted: bool) -> SeatForm:
 
 
 def _overview(form: SeatForm):
+    candidates = [db.session.get(User, choice.value) for choice in form.user_id.choices]
     return render_template(
-        "desks/overview.html", ward=current_user.ward, desks=_visible_desks(), form=form
+        "desks/overview.html",
+        ward=current_user.ward,
+        desks=_visible_desks(),
+        form=form,
+        provenance=[(user, service.key_provenance(user)) for user in candidates],
     )
+
+
+_GRANT_REFUSALS = {
+    "code": _l(
+        "The seat was not granted: the code you typed is not the code of this account's key. "
+        "Ask him to read it again from his own account page. If it still differs, the key "
+        "is not his: do not seat him, and tell the chairman."
+    ),
+    "second": _l(
+        "The seat was not granted: a second member who sits at a desk of the ward must be "
+        "present and confirm it with his password and code, or use the ward's recovery key."
+    ),
+    "witness": _l(
+        "The seat was not granted: the second member's name, password or code is wrong, or "
+        "he sits at no desk of the police, the officer or the chairman of this ward."
+    ),
+}
 
 
 @bp.route("/")
@@ -71,7 +105,15 @@ def overview():
     return _overview(_seat_form(False))
 
 
+def _witness_account() -> str:
+    """The second member's account, as typed: his password is tried here as at sign-in."""
+    typed = request.form.get("second_username") or current_user.username
+    return account_throttle_key(typed)
+
+
 @bp.route("/seat", methods=["POST"])
+# A second member's password is checked here: it spends his sign-in allowance.
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=_witness_account)
 def seat():
     """Seal a desk's key to a new member, with the granter's own seat or the recovery key."""
     if not access.can(current_user, "desk.view"):
@@ -84,34 +126,61 @@ def seat():
         return _overview(form), 400
     desk = next(desk for desk in current_user.ward.desks if desk.id == form.desk_id.data)
     member = db.session.get(User, form.user_id.data)
-    refusal = None
+    refusal, reason = None, None
+    by_recovery = bool(form.recovery_key.data) and current_user.role in RECOVERY_HOLDERS
     try:
-        if desk.id in current_user.desk_ids:
-            desk_seed = keyring().desk_seed(desk.id)
-        elif form.recovery_key.data and current_user.role in RECOVERY_HOLDERS:
+        if by_recovery:
             desk_seed = service.desk_seed_by_recovery(
                 desk, parse_recovery_key(form.recovery_key.data)
             )
+        elif desk.id in current_user.desk_ids:
+            desk_seed = keyring().desk_seed(desk.id)
         else:
             refusal = _("You do not sit at this desk: enter the ward's recovery key.")
         if refusal is None:
-            service.grant_seat(current_user, desk, member, desk_seed)
+            second = None
+            if form.second_username.data or form.second_password.data:
+                second = service.witness(
+                    desk.ward,
+                    current_user,
+                    member,
+                    form.second_username.data or "",
+                    form.second_password.data or "",
+                    form.second_code.data or "",
+                    time.time(),
+                )
+            service.grant_seat(
+                current_user,
+                desk,
+                member,
+                desk_seed,
+                checked_code=form.key_code.data,
+                by_recovery=by_recovery,
+                second=second,
+            )
     except ValueError as error:  # WardError is one too
-        refusal = (
-            _(
+        if isinstance(error, service.WardError) and error.reason in _GRANT_REFUSALS:
+            refusal, reason = str(_GRANT_REFUSALS[error.reason]), error.reason
+        elif isinstance(error, service.WardError):
+            refusal = _(
                 "The seat was not granted: the key does not open this desk, or this person "
                 "cannot sit at it."
             )
-            if isinstance(error, service.WardError)
-            else _("The recovery key is mistyped: check it and try again.")
-        )
+        else:
+            refusal = _("The recovery key is mistyped: check it and try again.")
     except DecryptionError:
         refusal = _("The seat was not granted: the key does not open this desk.")
     if refusal is not None:
         db.session.rollback()
         service.record_refused_grant(current_user, desk, member)
+        if reason == "witness":
+            service.record_refused_witness(form.second_username.data or "")
         db.session.commit()
-        form.recovery_key.errors.append(refusal)
+        # Next to the field to correct (the recovery key's shows only to its holders).
+        fields = {"code": form.key_code, "second": form.second_username}
+        fields["witness"] = form.second_password
+        default = form.recovery_key if current_user.role in RECOVERY_HOLDERS else form.key_code
+        fields.get(reason, default).errors.append(refusal)
         return _overview(form), 400
     db.session.commit()
     flash(

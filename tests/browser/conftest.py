@@ -30,11 +30,12 @@ from incidents.accounts.models import User
 from incidents.accounts.service import create_user, unlock_personal_key
 from incidents.accounts.sessions import end_sessions_of, sessions_of
 from incidents.cases.models import Case
+from incidents.crypto.keys import key_fingerprint
 from incidents.crypto.totp import code_at, new_secret, step_at
 from incidents.extensions import db
 from incidents.reporting.models import Draft
 from incidents.wards.models import ResidentialGroup
-from incidents.wards.service import add_group, create_ward, desk_seed_by_recovery, grant_seat
+from incidents.wards.service import add_group, create_ward, seat_by_recovery
 from incidents.web import argon2_params
 from tests.conftest import PASSWORD, make_test_app, report_form
 
@@ -150,7 +151,9 @@ class LiveServer:
                 chosen_by_owner=True,
             )
             desk = group.ward.desk(role)
-            grant_seat(None, desk, user, desk_seed_by_recovery(desk, self.recovery_seed))
+            seat_by_recovery(
+                None, desk, user, self.recovery_seed, checked_code=key_fingerprint(user.public_key)
+            )
             secret, now = new_secret(), time.time()
             seed = unlock_personal_key(user, PASSWORD)
             assert factors.enrol(user, seed, secret, code_at(secret, step_at(now)), now)
