@@ -227,6 +227,12 @@ MATRIX = {
     "desks.seat": {
         "POST": "login 404   400   400   400   404   400   404   400   400   | ownpw enrol reauth",
     },
+    "desks.remove": {
+        "POST": "login 404   400   400   400   404   400   404   400   400   | ownpw enrol reauth",
+    },
+    "desks.rotate": {
+        "POST": "login 404   400   400   400   404   400   404   400   400   | ownpw enrol reauth",
+    },
     "audit.entries": {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
     },

@@ -30,6 +30,7 @@ from incidents.extensions import db
 from incidents.notices import service as notices
 from incidents.timeutil import as_utc, utcnow
 from incidents.wards.models import DeskMember, ResidentialGroup, Ward
+from incidents.wards.service import mark_left
 from incidents.wards.trust import trusted_recovery_key
 
 log = logging.getLogger(__name__)
@@ -299,8 +300,10 @@ def reset_password(actor, user: User, params: Argon2Params) -> int:
 
 
 def _end_seats_and_sessions(user: User) -> int:
-    """Take away every desk seat of the user and end his sessions; how many seats."""
+    """Take away every desk seat of the user and end his sessions; how many seats. He
+    left those desks: their keys are due for renewal (wards.service.rotate_desk)."""
     lost = len(user.seats)
+    mark_left([seat.desk for seat in user.seats])
     db.session.execute(delete(DeskMember).where(DeskMember.user_id == user.id))
     db.session.expire(user, ["seats"])
     end_sessions_of(user.id)
@@ -455,6 +458,9 @@ def set_active(actor, user: User, active: bool) -> None:
     user.active = active
     if not active:
         end_sessions_of(user.id)
+        # He keeps his seats (a reactivation restores them), but the desks' keys are due
+        # for renewal, which leaves him out.
+        mark_left([seat.desk for seat in user.seats])
     record(
         "account.activate_again" if active else "account.deactivate",
         actor=actor,

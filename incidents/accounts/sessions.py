@@ -9,7 +9,7 @@ backup) with the cookie, nor the cookie alone, yields the data. The cookie is a 
 session cookie: it is never written to the browser's disk to outlive the browser.
 A session ends after SESSION_IDLE_TIMEOUT without a request or PERMANENT_SESSION_LIFETIME
 after it began, or when its server key is forgotten; sign-out deletes its row, and every
-new sign-in deletes the rows past their timeouts.
+sign-in deletes the rows past their timeouts (accounts.views).
 
 An anonymous visitor's session (a CSRF token for the sign-in form, a flash message) holds
 nothing worth a row: it travels in the cookie itself, sealed under a key derived from
@@ -195,10 +195,6 @@ class ServerSessionInterface(SessionInterface):
                 "user_agent": request.user_agent.string[:160] or None,
             }
             db.session.add(SessionRecord(id=record_id, created_at=now, **values, **device))
-            # Rows past their timeouts go at every sign-in, cron or not.
-            purge_expired(
-                app.config["SESSION_IDLE_TIMEOUT"], app.config["PERMANENT_SESSION_LIFETIME"]
-            )
         else:
             # UPDATE, never upsert: a row that sign-out or a password change deleted while
             # this request ran must stay deleted, and the cookie with it.

@@ -43,6 +43,7 @@ from incidents.crypto.keys import key_fingerprint
 from incidents.crypto.totp import new_secret, provisioning_uri, secret_text
 from incidents.extensions import account_throttle_key, csrf, db, limiter
 from incidents.forms import EmptyForm
+from incidents.wards.service import bind_own_seats
 from incidents.web import (
     PERSONAL_KEY,
     SECOND_FACTOR_PASSED,
@@ -152,6 +153,9 @@ def _start_session(result: service.SignIn):
     # cookie holds; it opens the desks' keys, and theirs the cases'.
     if result.seed is not None:
         session[PERSONAL_KEY] = result.seed
+        # A seat from before the desks' MACs gets one now, for the key his own private
+        # key gives (never the row's): a key renewal then keeps him (rotate_desk).
+        bind_own_seats(user, result.seed)
     elif not user.needs_own_password and user.role != "admin":
         flash(
             _(

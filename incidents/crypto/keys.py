@@ -116,6 +116,16 @@ def signature_holds(signing_public: bytes, signature: bytes, message: bytes) -> 
     return True
 
 
+_BINDING_INFO = b"incidents/seat-binding/v1"
+
+
+def binding(seed: bytes, statement: bytes) -> bytes:
+    """A MAC of statement under a key derived from a desk's seed: whoever holds the desk
+    vouches that a member's key is the one a person checked (never a database row alone)."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_BINDING_INFO).derive(seed)
+    return hmac.new(key, statement, hashlib.sha256).digest()
+
+
 def key_encryption_key(password: str, salt: bytes, params: Argon2Params) -> bytes:
     """The key that wraps a member's seed: Argon2id of the password with its own salt.
 

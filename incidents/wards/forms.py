@@ -1,7 +1,7 @@
 """Seating a member at a desk."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from incidents.forms import Form
@@ -38,5 +38,23 @@ class SeatForm(Form):
     recovery_key = PasswordField(
         _l("The ward's recovery key (only for a desk you do not sit at)"),
         validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+
+
+class RemoveSeatForm(Form):
+    """Take a member's seat away (he left the post)."""
+
+    desk_id = IntegerField(validators=[DataRequired()])
+    user_id = IntegerField(validators=[DataRequired()])
+
+
+class RotateForm(Form):
+    """Renew a desk's key pair, with the ward's recovery key."""
+
+    desk_id = IntegerField(validators=[DataRequired()])
+    recovery_key = PasswordField(
+        _l("The ward's recovery key"),
+        validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )

@@ -79,6 +79,9 @@ class Desk(db.Model):
     # The ward's index key (incidents.cases.duplicates) sealed to this desk; none for a
     # partner desk.
     index_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Since when a member has left the desk and its key must be renewed (rotate_desk):
+    # until then he could still open, from a copy of the database, what is sealed to it.
+    rotation_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     ward: Mapped[Ward] = relationship(back_populates="desks")
     members: Mapped[list["DeskMember"]] = relationship(
@@ -98,6 +101,9 @@ class DeskMember(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The desk's MAC of the member's key as checked at his seat (wards.service): a key
+    # renewal seals the new desk key only to members whose key it still vouches for.
+    key_binding: Mapped[bytes | None] = mapped_column(LargeBinary)
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -13,6 +13,7 @@ from incidents.crypto.blind_index import index_key_info, new_index_key
 from incidents.crypto.keys import (
     PUBLIC_KEY_BYTES,
     SIGNING_PUBLIC_BYTES,
+    binding,
     key_fingerprint,
     new_seed,
     open_with,
@@ -22,6 +23,7 @@ from incidents.crypto.keys import (
 )
 from incidents.crypto.passwords import verify_password
 from incidents.extensions import db
+from incidents.timeutil import utcnow
 from incidents.wards import trust
 from incidents.wards.models import (
     DESK_KINDS,
@@ -288,6 +290,7 @@ def grant_seat(
         sealed_key=seal_to(
             member.public_key, desk_seed, desk_key_info_for_member(desk.id, member.id)
         ),
+        key_binding=_seat_binding(desk_seed, desk.id, member.id, member.public_key),
         granted_by_id=actor.id if actor is not None else None,
     )
     db.session.add(seat)
@@ -301,6 +304,132 @@ def grant_seat(
     )
     db.session.flush()
     return seat
+
+
+def _seat_binding(desk_seed: bytes, desk_id: int, user_id: int, public: bytes) -> bytes:
+    return binding(desk_seed, f"incidents/seat/v1|desk:{desk_id}|user:{user_id}|".encode() + public)
+
+
+def bind_own_seats(member, personal_seed: bytes) -> int:
+    """Give the member's seats granted before the desks' MACs their MAC, vouching for the
+    key his own private key gives; returns how many. A seat that does not open with his
+    key (its row swapped meanwhile) is left without one, and a renewal drops it."""
+    own = public_key(personal_seed)
+    bound = 0
+    for seat in member.seats:
+        if seat.key_binding is not None:
+            continue
+        try:
+            desk_seed = open_with(
+                personal_seed, seat.sealed_key, desk_key_info_for_member(seat.desk_id, member.id)
+            )
+        except DecryptionError:
+            continue
+        if public_key(desk_seed) == seat.desk.public_key:
+            seat.key_binding = _seat_binding(desk_seed, seat.desk_id, member.id, own)
+            bound += 1
+    return bound
+
+
+def mark_left(desks, when=None) -> None:
+    """A member left these desks: their keys must be renewed (rotate_desk)."""
+    for desk in desks:
+        desk.rotation_due_since = desk.rotation_due_since or when or utcnow()
+
+
+def remove_seat(actor, desk: Desk, member) -> None:
+    """Take a member's seat at a desk away (he left the post); the desk's key is then due
+    for renewal, and until it is renewed he could still open, from a copy of the
+    database, what is sealed to it."""
+    seat = next((seat for seat in desk.members if seat.user_id == member.id), None)
+    if seat is None:
+        raise WardError(f"{member.username} does not sit at this desk", "not_seated")
+    db.session.delete(seat)
+    mark_left([desk])
+    record(
+        "desk.remove",
+        actor=actor,
+        target=f"user:{member.id}",
+        detail=f"desk:{desk.id}",
+        ward_id=desk.ward_id,
+    )
+    db.session.flush()
+
+
+def rotate_desk(actor, desk: Desk, recovery_seed: bytes) -> dict:
+    """Renew a desk's key pair with the ward's recovery key, which opens the old one and
+    signs the new one: every case and referral sealed to the desk is sealed again to the
+    new key, and so is the ward's index key; the new desk key goes to each member whose
+    key the desk's MAC still vouches for, and to nobody else (a member who left, one
+    deactivated, a seat from before the MACs: seated again, in person). What the old key
+    opened stays in the old copies of the database only. Returns what was done, counted.
+    """
+    from incidents.cases.keys import case_key_info_for_desk
+    from incidents.cases.models import Case, CaseRoute, Referral
+    from incidents.cases.referrals import referral_key_info
+
+    old_seed = desk_seed_by_recovery(desk, recovery_seed)
+    fresh = new_seed()
+    desk.public_key = public_key(fresh)
+    trust.sign_desk(desk, recovery_seed)
+    new_public = trust.trusted_desk_key(desk)
+    desk.recovery_sealed_key = seal_to(
+        trust.trusted_recovery_key(desk.ward),
+        fresh,
+        desk_key_info_for_recovery(desk.id, desk.ward_id),
+    )
+    if desk.index_sealed_key is not None:
+        info = index_key_info(desk.ward_id, desk.id)
+        index_key = open_with(old_seed, desk.index_sealed_key, info)
+        desk.index_sealed_key = seal_to(new_public, index_key, info)
+    routes = db.session.execute(
+        select(CaseRoute, Case.key_version)
+        .join(Case, Case.id == CaseRoute.case_id)
+        .where(CaseRoute.desk_id == desk.id)
+    ).all()
+    for route, key_version in routes:
+        info = case_key_info_for_desk(route.case_id, key_version, desk.id)
+        route.sealed_key = seal_to(new_public, open_with(old_seed, route.sealed_key, info), info)
+    referrals = db.session.scalars(select(Referral).where(Referral.desk_id == desk.id)).all()
+    for referral in referrals:
+        info = referral_key_info(referral.id, referral.key_version, desk.id)
+        referral.sealed_key = seal_to(
+            new_public, open_with(old_seed, referral.sealed_key, info), info
+        )
+    kept, dropped = 0, 0
+    for seat in list(desk.members):
+        member = seat.user
+        vouched = seat.key_binding is not None and hmac.compare_digest(
+            seat.key_binding, _seat_binding(old_seed, desk.id, member.id, member.public_key or b"")
+        )
+        if not vouched or not member.active:
+            db.session.delete(seat)
+            record(
+                "desk.grant.dropped",
+                actor=actor,
+                target=f"user:{member.id}",
+                detail=f"desk:{desk.id} " + ("inactive" if vouched else "key not vouched for"),
+                ward_id=desk.ward_id,
+            )
+            dropped += 1
+            continue
+        seat.sealed_key = seal_to(
+            member.public_key, fresh, desk_key_info_for_member(desk.id, member.id)
+        )
+        seat.key_binding = _seat_binding(fresh, desk.id, member.id, member.public_key)
+        kept += 1
+    desk.rotation_due_since = None
+    done = {"routes": len(routes), "referrals": len(referrals), "kept": kept, "dropped": dropped}
+    record(
+        "desk.rotate",
+        actor=actor,
+        target=f"desk:{desk.id}",
+        detail=f"key {key_fingerprint(new_public)} "
+        + " ".join(f"{name}:{count}" for name, count in done.items()),
+        ward_id=desk.ward_id,
+    )
+    db.session.flush()
+    return done
 
 
 def seat_by_recovery(actor, desk: Desk, member, recovery_seed: bytes, *, checked_code: str):

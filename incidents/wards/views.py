@@ -25,7 +25,7 @@ from incidents.extensions import account_throttle_key, db, limiter
 from incidents.forms import as_choices
 from incidents.vocab import DESKS, ROLES, label
 from incidents.wards import service
-from incidents.wards.forms import SeatForm
+from incidents.wards.forms import RemoveSeatForm, RotateForm, SeatForm
 from incidents.wards.models import DESK_KINDS
 from incidents.web import confirm_first, keyring
 
@@ -69,7 +69,7 @@ def _seat_form(submitted: bool) -> SeatForm:
     return form
 
 
-def _overview(form: SeatForm):
+def _overview(form: SeatForm, rotate_form: RotateForm | None = None, rotating=None):
     candidates = [db.session.get(User, choice.value) for choice in form.user_id.choices]
     return render_template(
         "desks/overview.html",
@@ -77,7 +77,84 @@ def _overview(form: SeatForm):
         desks=_visible_desks(),
         form=form,
         provenance=[(user, service.key_provenance(user)) for user in candidates],
+        remove_form=RemoveSeatForm(formdata=None),
+        rotate_form=rotate_form or RotateForm(formdata=None),
+        rotating=rotating,
+        may_remove=_may_remove,
     )
+
+
+def _may_remove(desk) -> bool:
+    """Who may take a seat away: a member of that desk, or the officer or the chairman."""
+    return desk.id in current_user.desk_ids or current_user.role in RECOVERY_HOLDERS
+
+
+def _own_desk(desk_id) -> object | None:
+    return next((desk for desk in current_user.ward.desks if desk.id == desk_id), None)
+
+
+@bp.route("/remove", methods=["POST"])
+def remove():
+    """Take a member's seat away; the desk's key is then due for renewal."""
+    if not access.can(current_user, "desk.view"):
+        abort(404)
+    if refusal := confirm_first("desks.overview"):
+        return refusal
+    form = RemoveSeatForm()
+    desk = _own_desk(form.desk_id.data) if form.validate_on_submit() else None
+    member = db.session.get(User, form.user_id.data) if desk is not None else None
+    if desk is None or member is None or not _may_remove(desk):
+        abort(400)
+    try:
+        service.remove_seat(current_user, desk, member)
+    except service.WardError:
+        abort(400)
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s no longer sits at the desk %(desk)s. Renew the desk's key now: until "
+            "then what is sealed to it could still be opened with his old seat.",
+            name=member.display_name,
+            desk=label(DESKS, desk.kind),
+        ),
+        "success",
+    )
+    return redirect(url_for("desks.overview", _anchor=f"desk-{desk.id}"))
+
+
+@bp.route("/rotate", methods=["POST"])
+def rotate():
+    """Renew a desk's key pair with the recovery key (the officer or the chairman)."""
+    if not access.can(current_user, "desk.view"):
+        abort(404)
+    if refusal := confirm_first("desks.overview"):
+        return refusal
+    form = RotateForm()
+    desk = _own_desk(form.desk_id.data) if form.desk_id.data else None
+    if desk is None or current_user.role not in RECOVERY_HOLDERS:
+        abort(400)
+    if not form.validate_on_submit():
+        return _overview(_seat_form(False), form, desk), 400
+    try:
+        done = service.rotate_desk(current_user, desk, parse_recovery_key(form.recovery_key.data))
+    except ValueError:  # a mistyped key, or not this ward's (WardError)
+        db.session.rollback()
+        form.recovery_key.errors.append(
+            _("The key was not renewed: this is not the ward's recovery key. Check it.")
+        )
+        return _overview(_seat_form(False), form, desk), 400
+    db.session.commit()
+    flash(
+        _(
+            "The key of the desk %(desk)s was renewed: %(routes)s cases and %(referrals)s "
+            "referrals sealed to the new key; %(kept)s members keep their seat, %(dropped)s "
+            "must be seated again.",
+            desk=label(DESKS, desk.kind),
+            **done,
+        ),
+        "success",
+    )
+    return redirect(url_for("desks.overview", _anchor=f"desk-{desk.id}"))
 
 
 _GRANT_REFUSALS = {
