@@ -65,14 +65,15 @@ def test_a_removed_members_old_seat_opens_no_case_sealed_after_the_renewal(
     detail = db.session.scalars(
         select(AuditEntry.detail).where(AuditEntry.action == "desk.rotate")
     ).one()
-    assert detail.endswith("routes:1 referrals:0 kept:1 dropped:0")
+    assert detail.endswith("routes:1 referrals:0 unreadable:0 kept:1 dropped:0")
 
 
 def test_a_renewal_seals_the_new_key_only_to_members_the_desk_vouches_for(
     db, ward, make_user, recovery_keys
 ):
-    """A seat from before the MACs, a key swapped in a member's row, a deactivated member:
-    none gets the new key (each is audited, and seated again in person if need be)."""
+    """A seat from before the MACs, a key swapped in a member's row: neither gets the new
+    key (each is audited, and seated again in person if need be); a deactivated member
+    left his seats when he was deactivated."""
     old_seat, swapped, inactive, fine = (make_user("police") for _ in range(4))
     desk = ward.desk("police")
     db.session.execute(
@@ -89,13 +90,13 @@ def test_a_renewal_seals_the_new_key_only_to_members_the_desk_vouches_for(
     assert desk.rotation_due_since is not None  # a deactivation is a departure
     done = rotate_desk(None, desk, recovery_keys[ward.id])
     db.session.commit()
-    assert (done["kept"], done["dropped"]) == (1, 3)
+    assert (done["kept"], done["dropped"]) == (1, 2)
     db.session.expire_all()
     assert [seat.user_id for seat in db.session.get(Desk, desk.id).members] == [fine.id]
     dropped = db.session.scalars(
         select(AuditEntry.target).where(AuditEntry.action == "desk.grant.dropped")
     ).all()
-    assert sorted(dropped) == sorted(f"user:{u.id}" for u in (old_seat, swapped, inactive))
+    assert sorted(dropped) == sorted(f"user:{u.id}" for u in (old_seat, swapped))
 
 
 @pytest.mark.parametrize("departure", ["role", "reset"])
@@ -123,3 +124,32 @@ def test_a_seat_from_before_the_macs_gets_one_at_its_members_sign_in(
     assert db.session.get(DeskMember, (ward.desk("police").id, member.id)).key_binding
     done = rotate_desk(None, db.session.get(Desk, ward.desk("police").id), recovery_keys[ward.id])
     assert (done["kept"], done["dropped"]) == (1, 0)
+
+
+def test_an_earlier_desk_key_put_back_after_a_renewal_is_refused(
+    db, client, ward, make_user, login_as, recovery_keys
+):
+    """A leaver with database access copies the desk's old key and signature back from a
+    backup: both are the ward's, yet the next filing refuses rather than seal to it."""
+    leader = make_user("reporter")
+    desk = ward.desk("police")
+    old = db.session.execute(
+        select(Desk.public_key, Desk.key_signature).where(Desk.id == desk.id)
+    ).one()
+    rotate_desk(None, desk, recovery_keys[ward.id])
+    db.session.commit()
+    db.session.execute(
+        update(Desk)
+        .where(Desk.id == desk.id)
+        .values(public_key=old.public_key, key_signature=old.key_signature)
+    )
+    db.session.commit()
+    login_as(leader)
+    from conftest import post_report, report_form
+
+    response = post_report(client, report_form(leader.groups[0].id, immediate_danger="yes"))
+    assert response.status_code == 409
+    assert db.session.scalars(select(Case)).all() == []
+    assert db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "key.mismatch")
+    ).all() == ["desk key (an earlier one)"]

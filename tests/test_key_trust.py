@@ -272,3 +272,28 @@ def test_a_leader_whose_session_holds_no_key_files_without_his_copy(
     case = db.session.scalars(select(Case)).one()
     assert case.reporter_sealed_key is None and case.reporter_sealed_to is None
     assert {route.desk.kind for route in case.routes} >= {"officer"}
+
+
+def test_a_seat_row_a_writer_made_makes_nobody_a_second_member(db, ward, make_user, totp_code):
+    """He inserts a seat for an account he controls, sealing a seed of his own: the
+    witness's seat must open to the desk's own, signed key."""
+    from incidents.cases.keys import desk_key_info_for_member
+    from incidents.crypto.keys import seal_to
+    from incidents.wards.service import WardError, witness
+
+    granter, member = make_user("police"), make_user("police", seated=False)
+    accomplice = make_user("officer", seated=False)
+    desk = ward.desk("officer")
+    db.session.add(
+        DeskMember(
+            desk_id=desk.id,
+            user_id=accomplice.id,
+            sealed_key=seal_to(
+                accomplice.public_key, new_seed(), desk_key_info_for_member(desk.id, accomplice.id)
+            ),
+        )
+    )
+    db.session.commit()
+    db.session.expire_all()
+    with pytest.raises(WardError):
+        witness(ward, granter, member, accomplice.username, PASSWORD, totp_code(accomplice, 1), 0.0)

@@ -452,15 +452,14 @@ def reauthenticate(user: User, password: str, code: str | None, seed: bytes | No
 
 
 def set_active(actor, user: User, active: bool) -> None:
-    """Deactivate (every session ends at once) or reactivate an account."""
+    """Deactivate (every session and seat ends at once) or reactivate an account."""
     if actor is not None and actor.id == user.id:
         raise AccountError("an administrator cannot deactivate his own account")
     user.active = active
     if not active:
-        end_sessions_of(user.id)
-        # He keeps his seats (a reactivation restores them), but the desks' keys are due
-        # for renewal, which leaves him out.
-        mark_left([seat.desk for seat in user.seats])
+        # He leaves his desks (their keys are due for renewal); a reactivation does not
+        # seat him again: that takes a member, in person, as for anyone.
+        _end_seats_and_sessions(user)
     record(
         "account.activate_again" if active else "account.deactivate",
         actor=actor,

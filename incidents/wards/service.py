@@ -231,9 +231,15 @@ def witness(ward, granter, member, username: str, password: str, code: str, now:
             for seat in second.seats
             if seat.desk.ward_id == ward.id and seat.desk.kind in DESK_KINDS
         )
-        open_with(seed, seat.sealed_key, desk_key_info_for_member(seat.desk_id, second.id))
+        desk_seed = open_with(
+            seed, seat.sealed_key, desk_key_info_for_member(seat.desk_id, second.id)
+        )
     except (DecryptionError, StopIteration, TypeError) as error:
         raise refused from error
+    # A seat row a database writer made seals a seed of his own: it must be the desk's,
+    # as the ward's signature vouches for it.
+    if public_key(desk_seed) != trust.trusted_desk_key(seat.desk):
+        raise refused
     if factors.verify(second, seed, code or "", now) is None:
         raise refused
     return second
@@ -368,11 +374,14 @@ def rotate_desk(actor, desk: Desk, recovery_seed: bytes) -> dict:
     from incidents.cases.models import Case, CaseRoute, Referral
     from incidents.cases.referrals import referral_key_info
 
+    # The ward's row, as a filing takes it: no case is sealed to the old key meanwhile.
+    db.session.execute(select(Ward.id).where(Ward.id == desk.ward_id).with_for_update())
+    db.session.refresh(desk)
     old_seed = desk_seed_by_recovery(desk, recovery_seed)
     fresh = new_seed()
     desk.public_key = public_key(fresh)
     trust.sign_desk(desk, recovery_seed)
-    new_public = trust.trusted_desk_key(desk)
+    new_public = desk.public_key
     desk.recovery_sealed_key = seal_to(
         trust.trusted_recovery_key(desk.ward),
         fresh,
@@ -387,15 +396,14 @@ def rotate_desk(actor, desk: Desk, recovery_seed: bytes) -> dict:
         .join(Case, Case.id == CaseRoute.case_id)
         .where(CaseRoute.desk_id == desk.id)
     ).all()
+    unreadable = 0
     for route, key_version in routes:
         info = case_key_info_for_desk(route.case_id, key_version, desk.id)
-        route.sealed_key = seal_to(new_public, open_with(old_seed, route.sealed_key, info), info)
+        unreadable += not _reseal(route, old_seed, new_public, info, actor, desk)
     referrals = db.session.scalars(select(Referral).where(Referral.desk_id == desk.id)).all()
     for referral in referrals:
         info = referral_key_info(referral.id, referral.key_version, desk.id)
-        referral.sealed_key = seal_to(
-            new_public, open_with(old_seed, referral.sealed_key, info), info
-        )
+        unreadable += not _reseal(referral, old_seed, new_public, info, actor, desk)
     kept, dropped = 0, 0
     for seat in list(desk.members):
         member = seat.user
@@ -419,7 +427,17 @@ def rotate_desk(actor, desk: Desk, recovery_seed: bytes) -> dict:
         seat.key_binding = _seat_binding(fresh, desk.id, member.id, member.public_key)
         kept += 1
     desk.rotation_due_since = None
-    done = {"routes": len(routes), "referrals": len(referrals), "kept": kept, "dropped": dropped}
+    db.session.flush()
+    # Last, once everything is sealed: from now on an earlier key of the desk is refused.
+    # (Should the commit still fail, seals to the desk are refused until it is renewed.)
+    trust.pin_desk_key(desk)
+    done = {
+        "routes": len(routes),
+        "referrals": len(referrals),
+        "unreadable": unreadable,
+        "kept": kept,
+        "dropped": dropped,
+    }
     record(
         "desk.rotate",
         actor=actor,
@@ -430,6 +448,17 @@ def rotate_desk(actor, desk: Desk, recovery_seed: bytes) -> dict:
     )
     db.session.flush()
     return done
+
+
+def _reseal(row, old_seed: bytes, new_public: bytes, info: str, actor, desk) -> bool:
+    """Seal a route's or a referral's key again to the desk's new key. One that does not
+    open (tampered with) is audited and left as it is: it never stops the renewal."""
+    try:
+        row.sealed_key = seal_to(new_public, open_with(old_seed, row.sealed_key, info), info)
+    except DecryptionError:
+        record("case.decrypt_failure", actor=actor, detail=info[:120], ward_id=desk.ward_id)
+        return False
+    return True
 
 
 def seat_by_recovery(actor, desk: Desk, member, recovery_seed: bytes, *, checked_code: str):

@@ -71,7 +71,7 @@ def _pins() -> dict[str, tuple[str, bool]]:
     if path.exists():
         for line in path.read_text().splitlines():
             code, pin, *mark = line.split() + [""]
-            if not code or not pin:
+            if not code or not pin or pin.startswith("desk:"):
                 continue
             known = pins.get(code)
             if known is not None and known[0] != pin:
@@ -86,6 +86,32 @@ def _pins() -> dict[str, tuple[str, bool]]:
             known = pins.get(code)
             pins[code] = (pin, True) if known is None or known[0] == pin else (_CONFLICT, True)
     return pins
+
+
+def _desk_key_digest(public: bytes) -> str:
+    return hashlib.sha256(b"incidents/desk-key-pin/v1|" + public).hexdigest()
+
+
+def _renewed_desk_keys() -> dict[tuple[str, int], str]:
+    """The key each renewed desk has now, by (ward code, desk id): the latest line wins.
+    A desk never renewed has its one signed key; a renewed one only its latest."""
+    keys = {}
+    path = pins_file()
+    if path.exists():
+        for line in path.read_text().splitlines():
+            code, desk, digest = (line.split() + ["", "", ""])[:3]
+            if desk.startswith("desk:") and desk[5:].isdigit() and digest:
+                keys[(code, int(desk[5:]))] = digest
+    return keys
+
+
+def pin_desk_key(desk) -> None:
+    """Record a renewed desk's new key on this server (an appended line of the pins file):
+    an earlier key of the desk, though signed, is then refused (put back from a backup by
+    someone who left the desk, it would send him every new case)."""
+    descriptor = os.open(pins_file(), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        handle.write(f"{desk.ward.code} desk:{desk.id} {_desk_key_digest(desk.public_key)}\n")
 
 
 def pinned(ward) -> str | None:
@@ -156,6 +182,9 @@ def trusted_desk_key(desk) -> bytes:
         desk.ward.signing_public_key, desk.key_signature, _desk_statement(desk)
     ):
         raise KeyMismatch("desk key", f"desk:{desk.id}", desk.ward_id)
+    renewed = _renewed_desk_keys().get((desk.ward.code, desk.id))
+    if renewed is not None and not hmac.compare_digest(renewed, _desk_key_digest(desk.public_key)):
+        raise KeyMismatch("desk key (an earlier one)", f"desk:{desk.id}", desk.ward_id)
     return desk.public_key
 
 
