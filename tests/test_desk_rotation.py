@@ -10,7 +10,7 @@ from incidents.audit.models import AuditEntry
 from incidents.cases.keys import case_key_info_for_desk, desk_key_info_for_member
 from incidents.cases.models import Case, CaseRoute
 from incidents.crypto import DecryptionError
-from incidents.crypto.keys import format_recovery_key, new_seed, open_with, public_key
+from incidents.crypto.keys import binding, format_recovery_key, new_seed, open_with, public_key
 from incidents.wards.models import Desk, DeskMember
 from incidents.wards.service import rotate_desk
 from incidents.web import argon2_params
@@ -45,9 +45,29 @@ def test_a_removed_members_old_seat_opens_no_case_sealed_after_the_renewal(
         data={"desk_id": desk.id, "recovery_key": format_recovery_key(new_seed())},
     )
     assert wrong.status_code == 400
+    # Meanwhile the leaver, who knows the old desk seed, puts his seat back with a MAC
+    # that holds: the officer, seeing the list, does not tick him.
+    db.session.add(
+        DeskMember(
+            desk_id=desk.id,
+            user_id=leaves.id,
+            sealed_key=old_seat,
+            key_binding=binding(
+                old_desk_seed,
+                f"incidents/seat/v1|desk:{desk.id}|user:{leaves.id}|".encode() + leaves.public_key,
+            ),
+        )
+    )
+    db.session.commit()
+    page = client.get("/desks/").get_data(as_text=True)
+    assert f'name="keep" value="{leaves.id}"' in page  # listed, for the officer to judge
     renewed = client.post(
         "/desks/rotate",
-        data={"desk_id": desk.id, "recovery_key": format_recovery_key(recovery_keys[ward.id])},
+        data={
+            "desk_id": desk.id,
+            "recovery_key": format_recovery_key(recovery_keys[ward.id]),
+            "keep": [str(stays.id)],
+        },
     )
     assert renewed.status_code == 302
     db.session.expire_all()
@@ -65,7 +85,8 @@ def test_a_removed_members_old_seat_opens_no_case_sealed_after_the_renewal(
     detail = db.session.scalars(
         select(AuditEntry.detail).where(AuditEntry.action == "desk.rotate")
     ).one()
-    assert detail.endswith("routes:1 referrals:0 unreadable:0 kept:1 dropped:0")
+    assert detail.endswith("routes:1 referrals:0 unreadable:0 kept:1 dropped:1")
+    assert [seat.user_id for seat in db.session.get(Desk, desk.id).members] == [stays.id]
 
 
 def test_a_renewal_seals_the_new_key_only_to_members_the_desk_vouches_for(

@@ -362,13 +362,16 @@ def remove_seat(actor, desk: Desk, member) -> None:
     db.session.flush()
 
 
-def rotate_desk(actor, desk: Desk, recovery_seed: bytes) -> dict:
+def rotate_desk(actor, desk: Desk, recovery_seed: bytes, keep: set[int] | None = None) -> dict:
     """Renew a desk's key pair with the ward's recovery key, which opens the old one and
     signs the new one: every case and referral sealed to the desk is sealed again to the
     new key, and so is the ward's index key; the new desk key goes to each member whose
     key the desk's MAC still vouches for, and to nobody else (a member who left, one
-    deactivated, a seat from before the MACs: seated again, in person). What the old key
-    opened stays in the old copies of the database only. Returns what was done, counted.
+    deactivated, a seat from before the MACs: seated again, in person). keep, when
+    given, is who the recovery key's holder confirmed still holds the post, seeing the
+    list: a seat row for someone else (made by a writer who knows the old desk seed, so
+    its MAC holds) is dropped too. What the old key opened stays in the old copies of the
+    database only. Returns what was done, counted.
     """
     from incidents.cases.keys import case_key_info_for_desk
     from incidents.cases.models import Case, CaseRoute, Referral
@@ -410,13 +413,21 @@ def rotate_desk(actor, desk: Desk, recovery_seed: bytes) -> dict:
         vouched = seat.key_binding is not None and hmac.compare_digest(
             seat.key_binding, _seat_binding(old_seed, desk.id, member.id, member.public_key or b"")
         )
-        if not vouched or not member.active:
+        confirmed = keep is None or member.id in keep
+        if not vouched or not member.active or not confirmed:
             db.session.delete(seat)
             record(
                 "desk.grant.dropped",
                 actor=actor,
                 target=f"user:{member.id}",
-                detail=f"desk:{desk.id} " + ("inactive" if vouched else "key not vouched for"),
+                detail=f"desk:{desk.id} "
+                + (
+                    "key not vouched for"
+                    if not vouched
+                    else "inactive"
+                    if not member.active
+                    else "not confirmed"
+                ),
                 ward_id=desk.ward_id,
             )
             dropped += 1

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from incidents import access
 from incidents.accounts.models import User
 from incidents.crypto import DecryptionError
-from incidents.crypto.keys import parse_recovery_key
+from incidents.crypto.keys import key_fingerprint, parse_recovery_key
 from incidents.extensions import account_throttle_key, db, limiter
 from incidents.forms import as_choices
 from incidents.vocab import DESKS, ROLES, label
@@ -81,6 +81,7 @@ def _overview(form: SeatForm, rotate_form: RotateForm | None = None, rotating=No
         rotate_form=rotate_form or RotateForm(formdata=None),
         rotating=rotating,
         may_remove=_may_remove,
+        key_code=key_fingerprint,
     )
 
 
@@ -136,7 +137,10 @@ def rotate():
     if not form.validate_on_submit():
         return _overview(_seat_form(False), form, desk), 400
     try:
-        done = service.rotate_desk(current_user, desk, parse_recovery_key(form.recovery_key.data))
+        keep = {int(value) for value in request.form.getlist("keep") if value.isdigit()}
+        done = service.rotate_desk(
+            current_user, desk, parse_recovery_key(form.recovery_key.data), keep=keep
+        )
     except ValueError:  # a mistyped key, or not this ward's (WardError)
         db.session.rollback()
         form.recovery_key.errors.append(
