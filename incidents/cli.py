@@ -369,6 +369,8 @@ def restore_user(ward_code, username, recovery_key_stdin):
         accounts.restore_with_recovery_key(
             None, user, recovery_seed, _read_password(False), argon2_params()
         )
+    except trust.KeyMismatch as mismatch:
+        _refuse_mismatch(mismatch)
     except accounts.AccountError as error:
         _fail(str(error))
     db.session.commit()

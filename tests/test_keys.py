@@ -175,6 +175,31 @@ def test_the_recovery_key_restores_a_member_who_forgot(
         unlock_personal_key(police, PASSWORD)
 
 
+def test_a_recovery_copy_swapped_in_the_database_is_not_restored(
+    db, ward, make_user, recovery_keys
+):
+    """The writer seals a seed of his own to the ward's public recovery key, with the
+    matching public key in the row: his seed would become the member's. No seat vouches
+    for it (the desk's MAC names the member's real key), so the restore refuses; so it
+    does for a group leader, whose key no desk ever checked."""
+    from incidents.accounts.service import recovery_info
+    from incidents.crypto.keys import public_key, seal_to
+
+    police, leader = make_user("police"), make_user("reporter")
+    for user in (police, leader):
+        attacker = new_seed()
+        user.public_key = public_key(attacker)
+        user.recovery_sealed_key = seal_to(
+            ward.recovery_public_key, attacker, recovery_info(user.id, ward.id)
+        )
+    db.session.commit()
+    for user in (police, leader):
+        with pytest.raises(AccountError, match="reset it instead"):
+            restore_with_recovery_key(
+                None, user, recovery_keys[ward.id], "the writer's choice", argon2_params()
+            )
+
+
 def test_a_tampered_seat_or_route_fails_to_open(db, make_user, file_report):
     leader, officer = make_user("reporter"), make_user("officer")
     case = db.session.get(Case, file_report(leader))

@@ -30,7 +30,7 @@ from incidents.extensions import db
 from incidents.notices import service as notices
 from incidents.timeutil import as_utc, utcnow
 from incidents.wards.models import DeskMember, ResidentialGroup, Ward
-from incidents.wards.service import mark_left
+from incidents.wards.service import mark_left, seat_vouches_for
 from incidents.wards.trust import trusted_recovery_key
 
 log = logging.getLogger(__name__)
@@ -222,12 +222,15 @@ def restore_with_recovery_key(
     """Give a member who forgot his password a new one, keeping his key (and his access).
 
     The ward's recovery key opens the copy of his seed sealed to it; the seed is then
-    wrapped under the new password. Nothing else changes.
+    wrapped under the new password. Nothing else changes. Anyone can seal a seed of his
+    own to the ward's public recovery key, so the copy counts only if a seat of his
+    vouches for it: it opens to the desk's signed key, whose MAC names this key. A group
+    leader (no seat) or a seat from before the MACs is reset instead (reset_password).
     """
     check_password_rules(new_password, user.username)
     if user.recovery_sealed_key is None:
         raise AccountError("this account has no key yet: its owner has to choose a password")
-    if public_key(recovery_seed) != user.ward.recovery_public_key:
+    if public_key(recovery_seed) != trusted_recovery_key(user.ward):
         raise AccountError("this is not the recovery key of the user's ward")
     try:
         seed = open_with(
@@ -235,6 +238,14 @@ def restore_with_recovery_key(
         )
     except DecryptionError as error:
         raise AccountError("the user's key cannot be opened with this recovery key") from error
+    if public_key(seed) != user.public_key or not any(
+        seat_vouches_for(seat, seed) for seat in user.seats
+    ):
+        raise AccountError(
+            "no seat of this account vouches for its recovery copy (a group leader, a seat "
+            "granted before key MACs, or a copy swapped in the database): reset it instead "
+            "('user reset'), and seat him again in person"
+        )
     user.password_hash = hash_password(new_password, params)
     _wrap_personal_key(user, seed, new_password, params)
     end_sessions_of(user.id)  # a new password: every session of the old one ends

@@ -316,6 +316,25 @@ def _seat_binding(desk_seed: bytes, desk_id: int, user_id: int, public: bytes) -
     return binding(desk_seed, f"incidents/seat/v1|desk:{desk_id}|user:{user_id}|".encode() + public)
 
 
+def seat_vouches_for(seat, personal_seed: bytes) -> bool:
+    """Whether the seat opens, with this seed, to the desk's own signed key, and the
+    desk's MAC names the seed's public key: then the seed is the member's, as checked."""
+    try:
+        desk_seed = open_with(
+            personal_seed, seat.sealed_key, desk_key_info_for_member(seat.desk_id, seat.user_id)
+        )
+    except DecryptionError:
+        return False
+    return (
+        public_key(desk_seed) == trust.trusted_desk_key(seat.desk)
+        and seat.key_binding is not None
+        and hmac.compare_digest(
+            seat.key_binding,
+            _seat_binding(desk_seed, seat.desk_id, seat.user_id, public_key(personal_seed)),
+        )
+    )
+
+
 def bind_own_seats(member, personal_seed: bytes) -> int:
     """Give the member's seats granted before the desks' MACs their MAC, vouching for the
     key his own private key gives; returns how many. A seat that does not open with his
