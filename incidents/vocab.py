@@ -593,6 +593,7 @@ AUDIT_ACTIONS = (
     ("logout", _l("Signed out")),
     ("account.create", _l("Account created")),
     ("account.activate", _l("Activation code issued")),
+    ("account.activation_code", _l("Activation code handed out at the desks")),
     ("account.activate_again", _l("Activation code issued again")),
     ("account.password", _l("Password changed")),
     ("account.key_reset", _l("Account reset, with a new key")),

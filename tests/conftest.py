@@ -297,6 +297,14 @@ def activation_code_on(response) -> str:
     return _ACTIVATION_CODE.search(response.get_data(as_text=True)).group(1)
 
 
+def code_from_desks(web, user) -> str:
+    """The activation code the seated officer or chairman signed in on web issues for
+    user on the desks page (once one sits there, the administrator sees none)."""
+    response = web.post("/desks/activation", data={"user_id": user.id})
+    assert response.status_code == 200, response.get_data(as_text=True)[-1500:]
+    return activation_code_on(response)
+
+
 @pytest.fixture()
 def totp_code(totp_secrets):
     """The code a staff member's authenticator app shows now (or steps from now)."""

@@ -10,6 +10,7 @@ from conftest import (
     PASSWORD,
     PINS_FILE,
     activation_code_on,
+    code_from_desks,
     enrol_on_page,
     post_report,
     report_form,
@@ -297,3 +298,31 @@ def test_a_seat_row_a_writer_made_makes_nobody_a_second_member(db, ward, make_us
     db.session.expire_all()
     with pytest.raises(WardError):
         witness(ward, granter, member, accomplice.username, PASSWORD, totp_code(accomplice, 1), 0.0)
+
+
+def test_once_an_officer_sits_the_administrator_never_sees_an_activation_code(
+    db, client, ward, make_user, login_as
+):
+    admin, officer, police = make_user("admin"), make_user("officer"), make_user("police")
+    login_as(admin)
+    made = client.post(
+        "/admin/users/new",
+        data={"username": "moi", "display_name": "Người mới", "role": "police"},
+    )
+    reset = client.post(f"/admin/users/{police.id}/reset")
+    for page in (made, reset):
+        assert page.status_code == 200
+        assert 'class="codes"' not in page.get_data(as_text=True)
+        assert "Bộ phận" in page.get_data(as_text=True)  # where the code comes from
+    assert client.post("/desks/activation", data={"user_id": police.id}).status_code == 404
+    login_as(officer)
+    listed = client.get("/desks/").get_data(as_text=True)
+    assert "moi" in listed and police.username in listed
+    code = code_from_desks(client, police)
+    assert db.session.scalars(
+        select(AuditEntry.actor_id).where(AuditEntry.action == "account.activation_code")
+    ).all() == [officer.id]
+    client.post("/logout")
+    signed_in = client.post("/login", data={"username": police.username, "password": code})
+    assert signed_in.status_code == 302
+    assert client.get("/cases/").headers["Location"] == "/account/own-password"

@@ -233,6 +233,9 @@ MATRIX = {
     "desks.rotate": {
         "POST": "login 404   400   400   400   404   400   404   400   400   | ownpw enrol reauth",
     },
+    "desks.issue_code": {
+        "POST": "login 404   400   400   400   404   400   404   400   400   | ownpw enrol reauth",
+    },
     "audit.entries": {
         "GET":  "login 404   404   200   200   404   404   404   404   404   | ownpw enrol 200",
     },

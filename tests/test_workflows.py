@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, activation_code_on, enrol_on_page, login_data
+from conftest import PASSWORD, code_from_desks, enrol_on_page, login_data
 from sqlalchemy import select, update
 
 from incidents.accounts.models import SessionRecord, User
@@ -196,11 +196,13 @@ def test_a_reset_gives_a_new_key_the_old_seats_and_reports_stay_closed(
     admin, officer = make_user("admin"), make_user("officer")
     old_report = file_report(leader, immediate_danger="yes", victim_name="Sầm Thị Hạnh")
     login_as(admin)
-    codes = {}
     for user in (police, leader):
         response = client.post(f"/admin/users/{user.id}/reset")
         assert response.status_code == 200
-        codes[user.id] = activation_code_on(response)
+        assert 'class="codes"' not in response.get_data(as_text=True)  # he sees no code
+    # The seated officer hands the codes out, in person.
+    login_as(officer)
+    codes = {user.id: code_from_desks(client, user) for user in (police, leader)}
     db.session.expire_all()
     assert db.session.get(User, police.id).seats == []
     assert "account.key_reset" in db.session.scalars(select(AuditEntry.action)).all()
@@ -275,7 +277,9 @@ def test_after_a_leaders_key_reset_a_desk_member_gives_him_his_case_again(
     assert asked.status_code == 302
     assert "lại quyền" not in client.get(f"/cases/{case_id}").get_data(as_text=True)
     login_as(admin)
-    code = activation_code_on(client.post(f"/admin/users/{leader.id}/reset"))
+    client.post(f"/admin/users/{leader.id}/reset")
+    login_as(officer)
+    code = code_from_desks(client, leader)
 
     # Until he chooses his own password he has no key at all: the desk is told, no button.
     login_as(police)

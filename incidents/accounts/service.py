@@ -253,6 +253,42 @@ def restore_with_recovery_key(
     db.session.flush()
 
 
+def codes_come_from_desks(ward: Ward) -> bool:
+    """Whether a seated officer or chairman of the ward hands out its activation codes.
+
+    Then the administrator, who makes and resets accounts, never sees one: with a code
+    he could sign in as the account before its owner (SECURITY.md property 25). Until
+    someone sits at those desks (a ward being set up), he issues them himself.
+    """
+    return any(
+        seat.user.active for kind in ("officer", "chairman") for seat in ward.desk(kind).members
+    )
+
+
+def awaiting_code(ward: Ward) -> list[User]:
+    """The ward's active accounts that wait for an activation code (made or reset, and
+    none given yet, or the one given expired)."""
+    now = utcnow()
+    return [
+        user
+        for user in db.session.scalars(
+            select(User)
+            .where(User.ward_id == ward.id, User.active.is_(True), User.needs_own_password)
+            .order_by(User.display_name)
+        )
+        if user.activation_expires_at is None or as_utc(user.activation_expires_at) <= now
+    ]
+
+
+def issue_activation_code(actor, user: User, params: Argon2Params, lifetime: timedelta) -> str:
+    """A seated officer or chairman gives an account its activation code, in person."""
+    if user not in awaiting_code(user.ward) or actor.ward_id != user.ward_id:
+        raise AccountError("this account waits for no activation code", "no_code")
+    code = new_activation_code(user, params, lifetime)
+    record("account.activation_code", actor=actor, target=f"user:{user.id}")
+    return code
+
+
 def new_activation_code(user: User, params: Argon2Params, lifetime: timedelta) -> str:
     """Give the account a one-time activation code that expires; returns it (shown once).
 

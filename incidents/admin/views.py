@@ -68,7 +68,17 @@ def users():
     )
 
 
-def _show_activation_code(user: User, code: str, reset: bool):
+def _code_unless_from_desks(user: User) -> str | None:
+    """The account's activation code, for the administrator only while no officer or
+    chairman sits at a desk to hand it out (accounts.service.codes_come_from_desks)."""
+    if service.codes_come_from_desks(user.ward):
+        return None
+    return service.new_activation_code(
+        user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
+    )
+
+
+def _show_activation_code(user: User, code: str | None, reset: bool):
     return render_template(
         "admin/activation_code.html",
         user=user,
@@ -103,9 +113,7 @@ def new_user():
             field = form.email if error.reason in ("email", "email_leader") else form.username
             field.errors.append(_account_error_message(error))
         else:
-            code = service.new_activation_code(
-                user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
-            )
+            code = _code_unless_from_desks(user)
             db.session.commit()
             return _show_activation_code(user, code, reset=False)
     status = 400 if request.method == "POST" else 200
@@ -138,9 +146,7 @@ def reset(user_id: int):
     form = EmptyForm()
     if form.validate_on_submit():
         lost = service.reset_password(current_user, user, argon2_params())
-        code = service.new_activation_code(
-            user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
-        )
+        code = _code_unless_from_desks(user)
         db.session.commit()
         flash(
             _(

@@ -58,3 +58,9 @@ class RotateForm(Form):
         validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )
+
+
+class IssueCodeForm(Form):
+    """Give an account waiting for it its activation code."""
+
+    user_id = IntegerField(validators=[DataRequired()])

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from incidents import access
+from incidents.accounts import service as accounts
 from incidents.accounts.models import User
 from incidents.crypto import DecryptionError
 from incidents.crypto.keys import key_fingerprint, parse_recovery_key
@@ -25,9 +26,9 @@ from incidents.extensions import account_throttle_key, db, limiter
 from incidents.forms import as_choices
 from incidents.vocab import DESKS, ROLES, label
 from incidents.wards import service
-from incidents.wards.forms import RemoveSeatForm, RotateForm, SeatForm
+from incidents.wards.forms import IssueCodeForm, RemoveSeatForm, RotateForm, SeatForm
 from incidents.wards.models import DESK_KINDS
-from incidents.web import confirm_first, keyring
+from incidents.web import argon2_params, confirm_first, keyring
 
 bp = Blueprint("desks", __name__, url_prefix="/desks")
 
@@ -82,6 +83,44 @@ def _overview(form: SeatForm, rotate_form: RotateForm | None = None, rotating=No
         rotating=rotating,
         may_remove=_may_remove,
         key_code=key_fingerprint,
+        awaiting=accounts.awaiting_code(current_user.ward) if _hands_out_codes() else [],
+        code_form=IssueCodeForm(formdata=None),
+    )
+
+
+def _hands_out_codes() -> bool:
+    """A seated officer or chairman hands out the ward's activation codes."""
+    return current_user.role in RECOVERY_HOLDERS and any(
+        desk.kind == current_user.role
+        for desk in current_user.ward.desks
+        if desk.id in current_user.desk_ids
+    )
+
+
+@bp.route("/activation", methods=["POST"])
+def issue_code():
+    """Give an account its activation code, to hand to its owner in person."""
+    if not access.can(current_user, "desk.view"):
+        abort(404)
+    if refusal := confirm_first("desks.overview"):
+        return refusal
+    form = IssueCodeForm()
+    user = db.session.get(User, form.user_id.data) if form.validate_on_submit() else None
+    if user is None or not _hands_out_codes():
+        abort(400)
+    try:
+        code = accounts.issue_activation_code(
+            current_user, user, argon2_params(), current_app.config["ACTIVATION_CODE_LIFETIME"]
+        )
+    except accounts.AccountError:
+        abort(400)
+    db.session.commit()
+    return render_template(
+        "admin/activation_code.html",
+        user=user,
+        code=code,
+        expires=user.activation_expires_at,
+        back=url_for("desks.overview"),
     )
 
 
